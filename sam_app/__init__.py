@@ -1,0 +1,3 @@
+"""sdaws middleware: core domain, API, adapters and Lambda handlers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""sdaws terminal UI and CLI."""

@@ -1,0 +1,55 @@
+"""`sdaws` entry point: no arguments opens the TUI; subcommands are for scripts.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``; the
+module sets ``func`` on its parser, which receives the parsed args and returns
+the process exit code. Imports of heavy libraries (torch, textual) stay inside
+the subcommand functions so `sdaws --help` and `sdaws serve` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules under tui.cli that provide subcommands, in the order --help lists them.
+SUBCOMMAND_MODULES = (
+    "serve_cmd",
+    "convert_cmd",
+)
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sdaws",
+        description="Stable Diffusion model operations on AWS or on this machine.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        module = importlib.import_module(f"tui.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"sdaws: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sdaws: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
