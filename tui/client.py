@@ -1,0 +1,249 @@
+"""The sdaws API client shared by the TUI and the CLI.
+
+Every failure surfaces as an :class:`ApiError` subclass whose ``str()`` is a
+sentence a user can act on; callers never see raw httpx exceptions. The client
+is safe to use from several worker threads at once: each thread gets its own
+``httpx.Client`` (one connection pool per thread, no shared mutable state).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+
+class ApiError(Exception):
+    """An API call failed; ``str(exc)`` says what to fix."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "error") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class AuthError(ApiError):
+    """401 (no token sent) or 403 (token refused)."""
+
+
+class NotFound(ApiError):
+    """404: the model, upload or job does not exist."""
+
+
+class ValidationFailed(ApiError):
+    """422: the request body or parameters are wrong."""
+
+
+class ConnectFailed(ApiError):
+    """The API could not be reached: bad URL, refused, DNS, TLS."""
+
+
+class TimedOut(ApiError):
+    """The API did not answer in time."""
+
+
+def _quote(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+def _describe_auth(status: int, message: str) -> str:
+    if status == 401:
+        return f"The API needs a token (401): set the API token in Settings or pass --token. {message}".strip()
+    return f"The API token was refused (403): check the token in Settings or --token. {message}".strip()
+
+
+class ApiClient:
+    """Typed access to the sdaws API (local server or AWS, same routes)."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT) -> None:
+        base_url = base_url.strip()
+        if not base_url.startswith(("http://", "https://")):
+            raise ConnectFailed(
+                f"'{base_url}' is not an API URL: it must start with http:// or https://", code="bad_url"
+            )
+        # httpx joins relative paths onto the base path, so an API Gateway stage
+        # (https://…/prod) keeps its prefix; the trailing slash makes that explicit.
+        self.base_url = base_url.rstrip("/") + "/"
+        self.token = token
+        self.timeout = timeout
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _http(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(
+                base_url=self.base_url,
+                headers={"x-api-key": self.token, "accept": "application/json"},
+                timeout=self.timeout,
+            )
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request; return the decoded JSON body or raise an ApiError."""
+        url = self.base_url + path.lstrip("/")
+        try:
+            response = self._http().request(method, path.lstrip("/"), **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TimedOut(f"The API at {url} did not answer in time ({type(exc).__name__}).", code="timeout") from exc
+        except httpx.InvalidURL as exc:
+            raise ConnectFailed(f"'{self.base_url}' is not a valid URL: {exc}", code="bad_url") from exc
+        except httpx.TransportError as exc:
+            raise ConnectFailed(
+                f"Cannot reach the API at {self.base_url}: {exc or type(exc).__name__}. Check the URL.",
+                code="connect",
+            ) from exc
+        return self._decode(response, url)
+
+    def _decode(self, response: httpx.Response, url: str) -> Any:
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if response.is_success:
+            if body is None:
+                raise ApiError(
+                    f"{url} answered {response.status_code} but not with JSON: is this the sdaws API URL?",
+                    status=response.status_code,
+                    code="not_json",
+                )
+            return body
+        code = "error"
+        message = response.reason_phrase or "request failed"
+        if isinstance(body, dict):
+            code = str(body.get("error") or code)
+            message = str(body.get("message") or body.get("detail") or message)
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(_describe_auth(status, message if body else ""), status=status, code=code)
+        if status == 404:
+            raise NotFound(message, status=status, code=code)
+        if status == 422:
+            raise ValidationFailed(message, status=status, code=code)
+        if body is None:
+            message = f"{url} answered {status} {response.reason_phrase} (not JSON): is this the sdaws API URL?"
+        raise ApiError(message, status=status, code=code)
+
+    # -- service ----------------------------------------------------------
+
+    def ping(self) -> dict:
+        return self.request("GET", "ping")
+
+    def model_types(self) -> dict:
+        return self.request("GET", "model-types")
+
+    # -- models -----------------------------------------------------------
+
+    def list_models(
+        self, type: str | None = None, prefix: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict:
+        params = {k: v for k, v in {"type": type, "prefix": prefix, "limit": limit, "cursor": cursor}.items() if v}
+        return self.request("GET", "models", params=params)
+
+    def iter_models(self, type: str | None = None, prefix: str | None = None, page_size: int = 1000) -> Iterator[dict]:
+        cursor = None
+        while True:
+            page = self.list_models(type=type, prefix=prefix, limit=page_size, cursor=cursor)
+            yield from page.get("items", [])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def model_info(self, model_type: str, name: str) -> dict:
+        return self.request("GET", f"models/{_quote(model_type)}/{_quote(name)}")
+
+    def delete_model(self, model_type: str, name: str) -> dict:
+        return self.request("DELETE", f"models/{_quote(model_type)}/{_quote(name)}")
+
+    # -- uploads ----------------------------------------------------------
+
+    def create_upload(self, model_type: str, filename: str, size: int, sha256: str | None = None) -> dict:
+        body: dict[str, Any] = {"type": model_type, "filename": filename, "size": size}
+        if sha256:
+            body["sha256"] = sha256
+        return self.request("POST", "uploads", json=body)
+
+    def get_upload(self, upload_id: str) -> dict:
+        return self.request("GET", f"uploads/{_quote(upload_id)}")
+
+    def complete_upload(self, upload_id: str, sha256: str | None = None) -> dict:
+        body = {"sha256": sha256} if sha256 else {}
+        return self.request("POST", f"uploads/{_quote(upload_id)}/complete", json=body)
+
+    def abort_upload(self, upload_id: str) -> dict:
+        return self.request("DELETE", f"uploads/{_quote(upload_id)}")
+
+    # -- jobs (live once the jobs API lands) ------------------------------
+
+    def submit_job(self, kind: str, params: dict, idempotency_key: str | None = None) -> dict:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.request("POST", "jobs", json={"kind": kind, "params": params}, headers=headers)
+
+    def list_jobs(
+        self, status: str | None = None, kind: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict:
+        params = {k: v for k, v in {"status": status, "kind": kind, "limit": limit, "cursor": cursor}.items() if v}
+        return self.request("GET", "jobs", params=params)
+
+    def get_job(self, job_id: str) -> dict:
+        return self.request("GET", f"jobs/{_quote(job_id)}")
+
+    def job_logs(self, job_id: str, cursor: str | None = None) -> dict:
+        params = {"cursor": cursor} if cursor else {}
+        return self.request("GET", f"jobs/{_quote(job_id)}/logs", params=params)
+
+    def job_outputs(self, job_id: str) -> dict:
+        return self.request("GET", f"jobs/{_quote(job_id)}/outputs")
+
+    def cancel_job(self, job_id: str) -> dict:
+        return self.request("POST", f"jobs/{_quote(job_id)}/cancel")
+
+    def download(self, url: str, dest: Path) -> Path:
+        """Fetch an output URL (presigned, or relative to the API) to ``dest``."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        absolute = url.startswith(("http://", "https://"))
+        try:
+            # Presigned URLs carry their own signature: never send our token to them.
+            ctx = (
+                httpx.stream("GET", url, timeout=self.timeout, follow_redirects=True)
+                if absolute
+                else self._http().stream("GET", url.lstrip("/"))
+            )
+            with ctx as response:
+                if not response.is_success:
+                    raise ApiError(f"Downloading {dest.name} failed: HTTP {response.status_code}", status=response.status_code)
+                with tmp.open("wb") as fh:
+                    for chunk in response.iter_bytes(1 << 20):
+                        fh.write(chunk)
+        except httpx.TimeoutException as exc:
+            raise TimedOut(f"Downloading {dest.name} timed out.", code="timeout") from exc
+        except httpx.TransportError as exc:
+            raise ConnectFailed(f"Downloading {dest.name} failed: {exc}", code="connect") from exc
+        tmp.replace(dest)
+        return dest
