@@ -1,0 +1,110 @@
+"""Rules of the model tree, as WebUI users lay it out in S3 or on disk.
+
+Root folders are fixed; `Stable-diffusion/` is the one that must exist. Model
+files are `.safetensors` or `.ckpt`, and a file uploaded without an extension
+gets `.ckpt` (what users were told to do with Civitai downloads). Names are flat
+file names inside a folder: no separators, no `..`, nothing that could address a
+key or path outside the tree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import InvalidInput
+
+MODEL_TYPES: tuple[str, ...] = (
+    "CLIP",
+    "Codeformer",
+    "ControlNet",
+    "ESRGAN",
+    "GFPGAN",
+    "LDSR",
+    "Lora",
+    "RealESRGAN",
+    "ScuNET",
+    "Stable-diffusion",
+    "SwinIR",
+    "VAE",
+    "VAE-approx",
+    "embeddings",
+    "hypernetworks",
+)
+REQUIRED_TYPE = "Stable-diffusion"
+EXTENSIONS: tuple[str, ...] = (".safetensors", ".ckpt")
+DEFAULT_EXTENSION = ".ckpt"
+# Converted diffusers folders (the `ckpt_cache` idea) live beside the tree.
+CONVERTED_PREFIX = "diffusers"
+MAX_NAME_LENGTH = 200
+
+_BY_LOWER = {t.lower(): t for t in MODEL_TYPES}
+# A suffix counts as an extension when it looks like one (".pt", ".bin"), so
+# "model_v1.5" still gets ".ckpt" appended while "model.pt" is refused.
+_EXTENSION_LIKE = re.compile(r"^\.[A-Za-z][A-Za-z0-9]{0,11}$")
+
+
+def canonical_type(value: str) -> str:
+    """Return the folder name for `value` (case-insensitive), or raise InvalidInput."""
+    found = _BY_LOWER.get((value or "").strip().lower())
+    if found is None:
+        raise InvalidInput(
+            f"unknown model type {value!r}; use one of: {', '.join(MODEL_TYPES)}"
+        )
+    return found
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 else ""
+
+
+def check_name(name: str) -> str:
+    """Validate a model file name as stored; return it unchanged."""
+    if name is None or not name.strip():
+        raise InvalidInput("model name is empty; give a file name such as my_model.safetensors")
+    if name != name.strip():
+        raise InvalidInput(f"model name {name!r} has leading or trailing spaces; remove them")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"model name is {len(name)} characters; use at most {MAX_NAME_LENGTH}")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        raise InvalidInput(f"model name {name!r} is an absolute path; give only the file name")
+    if "/" in name or "\\" in name:
+        raise InvalidInput(f"model name {name!r} contains a path separator; give only the file name")
+    if ".." in name:
+        raise InvalidInput(f"model name {name!r} contains '..'; give a plain file name")
+    if name.startswith("."):
+        raise InvalidInput(f"model name {name!r} starts with '.'; hidden names are not allowed")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidInput("model name contains control characters; use printable characters only")
+    suffix = _suffix(name)
+    if suffix.lower() not in EXTENSIONS:
+        raise InvalidInput(
+            f"model name {name!r} must end in {' or '.join(EXTENSIONS)}"
+        )
+    return name
+
+
+def normalize_upload_name(filename: str) -> str:
+    """Name an uploaded file gets in the tree: `.ckpt` added when it has no extension."""
+    if filename is None or not filename.strip():
+        raise InvalidInput("filename is empty; give the model's file name")
+    suffix = _suffix(filename)
+    if suffix.lower() in EXTENSIONS:
+        return check_name(filename)
+    if suffix and _EXTENSION_LIKE.match(suffix) and not suffix[1:].isdigit():
+        raise InvalidInput(
+            f"extension {suffix!r} is not supported; models must be "
+            f"{' or '.join(EXTENSIONS)} (a file without extension gets {DEFAULT_EXTENSION})"
+        )
+    # check_name catches separators, '..' and the rest on the final name.
+    return check_name(filename + DEFAULT_EXTENSION)
+
+
+def model_key(model_type: str, name: str) -> str:
+    """Storage key of a model: `<Type>/<name>`, both validated."""
+    return f"{canonical_type(model_type)}/{check_name(name)}"
+
+
+def model_format(name: str) -> str:
+    return "safetensors" if name.lower().endswith(".safetensors") else "ckpt"

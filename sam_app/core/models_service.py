@@ -1,0 +1,88 @@
+"""Browse, inspect and delete models in the tree."""
+
+from __future__ import annotations
+
+from . import cursor as cursors
+from .errors import InvalidInput, NotFound
+from .model_tree import MODEL_TYPES, REQUIRED_TYPE, canonical_type, check_name, model_format, model_key
+from .ports import ModelCatalog, ObjectStore, StoredObject
+from .safetensors_header import HeaderError, read_header, summarize
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+# Key order is byte order, which is how S3 lists and how we sort local folders.
+_TYPES_IN_KEY_ORDER = tuple(sorted(MODEL_TYPES))
+
+
+def _item(obj: StoredObject) -> dict:
+    model_type, name = obj.key.split("/", 1)
+    return {"type": model_type, "name": name, "size": obj.size, "modified": obj.modified.isoformat()}
+
+
+class ModelService:
+    def __init__(self, store: ObjectStore, catalog: ModelCatalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    def warnings(self) -> list[str]:
+        if self.store.folder_exists(REQUIRED_TYPE):
+            return []
+        return [f"the {REQUIRED_TYPE}/ folder is missing; create it and put at least one checkpoint in it"]
+
+    def list_models(
+        self,
+        model_type: str | None = None,
+        prefix: str = "",
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
+    ) -> dict:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+        if "/" in prefix or "\\" in prefix:
+            raise InvalidInput("prefix must not contain path separators; it filters file names")
+        types = [canonical_type(model_type)] if model_type else list(_TYPES_IN_KEY_ORDER)
+        after = cursors.decode(cursor) if cursor else None
+        if after is not None and after.split("/", 1)[0] not in types:
+            raise InvalidInput("cursor does not belong to this listing; start again without cursor")
+
+        items: list[dict] = []
+        more = False
+        for folder in types:
+            if after is not None and folder < after.split("/", 1)[0]:
+                continue
+            start = after if after is not None and after.startswith(folder + "/") else None
+            objects, more = self.store.list_files(f"{folder}/{prefix}", start, limit - len(items))
+            items.extend(_item(o) for o in objects)
+            if len(items) >= limit:
+                more = more or folder != types[-1]
+                break
+        next_cursor = None
+        if more and items:
+            last = items[-1]
+            next_cursor = cursors.encode(f"{last['type']}/{last['name']}")
+        return {"items": items, "next_cursor": next_cursor, "warnings": self.warnings()}
+
+    def model_info(self, model_type: str, name: str) -> dict:
+        key = model_key(model_type, name)
+        obj = self.store.head(key)
+        if obj is None:
+            raise NotFound(f"no model {key}; list the folder to see what is there")
+        facts = self.catalog.get(key) or {}
+        # A sha256 is only trusted for the bytes it was computed on.
+        sha256 = facts.get("sha256") if facts.get("size") == obj.size else None
+        info = _item(obj) | {"sha256": sha256, "format": model_format(key), "safetensors": None}
+        if info["format"] == "safetensors":
+            try:
+                header = read_header(lambda start, length: self.store.read_range(key, start, length))
+                info["safetensors"] = summarize(header)
+            except HeaderError as exc:
+                info["warnings"] = [f"not a readable safetensors file: {exc}"]
+        return info
+
+    def delete_model(self, model_type: str, name: str) -> dict:
+        key = model_key(model_type, check_name(name))
+        if self.store.head(key) is None:
+            raise NotFound(f"no model {key}; nothing was deleted")
+        self.store.delete(key)
+        self.catalog.delete(key)
+        return {"deleted": True}

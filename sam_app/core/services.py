@@ -1,0 +1,17 @@
+"""The bundle of services an API app serves; built by the AWS or the local wiring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models_service import ModelService
+from .ports import TokenVerifier
+from .uploads_service import UploadService
+
+
+@dataclass
+class Services:
+    mode: str  # "aws" | "local"
+    models: ModelService
+    uploads: UploadService
+    tokens: TokenVerifier

@@ -1,0 +1,174 @@
+"""Resumable presigned multipart uploads into the model tree.
+
+The client PUTs parts straight to storage (S3 presigned URLs, or URLs the local
+server signs itself), so a dropped connection loses at most the parts in flight:
+`status` lists what storage already holds and fresh URLs for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import timedelta
+
+from .errors import Conflict, InvalidInput, NotFound
+from .model_tree import canonical_type, normalize_upload_name
+from .ports import Clock, ModelCatalog, MultipartStore, ObjectStore, StoredPart, UploadRecord, UploadRecords
+
+MiB = 1024 * 1024
+DEFAULT_PART_SIZE = 64 * MiB
+MAX_PARTS = 10_000  # S3's limit on parts per upload
+UPLOAD_LIFETIME = timedelta(days=7)  # matches the bucket's abort-incomplete rule
+PART_URL_SECONDS = 6 * 3600
+
+
+def choose_part_size(size: int, preferred: int = DEFAULT_PART_SIZE) -> int:
+    """Smallest whole-MiB part size >= preferred that keeps the upload within S3's part limit."""
+    needed = math.ceil(size / MAX_PARTS)
+    return max(preferred, math.ceil(needed / MiB) * MiB)
+
+
+def _check_upload_id(upload_id: str) -> str:
+    try:
+        return uuid.UUID(upload_id).hex
+    except (ValueError, AttributeError, TypeError):
+        raise NotFound(f"no upload {upload_id!r}; start one with POST /uploads") from None
+
+
+class UploadService:
+    def __init__(
+        self,
+        store: ObjectStore,
+        multipart: MultipartStore,
+        records: UploadRecords,
+        catalog: ModelCatalog,
+        clock: Clock,
+        max_bytes: int,
+        part_size: int = DEFAULT_PART_SIZE,
+    ) -> None:
+        self.store = store
+        self.multipart = multipart
+        self.records = records
+        self.catalog = catalog
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self.part_size = part_size
+
+    # -- helpers -----------------------------------------------------------------
+    def _record(self, upload_id: str) -> UploadRecord:
+        record = self.records.get(_check_upload_id(upload_id))
+        if record is None:
+            raise NotFound(f"no upload {upload_id!r}; start one with POST /uploads")
+        return record
+
+    def _urls(self, record: UploadRecord, numbers: list[int]) -> list[dict]:
+        return [
+            {
+                "part_number": n,
+                "url": self.multipart.part_url(record.key, record.storage_upload_id, n, PART_URL_SECONDS),
+            }
+            for n in numbers
+        ]
+
+    @staticmethod
+    def _expected_size(record: UploadRecord, part_number: int) -> int:
+        if part_number < record.part_count:
+            return record.part_size
+        return record.size - record.part_size * (record.part_count - 1)
+
+    @staticmethod
+    def _summary(record: UploadRecord) -> dict:
+        return {
+            "upload_id": record.upload_id,
+            "type": record.model_type,
+            "name": record.name,
+            "size": record.size,
+            "part_size": record.part_size,
+            "part_count": record.part_count,
+            "expires_at": record.expires_at.isoformat(),
+        }
+
+    # -- use cases ---------------------------------------------------------------
+    def create(self, model_type: str, filename: str, size: int, sha256: str | None = None, overwrite: bool = False) -> dict:
+        folder = canonical_type(model_type)
+        name = normalize_upload_name(filename)
+        if size <= 0:
+            raise InvalidInput("size must be the file's size in bytes, greater than 0")
+        if size > self.max_bytes:
+            raise InvalidInput(f"size {size} is over the limit of {self.max_bytes} bytes")
+        key = f"{folder}/{name}"
+        if not overwrite and self.store.head(key) is not None:
+            raise Conflict(f"{key} already exists; delete it first or pass overwrite=true")
+        part_size = choose_part_size(size, self.part_size)
+        now = self.clock.now()
+        record = UploadRecord(
+            upload_id=uuid.uuid4().hex,
+            model_type=folder,
+            name=name,
+            size=size,
+            part_size=part_size,
+            part_count=max(1, math.ceil(size / part_size)),
+            storage_upload_id="",
+            status="open",
+            created_at=now,
+            expires_at=now + UPLOAD_LIFETIME,
+            sha256=sha256.lower() if sha256 else None,
+        )
+        record.storage_upload_id = self.multipart.create(key, record.sha256)
+        self.records.put(record)
+        parts = self._urls(record, list(range(1, record.part_count + 1)))
+        return self._summary(record) | {"parts": parts}
+
+    def status(self, upload_id: str) -> dict:
+        record = self._record(upload_id)
+        done: list[StoredPart] = []
+        missing: list[int] = []
+        if record.status == "open":
+            done = [
+                p
+                for p in self.multipart.list_parts(record.key, record.storage_upload_id)
+                if 1 <= p.part_number <= record.part_count and p.size == self._expected_size(record, p.part_number)
+            ]
+            have = {p.part_number for p in done}
+            missing = [n for n in range(1, record.part_count + 1) if n not in have]
+        return self._summary(record) | {
+            "status": record.status,
+            "parts_done": [{"part_number": p.part_number, "size": p.size, "etag": p.etag} for p in done],
+            "parts_missing": self._urls(record, missing),
+        }
+
+    def complete(self, upload_id: str) -> dict:
+        record = self._record(upload_id)
+        if record.status == "completed":
+            return record.result  # a retried complete answers the same
+        if record.status != "open":
+            raise Conflict(f"upload {upload_id} was {record.status}; start a new upload")
+        parts = {p.part_number: p for p in self.multipart.list_parts(record.key, record.storage_upload_id)}
+        missing = [n for n in range(1, record.part_count + 1) if n not in parts]
+        if missing:
+            shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
+            raise Conflict(f"parts not uploaded yet: {shown}; GET /uploads/{upload_id} for their URLs")
+        wrong = [n for n, p in sorted(parts.items()) if n <= record.part_count and p.size != self._expected_size(record, n)]
+        if wrong:
+            raise Conflict(f"parts {wrong} have the wrong size; upload them again, then complete")
+        ordered = [parts[n] for n in range(1, record.part_count + 1)]
+        computed = self.multipart.complete(record.key, record.storage_upload_id, ordered, record.sha256)
+        sha256 = computed or record.sha256
+        result = {"type": record.model_type, "name": record.name, "size": record.size, "sha256": sha256}
+        self.catalog.put(record.key, {"sha256": sha256, "size": record.size})
+        if not self.records.transition(record.upload_id, "open", "completed", result):
+            current = self._record(upload_id)
+            if current.status == "completed":
+                return current.result
+            raise Conflict(f"upload {upload_id} was {current.status} while completing")
+        return result
+
+    def abort(self, upload_id: str) -> dict:
+        record = self._record(upload_id)
+        if record.status == "aborted":
+            return {"aborted": True}
+        if record.status != "open":
+            raise Conflict(f"upload {upload_id} is already {record.status}; nothing to abort")
+        self.multipart.abort(record.key, record.storage_upload_id)
+        self.records.transition(record.upload_id, "open", "aborted")
+        return {"aborted": True}
