@@ -1,0 +1,111 @@
+"""Request and response bodies of the API (they generate the OpenAPI document)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+
+
+class Ping(BaseModel):
+    version: str
+    mode: str = Field(description="aws when deployed, local for the embedded server")
+
+
+class ModelType(BaseModel):
+    name: str
+    required: bool
+
+
+class ModelTypes(BaseModel):
+    types: list[ModelType]
+    extensions: list[str]
+    default_extension: str
+
+
+class ModelItem(BaseModel):
+    type: str
+    name: str
+    size: int
+    modified: str
+
+
+class ModelPage(BaseModel):
+    items: list[ModelItem]
+    next_cursor: str | None
+    warnings: list[str]
+
+
+class SafetensorsSummary(BaseModel):
+    tensor_count: int
+    dtypes: dict[str, int]
+    parameter_count: int
+    metadata: dict[str, str | int | float | bool | None | list | dict]
+
+
+class ModelInfo(ModelItem):
+    sha256: str | None
+    format: str
+    safetensors: SafetensorsSummary | None
+    warnings: list[str] = []
+
+
+class Deleted(BaseModel):
+    deleted: bool
+
+
+class CreateUpload(BaseModel):
+    type: str = Field(min_length=1, max_length=64, description="model folder, e.g. Stable-diffusion or Lora")
+    filename: str = Field(min_length=1, max_length=255, description="file name; no extension gets .ckpt")
+    size: int = Field(description="bytes; greater than 0 and at most the deployment's limit")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    overwrite: bool = False
+
+
+class PartUrl(BaseModel):
+    part_number: int
+    url: str
+
+
+class StoredPart(BaseModel):
+    part_number: int
+    size: int
+    etag: str
+
+
+class UploadCreated(BaseModel):
+    upload_id: str
+    type: str
+    name: str
+    size: int
+    part_size: int
+    part_count: int
+    expires_at: str
+    parts: list[PartUrl]
+
+
+class UploadStatus(BaseModel):
+    upload_id: str
+    type: str
+    name: str
+    size: int
+    part_size: int
+    part_count: int
+    expires_at: str
+    status: str
+    parts_done: list[StoredPart]
+    parts_missing: list[PartUrl]
+
+
+class UploadCompleted(BaseModel):
+    type: str
+    name: str
+    size: int
+    sha256: str | None
+
+
+class Aborted(BaseModel):
+    aborted: bool
