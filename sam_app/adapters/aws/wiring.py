@@ -1,0 +1,44 @@
+"""Build the AWS services from the function's environment (names set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import boto3
+from botocore.config import Config
+
+from sam_app.adapters.clock import UtcClock
+from sam_app.core.models_service import ModelService
+from sam_app.core.services import Services
+from sam_app.core.uploads_service import UploadService
+
+from .api_key_verifier import ApiKeyVerifier
+from .dynamo_tables import DynamoModelCatalog, DynamoUploadRecords
+from .s3_multipart import S3Multipart
+from .s3_store import S3TreeStore
+
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024**3
+
+
+def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
+    # boto3 honours AWS_ENDPOINT_URL itself, which is how sam local reaches moto.
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    dynamodb = boto3.resource("dynamodb")
+    bucket = env["MODELS_BUCKET"]
+    tree = S3TreeStore(s3, bucket)
+    catalog = DynamoModelCatalog(dynamodb.Table(env["MODELS_TABLE"]))
+    uploads = UploadService(
+        tree,
+        S3Multipart(s3, bucket),
+        DynamoUploadRecords(dynamodb.Table(env["UPLOADS_TABLE"])),
+        catalog,
+        UtcClock(),
+        int(env.get("MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES),
+    )
+    return Services(
+        mode="aws",
+        models=ModelService(tree, catalog),
+        uploads=uploads,
+        tokens=ApiKeyVerifier(boto3.client("apigateway"), env["API_KEY_ID"]),
+    )

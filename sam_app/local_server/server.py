@@ -1,0 +1,191 @@
+"""The embedded local server: the very same API app on loopback.
+
+HTTP requests become API Gateway (REST, v1) proxy events for the same Dispatcher
+the Lambda handler uses, so both worlds share routing, validation, auth and
+errors. One extra route, `PUT /_parts/<upload>/<n>`, plays S3's part of a
+presigned multipart upload: it is authorised by the URL's HMAC signature instead
+of the token, exactly as S3 presigned URLs are.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sam_app.api.dispatch import Dispatcher
+from sam_app.core.errors import SdawsError
+
+from .wiring import build_local_services
+
+logger = logging.getLogger(__name__)
+
+MAX_API_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+MAX_PART_BYTES = 5 * 1024**3  # S3's part limit
+
+
+def to_event(method: str, raw_path: str, headers: dict[str, list[str]], body: bytes, client_ip: str) -> dict:
+    url = urlsplit(raw_path)
+    query = parse_qs(url.query, keep_blank_values=True)
+    try:
+        text, is_b64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_b64 = base64.b64encode(body).decode("ascii"), True
+    return {
+        "resource": url.path,
+        "path": url.path,
+        "httpMethod": method,
+        "headers": {k: v[-1] for k, v in headers.items()},
+        "multiValueHeaders": headers,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": uuid.uuid4().hex,
+            "stage": "local",
+            "httpMethod": method,
+            "path": url.path,
+            "resourcePath": url.path,
+            "identity": {"sourceIp": client_ip},
+        },
+        "body": text if body else None,
+        "isBase64Encoded": is_b64,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "LocalApiServer"
+    protocol_version = "HTTP/1.1"
+    server_version = "sdaws"
+
+    def log_message(self, fmt: str, *args) -> None:  # requests go to logging, never the token
+        logger.debug("%s %s", self.address_string(), fmt % args)
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_error(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"error": code, "message": message}).encode()
+        self._send(status, body, {"Content-Type": "application/json"})
+
+    def _length(self) -> int | None:
+        value = self.headers.get("Content-Length")
+        if value is None:
+            return 0 if self.command in ("GET", "DELETE", "HEAD") else None
+        try:
+            length = int(value)
+        except ValueError:
+            return None
+        return length if length >= 0 else None
+
+    def _dispatch(self) -> None:
+        if self.path.startswith("/_parts/"):
+            return self._put_part()
+        length = self._length()
+        if length is None:
+            self.close_connection = True
+            return self._send_error(411, "length_required", "send a Content-Length header")
+        if length > MAX_API_BODY:
+            self.close_connection = True
+            return self._send_error(413, "too_large", f"request body over {MAX_API_BODY} bytes")
+        body = self.rfile.read(length) if length else b""
+        headers: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            headers.setdefault(name, []).append(value)
+        event = to_event(self.command, self.path, headers, body, self.client_address[0])
+        response = self.server.dispatcher(event)
+        payload = response.get("body") or ""
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        out_headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers.setdefault(name, values[-1])
+        out_headers.pop("Content-Length", None)
+        self._send(int(response["statusCode"]), data, out_headers)
+
+    def _put_part(self) -> None:
+        url = urlsplit(self.path)
+        parts = url.path.strip("/").split("/")
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if self.command != "PUT" or len(parts) != 3 or not parts[2].isdigit():
+            self.close_connection = True
+            return self._send_error(404, "no_route", "part URLs take PUT /_parts/<upload>/<part>")
+        storage_id, part_number = parts[1], int(parts[2])
+        if not self.server.multipart.signer.valid(storage_id, part_number, query.get("expires"), query.get("signature")):
+            self.close_connection = True
+            return self._send_error(403, "forbidden", "part URL signature is invalid or expired; GET /uploads/<id> for fresh URLs")
+        length = self._length()
+        if length is None:
+            self.close_connection = True
+            return self._send_error(411, "length_required", "send a Content-Length header")
+        try:
+            etag = self.server.multipart.write_part(storage_id, part_number, self.rfile, length, MAX_PART_BYTES)
+        except SdawsError as exc:
+            self.close_connection = True
+            return self._send_error(400, exc.code, exc.message)
+        except ValueError:
+            self.close_connection = True
+            return self._send_error(404, "not_found", "no such upload")
+        self._send(200, b"", {"ETag": etag})
+
+    def _guarded(self) -> None:
+        try:
+            self._dispatch()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # never a traceback to the client; the log has it
+            logger.exception("local server error")
+            self.close_connection = True
+            try:
+                self._send_error(500, "internal", "internal error; see the server log")
+            except OSError:
+                pass
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _guarded
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options) -> None:
+        super().__init__((host, port), _Handler)
+        bound_host, bound_port = self.server_address[:2]
+        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+        self.url = f"http://{shown}:{bound_port}"
+        services, self.multipart = build_local_services(models_dir, data_dir, token, lambda: self.url, **options)
+        self.services = services
+        self.dispatcher = Dispatcher(services)
+
+
+@dataclass
+class ServerHandle:
+    server: LocalApiServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def serve_in_thread(models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options) -> ServerHandle:
+    server = LocalApiServer(models_dir, data_dir, token, host, port, **options)
+    thread = threading.Thread(target=server.serve_forever, name="sdaws-local-server", daemon=True)
+    thread.start()
+    return ServerHandle(server, thread)
