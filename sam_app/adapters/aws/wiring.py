@@ -21,6 +21,12 @@ from .s3_store import S3TreeStore
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024**3
 
 
+def _part_size(env: Mapping[str, str]) -> dict:
+    # S3 refuses parts under 5 MiB (except the last); tests use small parts, users the default.
+    value = env.get("UPLOAD_PART_BYTES")
+    return {"part_size": max(int(value), 5 * 1024**2)} if value else {}
+
+
 def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
     # boto3 honours AWS_ENDPOINT_URL itself, which is how sam local reaches moto.
     s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
@@ -35,6 +41,7 @@ def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
         catalog,
         UtcClock(),
         int(env.get("MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES),
+        **_part_size(env),
     )
     return Services(
         mode="aws",
