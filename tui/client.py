@@ -200,9 +200,34 @@ class ApiClient:
 
     # -- jobs (live once the jobs API lands) ------------------------------
 
-    def submit_job(self, kind: str, params: dict, idempotency_key: str | None = None) -> dict:
+    def submit_job(
+        self, kind: str, params: dict, idempotency_key: str | None = None, name: str | None = None
+    ) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return self.request("POST", "jobs", json={"kind": kind, "params": params}, headers=headers)
+        body: dict[str, Any] = {"kind": kind, "params": params}
+        if name:
+            body["name"] = name
+        return self.request("POST", "jobs", json=body, headers=headers)
+
+    def upload_job_input(self, path: Path, group: str | None = None) -> dict:
+        """Send a local file (init image, dataset image) as a job input; return ``{key, group}``."""
+        path = Path(path)
+        body: dict[str, Any] = {"filename": path.name, "size": path.stat().st_size}
+        if group:
+            body["group"] = group
+        slot = self.request("POST", "job-inputs", json=body)
+        try:
+            # The URL is presigned (S3, or the local server's HMAC): never send our token to it.
+            response = httpx.request(
+                slot.get("method", "PUT"), slot["url"], content=path.read_bytes(), timeout=self.timeout
+            )
+        except httpx.TimeoutException as exc:
+            raise TimedOut(f"Sending {path.name} timed out.", code="timeout") from exc
+        except httpx.TransportError as exc:
+            raise ConnectFailed(f"Sending {path.name} failed: {exc}", code="connect") from exc
+        if not response.is_success:
+            raise ApiError(f"Sending {path.name} failed: HTTP {response.status_code}", status=response.status_code)
+        return {"key": slot["key"], "group": slot.get("group")}
 
     def list_jobs(
         self, status: str | None = None, kind: str | None = None, limit: int | None = None, cursor: str | None = None
@@ -213,8 +238,10 @@ class ApiClient:
     def get_job(self, job_id: str) -> dict:
         return self.request("GET", f"jobs/{_quote(job_id)}")
 
-    def job_logs(self, job_id: str, cursor: str | None = None) -> dict:
-        params = {"cursor": cursor} if cursor else {}
+    def job_logs(self, job_id: str, cursor: str | None = None, limit: int | None = None) -> dict:
+        params: dict[str, Any] = {"cursor": cursor} if cursor else {}
+        if limit:
+            params["limit"] = limit
         return self.request("GET", f"jobs/{_quote(job_id)}/logs", params=params)
 
     def job_outputs(self, job_id: str) -> dict:

@@ -40,7 +40,7 @@ def start_local_server(models_dir: str | Path | None = None, token: str | None =
     try:
         from sam_app.local_server.paths import default_data_dir, default_models_dir
         from sam_app.local_server.server import serve_in_thread
-        from sam_app.local_server.token import load_or_create_token
+        from sam_app.adapters.local.token import load_or_create_token
     except ImportError as exc:  # a broken install, not a user mistake, but say so plainly
         raise ApiError(f"The embedded local server is not available in this install: {exc}", code="no_local") from exc
     root = Path(models_dir).expanduser() if models_dir else Path(default_models_dir())

@@ -16,6 +16,7 @@ import sys
 SUBCOMMAND_MODULES = (
     "serve_cmd",
     "convert_cmd",
+    "models_cmd", "upload_cmd", "jobs_cmd", "generate_cmd",
 )
 
 
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sdaws",
         description="Stable Diffusion model operations on AWS or on this machine.",
     )
+    from tui.cli.common import add_connection_args  # `sdaws --api URL --token T` opens the TUI on it
+
+    add_connection_args(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         module = importlib.import_module(f"tui.cli.{name}")
@@ -39,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        from tui.app_entry import run_tui
+
+        return run_tui(args)
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

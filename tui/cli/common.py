@@ -1,0 +1,60 @@
+"""Plumbing shared by the script-facing subcommands: connection flags, output, errors."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from tui.client import ApiError
+from tui.config import resolve
+from tui.connection import Connection, connect
+
+
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    """--api/--token on the top-level parser and on every subcommand.
+
+    SUPPRESS as default keeps a subparser from overwriting a value given before
+    the subcommand (``sdaws --api URL models ls`` and ``sdaws models ls --api URL``).
+    """
+    group = parser.add_argument_group("connection")
+    group.add_argument("--api", metavar="URL", default=argparse.SUPPRESS,
+                       help="API URL of a deployed stack (default: config, ./sagemaker_ui.json, or the local server)")
+    group.add_argument("--token", metavar="TOKEN", default=argparse.SUPPRESS, help="API token (x-api-key)")
+
+
+def add_json_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+@contextmanager
+def open_connection(args: argparse.Namespace) -> Iterator[Connection]:
+    conn = connect(resolve(getattr(args, "api", None), getattr(args, "token", None)))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def api_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Report an ApiError as one line on stderr with exit 1 instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except ApiError as exc:
+            if getattr(args, "json", False):
+                print_json({"error": exc.code, "message": exc.message, "status": exc.status})
+            print(f"sdaws: {exc}", file=sys.stderr)
+            return 1
+
+    return wrapper
