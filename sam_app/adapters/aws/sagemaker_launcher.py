@@ -1,0 +1,263 @@
+"""JobLauncher on SageMaker: where each job kind runs in AWS.
+
+  * merge, convert, export -> a SageMaker Processing job on the utility (CPU) instance;
+  * train                  -> an execution of the training state machine (it starts the
+                              training job, waits, registers the LoRA and records the end);
+  * txt2img, img2img       -> InvokeEndpointAsync on an async endpoint, the request
+                              written to S3 first (the endpoint reads it from there).
+
+Every job gets a folder `jobs/<job id>/` in the model bucket for its spec, request and
+intermediate output. SageMaker job and execution names derive from the job id, which is
+how status events find their job again (see sam_app.core.job_events).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sam_app.core import job_status as st
+from sam_app.core.job_events import sagemaker_job_name
+from sam_app.core.jobs_ports import JobInput, JobRecord, JobRecords
+
+JOBS_PREFIX = "jobs"
+UTILITY_KINDS = ("merge", "convert", "export")
+INFERENCE_KINDS = ("txt2img", "img2img")
+PROCESSING_ROOT = "/opt/ml/processing"
+# Where each utility kind's result lands in the model tree (the job writes <folder>/<name>).
+OUTPUT_FOLDER = {"merge": "Stable-diffusion", "convert": "diffusers", "export": "Stable-diffusion"}
+
+
+@dataclass(frozen=True)
+class LauncherSettings:
+    bucket: str
+    image_uri: str
+    role_arn: str
+    util_instance_type: str
+    train_instance_type: str
+    state_machine_arn: str
+    endpoint_name: str
+    poll_seconds: int = 60
+    max_runtime_s: int = 24 * 3600
+    volume_gb: int = 100
+
+
+def _uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def input_prefix(job_input: JobInput) -> str:
+    """The S3 key or prefix a channel downloads; folders end in '/' so `x` never matches `x2/`."""
+    return job_input.key.rstrip("/") + "/" if job_input.folder else job_input.key
+
+
+def job_folder(job_id: str) -> str:
+    return f"{JOBS_PREFIX}/{job_id}"
+
+
+def _lora_file_name(output_name: str) -> str:
+    return output_name if output_name.endswith(".safetensors") else f"{output_name}.safetensors"
+
+
+class SageMakerLauncher:
+    def __init__(
+        self, sagemaker, sagemaker_runtime, stepfunctions, s3, settings: LauncherSettings, records: JobRecords | None = None
+    ):
+        self._sm = sagemaker
+        self._runtime = sagemaker_runtime
+        self._sfn = stepfunctions
+        self._s3 = s3
+        self._cfg = settings
+        self._records = records
+
+    # ------------------------------------------------------------------ launch
+    def launch(self, job: JobRecord) -> None:
+        """Start the job in AWS and mark it STARTING with the handle of what runs it."""
+        if job.kind in UTILITY_KINDS:
+            handle = self._launch_processing(job)
+        elif job.kind == "train":
+            handle = self._launch_training(job)
+        elif job.kind in INFERENCE_KINDS:
+            handle = self._launch_inference(job)
+        else:
+            raise ValueError(f"unknown job kind {job.kind!r}")
+        if self._records is not None:
+            now = datetime.now(UTC).isoformat()
+            # Conditional like every status write: a fast RUNNING event may already be in.
+            self._records.transition(job.job_id, st.predecessors(st.STARTING), st.STARTING, launch=handle, updated_at=now)
+
+    def _instance(self, instance_type: str) -> dict[str, Any]:
+        return {"InstanceCount": 1, "InstanceType": instance_type, "VolumeSizeInGB": self._cfg.volume_gb}
+
+    def _limits_and_tags(self, job_id: str) -> dict[str, Any]:
+        return {
+            "StoppingCondition": {"MaxRuntimeInSeconds": self._cfg.max_runtime_s},
+            "Environment": {"SDAWS_JOB_ID": job_id},
+            "Tags": [{"Key": "sdaws:job_id", "Value": job_id}],
+        }
+
+    def _put_json(self, key: str, data: dict) -> str:
+        self._s3.put_object(
+            Bucket=self._cfg.bucket, Key=key, Body=json.dumps(data).encode(), ContentType="application/json"
+        )
+        return _uri(self._cfg.bucket, key)
+
+    def processing_request(self, job: JobRecord) -> dict[str, Any]:
+        cfg, folder = self._cfg, job_folder(job.job_id)
+        inputs = [
+            {
+                "InputName": "config",
+                "S3Input": {
+                    "S3Uri": _uri(cfg.bucket, f"{folder}/config/"),
+                    "LocalPath": f"{PROCESSING_ROOT}/input/config",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ]
+        for i, item in enumerate(job.inputs):
+            inputs.append(
+                {
+                    "InputName": f"{item.channel}-{i}",
+                    "S3Input": {
+                        "S3Uri": _uri(cfg.bucket, input_prefix(item)),
+                        "LocalPath": f"{PROCESSING_ROOT}/input/data/{item.channel}",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                    },
+                }
+            )
+        target = OUTPUT_FOLDER[job.kind]
+        return {
+            "ProcessingJobName": sagemaker_job_name(job.job_id),
+            "RoleArn": cfg.role_arn,
+            "AppSpecification": {
+                "ImageUri": cfg.image_uri,
+                "ContainerEntrypoint": ["python", "-m", "sdaws_jobs", job.kind, "--workdir", PROCESSING_ROOT],
+            },
+            "ProcessingInputs": inputs,
+            # Only the kind's own tree folder is uploaded, straight into the model tree.
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "result",
+                        "S3Output": {
+                            "S3Uri": _uri(cfg.bucket, f"{target}/"),
+                            "LocalPath": f"{PROCESSING_ROOT}/output/{target}",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+            "ProcessingResources": {"ClusterConfig": self._instance(cfg.util_instance_type)},
+            **self._limits_and_tags(job.job_id),
+        }
+
+    def _launch_processing(self, job: JobRecord) -> dict[str, str]:
+        self._put_json(f"{job_folder(job.job_id)}/config/spec.json", job.spec)
+        request = self.processing_request(job)
+        arn = self._sm.create_processing_job(**request)["ProcessingJobArn"]
+        return {"processing_job_arn": arn}
+
+    def training_input(self, job: JobRecord) -> dict[str, Any]:
+        """The state machine's input: the CreateTrainingJob request and where the LoRA goes."""
+        cfg, folder = self._cfg, job_folder(job.job_id)
+        name = sagemaker_job_name(job.job_id)
+        channels = [
+            {
+                "ChannelName": item.channel,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": _uri(cfg.bucket, input_prefix(item)),
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "InputMode": "File",
+            }
+            for item in job.inputs
+        ]
+        lora = _lora_file_name(job.spec["output_name"])
+        return {
+            "job_id": job.job_id,
+            "poll_seconds": cfg.poll_seconds,
+            "training": {
+                "TrainingJobName": name,
+                "AlgorithmSpecification": {
+                    "TrainingImage": cfg.image_uri,
+                    "TrainingInputMode": "File",
+                    "ContainerEntrypoint": ["python", "-m", "sdaws_jobs", "train"],
+                },
+                # SageMaker carries only strings; sdaws_jobs reads the whole spec back from "spec".
+                "HyperParameters": {"spec": json.dumps(job.spec, separators=(",", ":"))},
+                "InputDataConfig": channels,
+                # Uncompressed, so the LoRA is a plain object the machine can copy into Lora/.
+                "OutputDataConfig": {"S3OutputPath": _uri(cfg.bucket, f"{folder}/output/"), "CompressionType": "NONE"},
+                "ResourceConfig": self._instance(cfg.train_instance_type),
+                **self._limits_and_tags(job.job_id),
+            },
+            "output": {
+                "source_key": f"{folder}/output/{name}/output/model/Lora/{lora}",
+                "target_key": f"Lora/{lora}",
+                "name": lora,
+            },
+        }
+
+    def _launch_training(self, job: JobRecord) -> dict[str, str]:
+        arn = self._sfn.start_execution(
+            stateMachineArn=self._cfg.state_machine_arn,
+            name=job.job_id,  # one execution per job: a retried launch cannot start a second
+            input=json.dumps(self.training_input(job)),
+        )["executionArn"]
+        return {"execution_arn": arn}
+
+    def inference_request(self, job: JobRecord) -> dict[str, Any]:
+        """The JSON the async endpoint reads from S3 (sdaws_jobs serve, /invocations).
+
+        The server stages each input into input/data/<channel>/, runs the kind and
+        uploads what it wrote to `output` (the job's folder, where outputs are listed).
+        """
+        cfg = self._cfg
+        return {
+            "job_id": job.job_id,
+            "kind": job.kind,
+            "spec": job.spec,
+            "inputs": [
+                {"channel": i.channel, "uri": _uri(cfg.bucket, input_prefix(i)), "folder": i.folder} for i in job.inputs
+            ],
+            "output": _uri(cfg.bucket, f"{job_folder(job.job_id)}/output/"),
+        }
+
+    def _launch_inference(self, job: JobRecord) -> dict[str, str]:
+        location = self._put_json(f"{job_folder(job.job_id)}/request.json", self.inference_request(job))
+        answer = self._runtime.invoke_endpoint_async(
+            EndpointName=self._cfg.endpoint_name,
+            InputLocation=location,
+            ContentType="application/json",
+            InferenceId=job.job_id,  # comes back in the SNS notification
+        )
+        return {"inference_output": answer.get("OutputLocation", ""), "endpoint": self._cfg.endpoint_name}
+
+    # ------------------------------------------------------------------ cancel
+    def cancel(self, job: JobRecord) -> None:
+        """Ask AWS to stop the job's work; the job record is the caller's business."""
+        name = sagemaker_job_name(job.job_id)
+        if job.kind in UTILITY_KINDS:
+            self._ignore_finished(self._sm.stop_processing_job, ProcessingJobName=name)
+        elif job.kind == "train":
+            arn = self._cfg.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job.job_id}"
+            self._ignore_finished(self._sfn.stop_execution, executionArn=arn, cause="cancelled by the user")
+            self._ignore_finished(self._sm.stop_training_job, TrainingJobName=name)
+        # Async inference has no cancel call: a late result finds the job CANCELLED and is dropped.
+
+    @staticmethod
+    def _ignore_finished(call, **kwargs) -> None:
+        # Stopping what already ended (or never started) is not an error for a cancel.
+        try:
+            call(**kwargs)
+        except Exception as exc:  # botocore ClientError; its codes differ per service
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code not in ("ValidationException", "ResourceNotFound", "ExecutionDoesNotExist"):
+                raise
