@@ -1,0 +1,25 @@
+"""Errors the conversion engine raises on purpose.
+
+All are `SpecError`s (the input is what needs fixing), so the job entrypoint and the
+CLI map them to exit code 2 with the message alone, never a traceback.
+"""
+
+from __future__ import annotations
+
+from ..errors import SpecError
+
+
+class ConvertError(SpecError):
+    """A conversion or export cannot proceed; the message says what to fix."""
+
+
+class UnsafeCheckpointError(ConvertError):
+    """A pickle references a global outside the allow-list; nothing in it was run."""
+
+
+class CorruptCheckpointError(ConvertError):
+    """The file is truncated, corrupt, or not a checkpoint format we read."""
+
+
+class UnknownArchitectureError(ConvertError):
+    """The keys and shapes match no supported Stable Diffusion architecture."""

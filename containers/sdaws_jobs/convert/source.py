@@ -1,0 +1,87 @@
+"""One read interface over .safetensors (streamed) and .ckpt (safe unpickle).
+
+`Source.infos` gives every tensor's dtype and shape without reading weights;
+`tensor(name)` reads one; `raw(name)` returns where its bytes lie in a safetensors
+file so they can be copied without passing through Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .errors import ConvertError, CorruptCheckpointError
+from .safe_load import find_state_dict, load_pickle
+from .st_io import DTYPE_NAMES, TensorInfo, read_header, read_tensor
+
+PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", "")
+
+
+class Source:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConvertError(f"{self.path} does not exist or is not a file")
+        self._file = None
+        self._st: dict[str, TensorInfo] | None = None
+        self._sd: dict[str, torch.Tensor] | None = None
+        if self.path.suffix.lower() == ".safetensors":
+            self._st, _ = read_header(self.path)
+            self._file = open(self.path, "rb")
+            self.infos = {k: (v.dtype, v.shape) for k, v in self._st.items()}
+        elif self.path.suffix.lower() in PICKLE_EXTS:
+            self._sd = find_state_dict(load_pickle(self.path), self.path.name)
+            self.infos = {}
+            for k, t in self._sd.items():
+                if t.dtype not in DTYPE_NAMES:
+                    continue
+                self.infos[k] = (DTYPE_NAMES[t.dtype], tuple(t.shape))
+        else:
+            raise ConvertError(f"{self.path.name}: expected a .safetensors or .ckpt file")
+
+    @classmethod
+    def from_state_dict(cls, state_dict: dict[str, torch.Tensor]) -> "Source":
+        self = cls.__new__(cls)
+        self.path = Path("<state dict>")
+        self._file, self._st = None, None
+        self._sd = {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
+        self.infos = {k: (DTYPE_NAMES[t.dtype], tuple(t.shape)) for k, t in self._sd.items() if t.dtype in DTYPE_NAMES}
+        return self
+
+    def tensor(self, name: str) -> torch.Tensor:
+        if self._sd is not None:
+            return self._sd[name]
+        return read_tensor(self._file, self._st[name])
+
+    def raw(self, name: str):
+        """(file, TensorInfo) for a safetensors tensor, else None."""
+        if self._st is None:
+            return None
+        return self._file, self._st[name]
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def load_checkpoint(path: Path, ema: bool = False) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint; with ema=True the UNet's EMA weights replace the
+    training weights (under their normal names). Safe for untrusted .ckpt files."""
+    with Source(Path(path)) as src:
+        try:
+            sd = {k: src.tensor(k) for k in src.infos}
+        except CorruptCheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - damaged data block
+            raise CorruptCheckpointError(f"{Path(path).name} could not be read ({exc}); re-download it") from None
+    from .ema import apply_ema
+
+    return apply_ema(sd, ema, Path(path).name)

@@ -1,0 +1,170 @@
+"""Streaming safetensors I/O without holding a model in memory.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header
+(name -> dtype, shape, byte offsets into the data block) and the raw data. Reading
+the header alone gives every key and shape, which is all detection and planning
+need; tensor bytes are then copied one tensor at a time (kernel-side with
+`os.copy_file_range` when no conversion is needed), so peak memory stays near the
+largest single tensor instead of the whole checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import torch
+
+from .errors import CorruptCheckpointError
+
+DTYPES: dict[str, torch.dtype] = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+    "U8": torch.uint8, "BOOL": torch.bool,
+}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+MAX_HEADER = 100 * 1024 * 1024  # the safetensors library's own limit
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    dtype: str
+    shape: tuple[int, ...]
+    start: int  # absolute file offset of the first byte
+    end: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.end - self.start
+
+
+def read_header(path: Path) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+    """Keys, dtypes, shapes and absolute offsets; raises CorruptCheckpointError."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        raw = f.read(8)
+        if len(raw) < 8:
+            raise CorruptCheckpointError(f"{path.name} is too short to be a safetensors file (truncated?)")
+        (n,) = struct.unpack("<Q", raw)
+        if n > MAX_HEADER or 8 + n > size:
+            raise CorruptCheckpointError(f"{path.name} has a damaged safetensors header (truncated or not safetensors)")
+        try:
+            header = json.loads(f.read(n))
+        except ValueError:
+            raise CorruptCheckpointError(f"{path.name} has a safetensors header that is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise CorruptCheckpointError(f"{path.name} has a safetensors header that is not an object")
+    metadata = header.pop("__metadata__", None) or {}
+    base = 8 + n
+    tensors: dict[str, TensorInfo] = {}
+    for name, entry in header.items():
+        try:
+            begin, end = (int(x) for x in entry["data_offsets"])
+            info = TensorInfo(entry["dtype"], tuple(int(d) for d in entry["shape"]), base + begin, base + end)
+        except (KeyError, TypeError, ValueError):
+            raise CorruptCheckpointError(f"{path.name}: header entry for {name!r} is malformed") from None
+        if info.dtype not in DTYPES:
+            raise CorruptCheckpointError(f"{path.name}: tensor {name!r} has unsupported dtype {info.dtype}")
+        if info.end > size or info.start > info.end:
+            raise CorruptCheckpointError(f"{path.name} is truncated: tensor {name!r} lies past the end of the file")
+        tensors[name] = info
+    return tensors, {str(k): str(v) for k, v in metadata.items()}
+
+
+def read_tensor(f: BinaryIO, info: TensorInfo) -> torch.Tensor:
+    """One tensor read with plain file I/O (no mmap, so nothing lingers in RSS)."""
+    buf = bytearray(info.nbytes)
+    f.seek(info.start)
+    view = memoryview(buf)
+    got = 0
+    while got < len(buf):
+        n = f.readinto(view[got:])
+        if not n:
+            raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
+        got += n
+    if not buf:
+        return torch.empty(info.shape, dtype=DTYPES[info.dtype])
+    return torch.frombuffer(buf, dtype=DTYPES[info.dtype]).reshape(info.shape)
+
+
+@dataclass
+class OutEntry:
+    """One tensor of an output file: name, dtype/shape, and how to produce its bytes."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    produce: object  # callable(out_file) writing exactly nbytes, see writer
+
+    @property
+    def nbytes(self) -> int:
+        n = DTYPES[self.dtype].itemsize
+        for d in self.shape:
+            n *= d
+        return n
+
+
+def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None) -> tuple[bytes, list[OutEntry]]:
+    """Header bytes and the entries in data order (widest dtype first keeps alignment)."""
+    ordered = sorted(entries, key=lambda e: (-DTYPES[e.dtype].itemsize, e.name))
+    header: dict[str, object] = {"__metadata__": {"format": "pt", **(metadata or {})}}
+    offset = 0
+    for e in ordered:
+        header[e.name] = {"dtype": e.dtype, "shape": list(e.shape), "data_offsets": [offset, offset + e.nbytes]}
+        offset += e.nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)  # data block starts 8-byte aligned, as the format recommends
+    return struct.pack("<Q", len(raw)) + raw, ordered
+
+
+def write_file(path: Path, entries: list[OutEntry], metadata: dict[str, str] | None = None, on_tensor=None) -> int:
+    """Write a safetensors file tensor by tensor; returns bytes written."""
+    head, ordered = build_header(entries, metadata)
+    with open(path, "wb") as out:
+        out.write(head)
+        for e in ordered:
+            before = out.tell()
+            e.produce(out)
+            if out.tell() - before != e.nbytes:
+                raise CorruptCheckpointError(f"internal size mismatch writing {e.name}")
+            if on_tensor:
+                on_tensor(e.name)
+        total = out.tell()
+    return total
+
+
+def copy_range(src: BinaryIO, start: int, length: int, out: BinaryIO) -> None:
+    """Copy bytes file-to-file in the kernel where possible, else in 8 MiB chunks."""
+    out.flush()
+    src_fd, dst_fd = src.fileno(), out.fileno()
+    dst_pos = out.tell()
+    done = 0
+    try:
+        while done < length:
+            n = os.copy_file_range(src_fd, dst_fd, length - done, start + done, dst_pos + done)
+            if n == 0:
+                raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
+            done += n
+        out.seek(dst_pos + length)
+        return
+    except (AttributeError, OSError):
+        pass  # not supported across these filesystems: fall back to buffered copy
+    src.seek(start + done)
+    out.seek(dst_pos + done)
+    while done < length:
+        chunk = src.read(min(8 << 20, length - done))
+        if not chunk:
+            raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
+        out.write(chunk)
+        done += len(chunk)
+
+
+def tensor_bytes(t: torch.Tensor) -> memoryview:
+    t = t.detach().contiguous().cpu()
+    if t.numel() == 0:
+        return memoryview(b"")
+    return memoryview(t.reshape(-1).view(torch.uint8).numpy())
