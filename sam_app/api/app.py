@@ -10,15 +10,22 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from sam_app.core.errors import Conflict, InvalidInput, NotFound, SdawsError
+from sam_app.core.job_refs import InvalidParams
 from sam_app.core.services import Services
 
-from .routers import models, ping, uploads
+from .routers import jobs, models, ping, uploads
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (ping, models, uploads)
+ROUTERS = (ping, models, uploads, jobs)
 # Domain error -> HTTP status, in this one place.
-STATUS_BY_ERROR: dict[type[SdawsError], int] = {InvalidInput: 400, NotFound: 404, Conflict: 409}
+STATUS_BY_ERROR: dict[type[SdawsError], int] = {
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidParams: 422,
+    jobs.JobsUnavailable: 503,
+}
 
 
 def error_response(status: int, code: str, message: str, **extra) -> Response:

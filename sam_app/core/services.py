@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .jobs_service import JobsService
 from .models_service import ModelService
 from .ports import TokenVerifier
 from .uploads_service import UploadService
@@ -15,3 +16,4 @@ class Services:
     models: ModelService
     uploads: UploadService
     tokens: TokenVerifier
+    jobs: JobsService | None = None  # None where no job compute is configured

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from sam_app.api.dispatch import Dispatcher
 from sam_app.core.errors import SdawsError
 
+from .job_files_route import FILES_ROUTE, serve_job_file
 from .wiring import build_local_services
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         if self.path.startswith("/_parts/"):
             return self._put_part()
+        if self.path.startswith(FILES_ROUTE):
+            return serve_job_file(self, self.server.jobs.files)
         length = self._length()
         if length is None:
             self.close_connection = True
@@ -164,9 +167,15 @@ class LocalApiServer(ThreadingHTTPServer):
         bound_host, bound_port = self.server_address[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
         self.url = f"http://{shown}:{bound_port}"
-        services, self.multipart = build_local_services(models_dir, data_dir, token, lambda: self.url, **options)
+        services, self.multipart, self.jobs = build_local_services(models_dir, data_dir, token, lambda: self.url, **options)
         self.services = services
         self.dispatcher = Dispatcher(services)
+        self.jobs.start()  # jobs a previous server left running are marked FAILED; queued ones run
+
+    def server_close(self) -> None:
+        if getattr(self, "jobs", None) is not None:  # absent when binding failed
+            self.jobs.stop()
+        super().server_close()
 
 
 @dataclass

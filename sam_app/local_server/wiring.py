@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from sam_app.adapters.clock import UtcClock
+from sam_app.adapters.local.jobs_wiring import LocalJobs, build_local_jobs
 from sam_app.adapters.local.multipart import LocalMultipart
 from sam_app.adapters.local.signing import PartSigner
 from sam_app.adapters.local.sqlite_db import SqliteDb, SqliteModelCatalog, SqliteUploadRecords
@@ -36,7 +37,9 @@ def build_local_services(
     base_url: Callable[[], str],
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     part_size: int | None = None,
-) -> tuple[Services, LocalMultipart]:
+    max_local_jobs: int = 1,
+    **job_options,
+) -> tuple[Services, LocalMultipart, LocalJobs]:
     models_dir = Path(models_dir)
     data_dir = Path(data_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +47,8 @@ def build_local_services(
     tree = LocalTreeStore(models_dir)
     db = SqliteDb(data_dir / "sdaws.sqlite3")
     catalog = SqliteModelCatalog(db)
-    multipart = LocalMultipart(tree, data_dir / "uploads", PartSigner(_signing_secret(data_dir)), base_url)
+    signer = PartSigner(_signing_secret(data_dir))
+    multipart = LocalMultipart(tree, data_dir / "uploads", signer, base_url)
     extra = {"part_size": part_size} if part_size else {}
     uploads = UploadService(tree, multipart, SqliteUploadRecords(db), catalog, UtcClock(), max_upload_bytes, **extra)
     services = Services(
@@ -53,4 +57,6 @@ def build_local_services(
         uploads=uploads,
         tokens=StaticTokenVerifier(token),
     )
-    return services, multipart
+    jobs = build_local_jobs(models_dir, data_dir, db, tree, signer, base_url, UtcClock(), max_local_jobs, **job_options)
+    services.jobs = jobs.service
+    return services, multipart, jobs

@@ -1,0 +1,142 @@
+"""Where the local server keeps job files, and the signed URLs that reach them.
+
+Keys map to folders: `job-inputs/…` and `job-outputs/…` live in the data dir (so
+a WebUI models folder used as the tree never fills with job clutter); any other
+key is a model-tree key under the models dir. URLs are signed with the same HMAC
+secret as upload part URLs and bound to method, key and (for PUT) size, so a
+download URL cannot be turned into an upload or pointed at another file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from sam_app.core.errors import InvalidInput
+from sam_app.core.job_refs import JOB_INPUTS_PREFIX
+from sam_app.core.job_status import is_final
+from sam_app.core.jobs_ports import JobRecord, LogPage
+
+from .signing import PartSigner
+
+JOB_OUTPUTS_PREFIX = "job-outputs"
+FILES_ROUTE = "/_files/"
+DOWNLOAD_URL_SECONDS = 6 * 3600
+MAX_LOG_LINE = 16_000
+MAX_LOG_PAGE_BYTES = 4 * 1024 * 1024
+
+
+class KeyPaths:
+    def __init__(self, models_dir: Path, data_dir: Path) -> None:
+        self.models_dir = Path(models_dir).resolve()
+        self.data_dir = Path(data_dir).resolve()
+
+    def path(self, key: str) -> Path:
+        """The file or folder for `key`; ValueError when it would leave its root."""
+        first = key.split("/", 1)[0]
+        root = self.data_dir if first in (JOB_INPUTS_PREFIX, JOB_OUTPUTS_PREFIX) else self.models_dir
+        path = (root / key).resolve()
+        if root not in path.parents:
+            raise ValueError(f"key {key!r} is outside its root")
+        return path
+
+
+class KeySigner:
+    def __init__(self, signer: PartSigner) -> None:
+        self.signer = signer
+
+    def query(self, method: str, key: str, size: int, expires_s: int) -> str:
+        return self.signer.query(f"{method}:{size}:{key}", 0, expires_s) + f"&size={size}"
+
+    def valid(self, method: str, key: str, query: dict[str, str]) -> bool:
+        size = query.get("size", "")
+        return size.isdigit() and self.signer.valid(f"{method}:{size}:{key}", 0, query.get("expires"), query.get("signature"))
+
+
+class LocalJobFiles:
+    """JobInputs and JobOutputs for the local server."""
+
+    def __init__(self, paths: KeyPaths, signer: KeySigner, base_url: Callable[[], str]) -> None:
+        self.paths = paths
+        self.signer = signer
+        self.base_url = base_url
+
+    def url(self, method: str, key: str, size: int, expires_s: int) -> str:
+        return f"{self.base_url()}{FILES_ROUTE}{quote(key)}?{self.signer.query(method, key, size, expires_s)}"
+
+    # JobInputs
+    def upload_url(self, key: str, size: int, expires_s: int) -> str:
+        return self.url("PUT", key, size, expires_s)
+
+    def exists(self, key: str) -> bool:
+        return self.paths.path(key).is_file()
+
+    def list_group(self, group: str) -> list[str]:
+        folder = self.paths.path(f"{JOB_INPUTS_PREFIX}/{group}")
+        if not folder.is_dir():
+            return []
+        return sorted(f"{JOB_INPUTS_PREFIX}/{group}/{p.name}" for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+    # JobOutputs
+    def list(self, job: JobRecord) -> list[dict]:
+        listed = []
+        for output in job.outputs:
+            path = self.paths.path(output["key"])
+            url = self.url("GET", output["key"], 0, DOWNLOAD_URL_SECONDS) if path.is_file() else None
+            listed.append({k: output.get(k) for k in ("type", "name", "key", "size")} | {"url": url})
+        return listed
+
+
+class LocalJobLogs:
+    """A job's log file, paged by byte offset; a partial last line waits until the job ends."""
+
+    def __init__(self, jobs_dir: Path) -> None:
+        self.jobs_dir = Path(jobs_dir)
+
+    def log_path(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id / "job.log"
+
+    def read(self, job: JobRecord, cursor: str | None, limit: int) -> LogPage:
+        if cursor is not None and not cursor.isdigit():
+            raise InvalidInput("cursor is not valid; pass next_cursor from the previous response unchanged")
+        offset = int(cursor or 0)
+        path = self.log_path(job.job_id)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return LogPage([], str(offset), True)
+        if offset > size:
+            raise InvalidInput("cursor is past the end of the log; pass next_cursor unchanged")
+        lines: list[str] = []
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            while len(lines) < limit and offset - int(cursor or 0) < MAX_LOG_PAGE_BYTES:
+                raw = fh.readline()
+                if not raw:
+                    break
+                if not raw.endswith(b"\n") and not is_final(job.status):
+                    break  # still being written
+                offset += len(raw)
+                lines.append(raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_LOG_LINE])
+        return LogPage(lines, str(offset), offset >= size)
+
+
+def tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def link_or_copy(src: Path, dest: Path) -> None:
+    """Put `src` at `dest` without copying bytes where the platform allows (symlink)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.symlink(src, dest, target_is_directory=src.is_dir())
+    except OSError:
+        if src.is_dir():
+            shutil.copytree(src, dest)
+        else:
+            shutil.copy2(src, dest)

@@ -1,0 +1,310 @@
+"""The local JobLauncher: each job a subprocess in its own process group.
+
+`python -m sdaws_jobs <kind> --workdir <data>/jobs/<id>` runs in a folder laid out
+like SageMaker's /opt/ml (spec in input/config/, inputs linked into
+input/data/<channel>/). Its stdout progress lines update the record, stdout and
+stderr go to job.log, and on success results move into the model tree (model
+folders, `diffusers/`) or into `job-outputs/<id>/` (images, samples). At most
+`max_concurrent` jobs run at once; the rest wait in order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+from sdaws_jobs.progress import parse_line
+
+from sam_app.core import job_status as st
+from sam_app.core.errors import InvalidInput
+from sam_app.core.job_refs import JOB_INPUTS_PREFIX
+from sam_app.core.jobs_ports import JobRecord, JobRecords
+from sam_app.core.jobs_service import advance_job
+from sam_app.core.model_tree import CONVERTED_PREFIX, MODEL_TYPES, check_name
+from sam_app.core.ports import Clock
+
+from .job_files import JOB_OUTPUTS_PREFIX, KeyPaths, link_or_copy, tree_size
+from .process_group import alive, command_line, kill_group, signal_group
+
+logger = logging.getLogger(__name__)
+
+RESTARTED = "server restarted while the job ran"
+STOPPED = "server stopped while the job ran"
+STOP_GRACE_S = 10.0
+_TREE_TYPES = frozenset(MODEL_TYPES) | {CONVERTED_PREFIX}
+
+Command = Callable[[JobRecord, Path], list[str]]
+
+
+def job_command(job: JobRecord, workdir: Path) -> list[str]:
+    return [sys.executable, "-m", "sdaws_jobs", job.kind, "--workdir", str(workdir)]
+
+
+class _Log:
+    """job.log, appended line by line from the stdout and stderr readers."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "ab")
+        self._lock = threading.Lock()
+
+    def write(self, line: str | bytes) -> None:
+        data = line if isinstance(line, bytes) else line.encode("utf-8", "replace")
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        with self._lock:
+            self._fh.write(data)
+            self._fh.flush()
+
+    def note(self, text: str) -> None:
+        self.write(f"[sdaws] {text}")
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class StageError(Exception):
+    pass
+
+
+class LocalJobRunner:
+    def __init__(
+        self,
+        records: JobRecords,
+        paths: KeyPaths,
+        clock: Clock,
+        max_concurrent: int = 1,
+        command: Command = job_command,
+        stop_grace_s: float = STOP_GRACE_S,
+    ) -> None:
+        self.records = records
+        self.paths = paths
+        self.clock = clock
+        self.command = command
+        self.stop_grace_s = stop_grace_s
+        self.jobs_dir = paths.data_dir / "jobs"
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._cancelled: set[str] = set()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"sdaws-job-worker-{i}", daemon=True)
+            for i in range(max(1, max_concurrent))
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    # -- JobLauncher ---------------------------------------------------------
+    def launch(self, job: JobRecord) -> None:
+        self._queue.put(job.job_id)
+
+    def cancel(self, job: JobRecord) -> None:
+        with self._lock:
+            self._cancelled.add(job.job_id)
+            proc = self._procs.get(job.job_id)
+        if proc is not None:
+            self._terminate(proc)
+
+    # -- lifecycle -----------------------------------------------------------
+    def log_path(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id / "job.log"
+
+    def _advance(self, job_id: str, new_status: str, **fields) -> bool:
+        return advance_job(self.records, self.clock.now().isoformat(), job_id, new_status, **fields)
+
+    def _all(self, status: str) -> list[JobRecord]:
+        found, cursor = [], None
+        while True:
+            page, cursor = self.records.list(status, None, 200, cursor)
+            found.extend(page)
+            if cursor is None:
+                return found
+
+    def recover(self) -> None:
+        """After a restart: jobs a previous server ran are FAILED (their processes stopped); queued ones run."""
+        for status in st.ACTIVE:
+            for job in self._all(status):
+                pid = job.launch.get("pid")
+                # Only a process that is still this job's (pids are reused) gets stopped.
+                if pid and alive(pid) and job.job_id in command_line(pid):
+                    kill_group(pid)
+                log = _Log(self.log_path(job.job_id))
+                log.note(f"{RESTARTED}; marked FAILED")
+                log.close()
+                self._advance(job.job_id, st.FAILED, error=RESTARTED)
+        for job in reversed(self._all(st.QUEUED)):
+            self.launch(job)
+
+    def stop(self) -> None:
+        """Stop the workers and every running job (their records say why)."""
+        for _ in self._workers:
+            self._queue.put(None)
+        with self._lock:
+            running = dict(self._procs)
+        for job_id, proc in running.items():
+            self._advance(job_id, st.FAILED, error=STOPPED)
+            kill_group(proc.pid)
+        for worker in self._workers:
+            worker.join(timeout=self.stop_grace_s)
+
+    def _terminate(self, proc: subprocess.Popen) -> None:
+        # SIGTERM lets the job stop cleanly; whatever is left after the grace period is killed.
+        signal_group(proc.pid, signal.SIGTERM)
+        timer = threading.Timer(self.stop_grace_s, lambda: proc.poll() is None and kill_group(proc.pid))
+        timer.daemon = True
+        timer.start()
+
+    # -- one job -------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            try:
+                self._run(job_id)
+            except Exception as exc:  # a runner bug must not strand the job or kill the worker
+                logger.exception("local job %s failed in the runner", job_id)
+                self._advance(job_id, st.FAILED, error=f"local runner error: {type(exc).__name__}: {exc}")
+
+    def _stage(self, job: JobRecord, workdir: Path) -> None:
+        config = workdir / "input" / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "spec.json").write_text(json.dumps(job.spec), encoding="utf-8")
+        (workdir / "output").mkdir(exist_ok=True)
+        for item in job.inputs:
+            src = self.paths.path(item.key)
+            channel = workdir / "input" / "data" / item.channel
+            channel.mkdir(parents=True, exist_ok=True)
+            if not src.exists():
+                raise StageError(f"input {item.key} no longer exists")
+            if item.folder and item.key.startswith(JOB_INPUTS_PREFIX + "/"):
+                for member in sorted(src.iterdir()):  # a dataset: its files make up the channel
+                    if member.is_file() and not member.name.startswith("."):
+                        link_or_copy(member, channel / member.name)
+            else:
+                link_or_copy(src, channel / src.name)
+
+    def _run(self, job_id: str) -> None:
+        if not self._advance(job_id, st.STARTING):
+            return  # cancelled while queued, or already handled
+        job = self.records.get(job_id)
+        workdir = self.jobs_dir / job_id
+        log = _Log(self.log_path(job_id))
+        try:
+            try:
+                self._stage(job, workdir)
+            except (StageError, OSError, ValueError) as exc:
+                log.note(f"could not prepare the job: {exc}")
+                self._advance(job_id, st.FAILED, error=f"could not prepare the job: {exc}")
+                return
+            command = self.command(job, workdir)
+            with self._lock:
+                if job_id in self._cancelled:
+                    return
+                proc = subprocess.Popen(
+                    command,
+                    cwd=workdir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # its own process group: cancel reaches every child
+                    env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                )
+                self._procs[job_id] = proc
+            log.note(f"started {job.kind} job (pid {proc.pid})")
+            self._advance(job_id, st.RUNNING, launch={"pid": proc.pid, "workdir": str(workdir)})
+            self._follow(job_id, proc, log)
+        finally:
+            log.close()
+
+    def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:
+        last_error: list[str] = []
+
+        def pump_stderr() -> None:
+            for raw in proc.stderr:
+                log.write(raw)
+
+        def pump_stdout() -> None:
+            for raw in proc.stdout:
+                log.write(raw)
+                event = parse_line(raw.decode("utf-8", "replace"))
+                if event is None:
+                    continue
+                if event["event"] == "progress":
+                    progress = {k: event.get(k) for k in ("step", "total", "eta_s", "message")}
+                    self.records.update_progress(job_id, progress, self.clock.now().isoformat())
+                elif event["event"] == "error":
+                    last_error.append(str(event.get("message") or "failed"))
+
+        readers = [threading.Thread(target=fn, daemon=True) for fn in (pump_stdout, pump_stderr)]
+        for reader in readers:
+            reader.start()
+        code = proc.wait()
+        kill_group(proc.pid)  # nothing the job started may outlive it
+        for reader in readers:
+            reader.join()
+        with self._lock:
+            self._procs.pop(job_id, None)
+            cancelled = job_id in self._cancelled
+        if cancelled:
+            log.note("cancelled; the process group was stopped")
+            return
+        if code != 0:
+            reason = last_error[-1] if last_error else f"exit code {code}"
+            log.note(f"failed: {reason}")
+            self._advance(job_id, st.FAILED, error=reason)
+            return
+        try:
+            outputs = self._collect(job_id, log)
+        except (OSError, ValueError) as exc:
+            log.note(f"could not store the outputs: {exc}")
+            self._advance(job_id, st.FAILED, error=f"could not store the outputs: {exc}")
+            return
+        log.note(f"succeeded with {len(outputs)} output(s)")
+        self._advance(job_id, st.SUCCEEDED, outputs=outputs)
+
+    # -- outputs -------------------------------------------------------------
+    def _tree_key(self, folder: str, entry: Path) -> str | None:
+        """The model-tree key for a result, or None when it does not belong in the tree."""
+        try:
+            if folder == CONVERTED_PREFIX:
+                return f"{folder}/{entry.name}" if entry.is_dir() and (entry / "model_index.json").is_file() else None
+            return f"{folder}/{check_name(entry.name)}" if entry.is_file() else None
+        except InvalidInput:
+            return None
+
+    def _place(self, src: Path, key: str) -> Path:
+        dest = self.paths.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src), str(dest))
+        return dest
+
+    def _collect(self, job_id: str, log: _Log) -> list[dict]:
+        out_dir = self.jobs_dir / job_id / "output"
+        outputs: list[dict] = []
+        for folder in sorted(p for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []:
+            for entry in sorted(folder.iterdir()):
+                key = self._tree_key(folder.name, entry) if folder.name in _TREE_TYPES else None
+                if key is not None and self.paths.path(key).exists():
+                    log.note(f"{key} already exists in the tree; this result stays with the job")
+                    key = None
+                if key is not None:
+                    dest = self._place(entry, key)
+                    outputs.append({"type": folder.name, "name": entry.name, "key": key, "size": tree_size(dest)})
+                    continue
+                files = [entry] if entry.is_file() else sorted(f for f in entry.rglob("*") if f.is_file())
+                for file in files:
+                    name = file.relative_to(folder).as_posix()
+                    key = f"{JOB_OUTPUTS_PREFIX}/{job_id}/{folder.name}/{name}"
+                    dest = self._place(file, key)
+                    outputs.append({"type": folder.name, "name": name, "key": key, "size": dest.stat().st_size})
+        return outputs

@@ -1,0 +1,80 @@
+"""Request and response bodies of the jobs API (they generate the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+JobKind = Literal["convert", "export", "merge", "train", "txt2img", "img2img"]
+JobStatus = Literal["QUEUED", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+
+
+class CreateJob(BaseModel):
+    kind: JobKind
+    params: dict[str, Any] = Field(
+        description="the kind's parameters (see sdaws_jobs.specs); models as `Stable-diffusion/x.safetensors`, "
+        "`diffusers/<name>` or, for train, a Hugging Face repo id; job inputs as POST /job-inputs keys"
+    )
+    name: Optional[str] = Field(default=None, min_length=1, max_length=100, description="a label; default from the params")
+
+
+class JobProgress(BaseModel):
+    step: Optional[int] = None
+    total: Optional[int] = None
+    eta_s: Optional[float] = None
+    message: Optional[str] = None
+
+
+class JobOutput(BaseModel):
+    type: str = Field(description="model folder (Stable-diffusion, Lora, diffusers) or images/samples")
+    name: str
+    key: str
+    size: Optional[int] = None
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: JobKind
+    name: str
+    status: JobStatus
+    params: dict[str, Any]
+    progress: Optional[JobProgress]
+    error: Optional[str]
+    created_at: str
+    updated_at: str
+    started_at: Optional[str]
+    finished_at: Optional[str]
+    outputs: list[JobOutput]
+
+
+class JobPage(BaseModel):
+    jobs: list[Job]
+    next_cursor: Optional[str]
+
+
+class JobLogPage(BaseModel):
+    lines: list[str]
+    next_cursor: str = Field(description="pass back as cursor to read on")
+    complete: bool = Field(description="true once the job is final and every line was read")
+
+
+class JobOutputLink(JobOutput):
+    url: Optional[str] = Field(description="presigned download URL; null for folders (converted models)")
+
+
+class JobOutputList(BaseModel):
+    outputs: list[JobOutputLink]
+
+
+class CreateJobInput(BaseModel):
+    filename: str = Field(min_length=1, max_length=200, description="plain file name: an image or a .txt caption")
+    size: int = Field(description="bytes the client will PUT")
+    group: Optional[str] = Field(default=None, max_length=64, description="collects a dataset; new when omitted")
+
+
+class JobInputSlot(BaseModel):
+    key: str = Field(description="job-inputs/<group>/<filename>: what params name")
+    group: str
+    url: str = Field(description="PUT the file's bytes here (presigned)")
+    method: Literal["PUT"]

@@ -1,0 +1,136 @@
+"""Model and input references in job params, resolved to the channels a job reads.
+
+Clients name things as users see them:
+  * a file in the tree: `Stable-diffusion/x.safetensors`, or just `x.safetensors`
+    for the folder the field implies (`Lora/` for loras, `VAE/` for vae);
+  * a converted diffusers folder: `diffusers/x`, or just `x` (no extension);
+  * for a training base model also a Hugging Face repo id `org/name[:subfolder]`;
+  * job inputs sent through POST /job-inputs: `job-inputs/<group>/<file>` for one
+    file (img2img `init_image`) and `<group>` for a whole dataset (train `dataset`).
+
+Every reference is checked here — no separators beyond the one folder, no `..`,
+nothing outside the tree — and each becomes a JobInput plus the plain name the job
+code finds in its channel folder, which is what goes into the job's spec.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidInput
+from .jobs_ports import JobInput, JobInputs
+from .model_tree import CONVERTED_PREFIX, MODEL_TYPES, canonical_type, check_name
+from .ports import ObjectStore
+
+JOB_INPUTS_PREFIX = "job-inputs"
+INPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".txt")
+_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_PLAIN = re.compile(r"^[\w][\w .+\-()\[\]]{0,199}$")
+_REPO_ID = re.compile(r"^[\w.\-]+/[\w.\-]+(:[\w.\-/]+)?$")
+_TYPES_LOWER = {t.lower() for t in MODEL_TYPES}
+
+
+class InvalidParams(InvalidInput):
+    """Params that do not fit the job kind; answered as 422 like any schema error."""
+
+    code = "validation_error"
+
+
+@dataclass(frozen=True)
+class Ref:
+    input: JobInput | None  # None: nothing to stage (a hub repo id)
+    spec_value: str  # what the job's spec names
+
+
+def check_group(group: str) -> str:
+    if not isinstance(group, str) or not _GROUP.match(group) or ".." in group:
+        raise InvalidParams(f"group {group!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
+    return group
+
+
+def check_input_filename(filename: str) -> str:
+    if not isinstance(filename, str) or not _PLAIN.match(filename) or ".." in filename:
+        raise InvalidParams(f"filename {filename!r} must be a plain file name (no folders, no '..')")
+    if not filename.lower().endswith(INPUT_EXTENSIONS):
+        raise InvalidParams(f"filename {filename!r} must end in one of {', '.join(INPUT_EXTENSIONS)}")
+    return filename
+
+
+def _plain(value: str, field: str) -> str:
+    if not _PLAIN.match(value) or ".." in value:
+        raise InvalidParams(f"params.{field}: {value!r} is not a valid name (no '..', no path separators)")
+    return value
+
+
+class RefResolver:
+    """Turns params' references into checked JobInputs; `check` also verifies they exist."""
+
+    def __init__(self, store: ObjectStore, inputs: JobInputs) -> None:
+        self.store = store
+        self.inputs = inputs
+
+    def _converted(self, name: str, field: str, channel: str) -> Ref:
+        name = _plain(name, field)
+        if self.store.head(f"{CONVERTED_PREFIX}/{name}/model_index.json") is None:
+            raise InvalidInput(f"params.{field}: no converted model {name!r} ({CONVERTED_PREFIX}/{name}); convert a checkpoint first")
+        return Ref(JobInput(channel, f"{CONVERTED_PREFIX}/{name}", folder=True), name)
+
+    def _tree_file(self, folder: str, name: str, field: str, channel: str) -> Ref:
+        try:
+            key = f"{folder}/{check_name(name)}"
+        except InvalidInput as exc:
+            raise InvalidParams(f"params.{field}: {exc.message}") from None
+        if self.store.head(key) is None:
+            raise InvalidInput(f"params.{field}: {key} is not in the model tree; upload it or list {folder}/ for names")
+        return Ref(JobInput(channel, key), name)
+
+    def model(self, value, field: str, channel: str, folder: str, converted: bool = True, hub: bool = False) -> Ref:
+        """A model reference: tree file, converted folder, or (where `hub`) a Hugging Face repo id."""
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidParams(f"params.{field}: give a model name such as {folder}/model.safetensors")
+        value = value.strip()
+        head, sep, rest = value.partition("/")
+        if sep and head == CONVERTED_PREFIX and converted and "/" not in rest:
+            return self._converted(rest, field, channel)
+        if sep and head.lower() in _TYPES_LOWER and "/" not in rest:
+            actual = canonical_type(head)
+            if actual != folder:
+                raise InvalidParams(f"params.{field}: expects a model from {folder}/, not {actual}/")
+            return self._tree_file(folder, rest, field, channel)
+        if sep:
+            if hub and _REPO_ID.match(value) and ".." not in value:
+                return Ref(None, value)
+            where = f"{folder}/<file>" + (f", {CONVERTED_PREFIX}/<name>" if converted else "")
+            where += ", or a Hugging Face repo id org/name" if hub else ""
+            raise InvalidParams(f"params.{field}: {value!r} is not a model reference; use {where}")
+        if value.lower().endswith((".safetensors", ".ckpt")):
+            return self._tree_file(folder, value, field, channel)
+        if converted:
+            return self._converted(value, field, channel)
+        raise InvalidParams(f"params.{field}: {value!r} must be a .safetensors or .ckpt file in {folder}/")
+
+    def input_file(self, value, field: str, channel: str) -> Ref:
+        prefix = f"{JOB_INPUTS_PREFIX}/"
+        if not isinstance(value, str) or not value.startswith(prefix) or value.count("/") != 2:
+            raise InvalidParams(f"params.{field}: give the key POST /job-inputs returned ({prefix}<group>/<file>)")
+        _, group, filename = value.split("/")
+        check_group(group)
+        try:
+            check_input_filename(filename)
+        except InvalidParams as exc:
+            raise InvalidParams(f"params.{field}: {exc.message}") from None
+        if not self.inputs.exists(value):
+            raise InvalidInput(f"params.{field}: {value} was not uploaded; POST /job-inputs and PUT the file first")
+        return Ref(JobInput(channel, value), filename)
+
+    def input_group(self, value, field: str, channel: str) -> Ref:
+        if isinstance(value, str) and value.startswith(f"{JOB_INPUTS_PREFIX}/"):
+            value = value[len(JOB_INPUTS_PREFIX) + 1 :].rstrip("/")
+        try:
+            group = check_group(value)
+        except InvalidParams as exc:
+            raise InvalidParams(f"params.{field}: {exc.message}") from None
+        if not self.inputs.list_group(group):
+            raise InvalidInput(f"params.{field}: job-input group {group!r} is empty; upload the images with POST /job-inputs first")
+        return Ref(JobInput(channel, f"{JOB_INPUTS_PREFIX}/{group}", folder=True), group)
