@@ -28,6 +28,11 @@ class Connection:
             return f"local · {self.models_dir}"
         return self.client.base_url.rstrip("/")
 
+    @property
+    def scope(self) -> str:
+        """Stable name of this API for upload state (the local server's port changes per start)."""
+        return f"local:{self.models_dir}" if self.server is not None else self.client.base_url
+
     def close(self) -> None:
         self.client.close()
         if self.server is not None:

@@ -320,15 +320,18 @@ def upload_file(
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     state: UploadState | None = None,
+    scope: str | None = None,
 ) -> dict:
     """Upload (or resume uploading) ``path`` into folder ``model_type``; return the completed model.
 
+    ``scope`` names the API the state belongs to (default its URL); the embedded
+    server gets a new port each start, so the TUI passes its model root instead.
     Raises UploadCancelled (state kept), UploadFailed, or another ApiError.
     """
     path = Path(path)
     state = state or UploadState()
     size = path.stat().st_size
-    key = UploadState.key(path, client.base_url)
+    key = UploadState.key(path, scope or client.base_url)
     filename = name or path.name
     record = state.get(key)
     session = None

@@ -69,3 +69,8 @@ def run_sdaws(server: Server | None, *args: str, input: str | None = None, timeo
     if server is not None:
         argv += ["--api", server.url, "--token", server.token]
     return subprocess.run(argv, capture_output=True, text=True, input=input, timeout=timeout, env=dict(os.environ))
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"  # Textual runs on asyncio

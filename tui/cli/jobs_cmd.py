@@ -11,6 +11,7 @@ from tui import fmt
 from tui.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
 from tui.client import ApiClient
 from tui.job_params import FINAL_STATUSES, JOB_KINDS, STATUSES
+from tui.outputs import save_outputs
 
 
 def register(subparsers) -> None:
@@ -82,14 +83,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     if job.get("error"):
         print(f"  error: {job['error']}")
     return 0
-
-
-def save_outputs(client: ApiClient, job_id: str, folder: Path) -> list[Path]:
-    saved = []
-    for output in client.job_outputs(job_id).get("outputs", []):
-        name = Path(output.get("name") or "output").name  # never let a server name escape the folder
-        saved.append(client.download(output["url"], folder / name))
-    return saved
 
 
 def follow(client: ApiClient, job_id: str, interval: float, on_line, on_job) -> dict:

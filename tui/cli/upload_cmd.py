@@ -65,7 +65,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         for path, model_type in plan:
             try:
                 result = upload_file(conn.client, path, model_type, name=args.name, workers=args.workers,
-                                     on_progress=_printer(path.name), cancel=cancel)
+                                     on_progress=_printer(path.name), cancel=cancel, scope=conn.scope)
             except (KeyboardInterrupt, UploadCancelled):
                 cancel.set()
                 print(f"\nsdaws: upload of {path.name} stopped; run the same command to resume", file=sys.stderr)

@@ -1,0 +1,25 @@
+"""Helpers for Pilot tests: wait for the app's workers instead of sleeping for a fixed time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let queued messages run and every running worker finish, a few times over."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def until(pilot, condition: Callable[[], bool], what: str, attempts: int = 400) -> None:
+    """Poll ``condition`` between event-loop turns; fail naming ``what`` if it never holds."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")

@@ -1,0 +1,110 @@
+"""Pilot tests of the model browser against the real local server (connect, browse, filter, delete)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.app import SdawsApp
+from tui.config import Target
+from tui.demo import demo_bytes
+from tui.widgets.model_details import ModelDetails
+from tui.widgets.model_tree import ModelData, ModelTree, MoreData
+
+from .pilot_helpers import settle, until
+
+SIZE = (120, 40)
+
+
+def remote(server) -> Target:
+    return Target(server.url, server.token, "test")
+
+
+def labels(node) -> list[str]:
+    return [str(child.label) for child in node.children]
+
+
+def folder_node(app, name):
+    return app.query_one(ModelTree)._folders[name]
+
+
+@pytest.mark.anyio
+async def test_connect_browse_and_details(server):
+    (server.models / "Stable-diffusion/demo.safetensors").write_bytes(demo_bytes())
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        assert "local" in app.sub_title
+        tree = app.query_one(ModelTree)
+        assert len(tree.root.children) == 15
+        sd = folder_node(app, "Stable-diffusion")
+        await until(pilot, lambda: any(isinstance(c.data, ModelData) for c in sd.children), "first page listed")
+        assert [c.data.name for c in sd.children] == ["demo.safetensors"]
+        tree.move_cursor(sd.children[0])
+        details = app.query_one(ModelDetails)
+        await until(pilot, lambda: details.rows, "details shown")
+        shown = dict(details.rows)
+        assert shown["Model"] == "Stable-diffusion/demo.safetensors"
+        assert shown["Format"] == "safetensors" and shown["Tensors"].startswith("8 ")
+
+
+@pytest.mark.anyio
+async def test_missing_stable_diffusion_is_a_visible_warning(server):
+    (server.models / "Stable-diffusion").rmdir()
+    (server.models / "Lora").mkdir()
+    (server.models / "Lora/a.safetensors").write_bytes(demo_bytes())
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        await pilot.press("escape")  # the empty-tree demo offer is not shown: Lora has a model
+        warning = app.query_one("#tree-warning")
+        await until(pilot, lambda: not warning.has_class("hidden"), "warning visible")
+        assert "Stable-diffusion" in str(warning.render())
+
+
+@pytest.mark.anyio
+async def test_ten_thousand_models_page_lazily_and_filter_as_you_type(server):
+    lora = server.models / "Lora"
+    lora.mkdir()
+    for i in range(2_000):  # enough for many pages; the benchmark does 10,000
+        (lora / f"m{i:05d}.safetensors").write_bytes(b"x")
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        tree = app.query_one(ModelTree)
+        node = folder_node(app, "Lora")
+        node.expand()
+        await until(pilot, lambda: len(node.children) > 1, "first page")
+        assert len(node.children) == 201 and isinstance(node.children[-1].data, MoreData)  # one page + "more"
+        tree.move_cursor(node.children[-1])  # reaching the end loads the next page
+        await until(pilot, lambda: len(node.children) == 401, "second page")
+        await pilot.press("slash")
+        await pilot.press(*"m0199")
+        await until(pilot, lambda: [c.data.name for c in node.children if isinstance(c.data, ModelData)]
+                    == [f"m0199{i}.safetensors" for i in range(10)], "filtered by prefix")
+
+
+@pytest.mark.anyio
+async def test_delete_asks_first_and_then_deletes(server):
+    model = server.models / "Stable-diffusion/gone.safetensors"
+    model.write_bytes(demo_bytes())
+    (server.models / "Stable-diffusion/kept.safetensors").write_bytes(demo_bytes())
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        tree = app.query_one(ModelTree)
+        sd = folder_node(app, "Stable-diffusion")
+        await until(pilot, lambda: len(sd.children) == 2, "listed")
+        tree.focus()
+        tree.move_cursor(sd.children[0])
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("n")  # "no" keeps it
+        await settle(pilot)
+        assert model.exists()
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: not model.exists(), "deleted on disk")
+        await until(pilot, lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)]
+                    == ["kept.safetensors"], "tree refreshed")

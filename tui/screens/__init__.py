@@ -1,0 +1,1 @@
+"""Screens of the sdaws TUI; each modal is a ModalScreen[Result] in its own module."""

@@ -1,0 +1,91 @@
+"""Convert a checkpoint to diffusers: prefilled with what the engine detects, editable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select
+
+from tui.job_params import build_params, default_output_name
+
+ARCHS = ("auto", "sd1", "sd2", "sdxl")
+PREDICTIONS = ("epsilon", "v_prediction")
+
+
+def detect_defaults(path: Path | None) -> tuple[dict, str]:
+    """(prefill, why) from the conversion engine when the file is on this machine."""
+    if path is None:
+        return {}, "The file is in the cloud: the job detects the architecture itself (arch auto)."
+    try:
+        from sdaws_jobs.convert import detect
+    except ImportError:
+        return {}, "The conversion engine is not installed here: the job detects it (arch auto)."
+    try:
+        found = detect(path)
+    except Exception as exc:  # noqa: BLE001 - the job will report the same problem in full
+        return {}, f"Could not detect the architecture here ({exc}); the job will try again."
+    prefill = {key: getattr(found, key, None) for key in ("arch", "prediction_type", "image_size")}
+    why = getattr(found, "reason", None) or getattr(found, "why", None) or "detected from keys and shapes"
+    return {k: v for k, v in prefill.items() if v is not None}, f"Detected: {why}"
+
+
+class ConvertDialog(ModalScreen[dict | None]):
+    """Dismisses with validated ``convert`` job params, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, model_name: str, local_path: Path | None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.model_name = model_name
+        self.prefill, self.why = detect_defaults(local_path)
+
+    def compose(self) -> ComposeResult:
+        arch = self.prefill.get("arch")
+        arch = arch if arch in ARCHS else "auto"
+        prediction = self.prefill.get("prediction_type")
+        with Vertical(classes="dialog wide"):
+            yield Label(f"Convert {self.model_name} to diffusers", classes="dialog-title", markup=False)
+            yield Label(self.why, classes="dim", markup=False)
+            yield Label("Architecture")
+            yield Select([(a, a) for a in ARCHS], value=arch, allow_blank=False, id="arch")
+            yield Label("Prediction type (blank: from the architecture)")
+            yield Select([(p, p) for p in PREDICTIONS], value=prediction if prediction in PREDICTIONS else Select.BLANK,
+                         id="prediction", prompt="auto")
+            yield Label("Image size")
+            yield Input(str(self.prefill.get("image_size") or ""), placeholder="auto", id="image-size")
+            yield Label("Output name (the short name jobs use as base model)")
+            yield Input(default_output_name(self.model_name), id="output-name")
+            with Horizontal():
+                yield Checkbox("fp16 (--half)", id="half")
+                yield Checkbox("EMA weights", id="ema")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Convert", id="convert", variant="primary")
+
+    @on(Button.Pressed, "#convert")
+    def _convert(self) -> None:
+        prediction = self.query_one("#prediction", Select).value
+        values = {
+            "model": self.model_name,
+            "arch": self.query_one("#arch", Select).value,
+            "prediction_type": None if prediction is Select.BLANK else prediction,
+            "image_size": self.query_one("#image-size", Input).value,
+            "output_name": self.query_one("#output-name", Input).value,
+            "half": self.query_one("#half", Checkbox).value,
+            "ema": self.query_one("#ema", Checkbox).value,
+        }
+        try:
+            params = build_params("convert", values)
+        except ValueError as exc:
+            self.notify(str(exc), title="Convert", severity="error", markup=False)
+            return
+        self.dismiss(params)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

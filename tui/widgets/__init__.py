@@ -1,0 +1,1 @@
+"""Widgets of the sdaws TUI, one feature per module."""

@@ -1,0 +1,150 @@
+"""Uploads tab: a queue of files, one upload at a time (its parts in parallel).
+
+Progress shows bytes/s and ETA. Stopping (x) keeps the upload's state in the
+config dir; the pane lists such interrupted uploads when it starts, so they
+resume after an app restart with only the missing parts.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label, ProgressBar
+
+from tui import fmt
+from tui.connection import Connection
+from tui.uploader import Progress, UploadCancelled, UploadState, upload_file
+from tui.workers import io_worker
+
+
+@dataclass
+class QueuedUpload:
+    path: Path
+    model_type: str
+    status: str = "queued"
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def key(self) -> str:
+        return f"{self.path}|{self.model_type}"
+
+
+class UploadsPane(Vertical):
+    BINDINGS = [
+        Binding("a", "add_files", "Add file"),
+        Binding("x", "stop", "Stop upload"),
+        Binding("ctrl+r", "resume_all", "Resume"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.conn: Connection | None = None
+        self.queue: dict[str, QueuedUpload] = {}
+        self.results: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("Press a to add a model file; the folder is suggested from its header.", id="upload-hint")
+        yield ProgressBar(total=1, show_eta=False, id="upload-progress")
+        yield Label("", id="upload-rate")
+        yield DataTable(id="upload-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label in ("File", "Folder", "Size", "Status"):
+            table.add_column(label, key=label.lower())
+
+    def attach(self, conn: Connection) -> None:
+        """List uploads an earlier run left unfinished for this API."""
+        self.conn = conn
+        for record_key, record in UploadState().pending().items():
+            path_text, _, rest = record_key.partition("|")
+            if not rest.endswith("|" + conn.scope):
+                continue
+            path = Path(path_text)
+            if path.is_file():
+                self._add(QueuedUpload(path, record.get("type", ""), status="interrupted (ctrl+r resumes)"))
+
+    # -- queue ---------------------------------------------------------------
+
+    def _add(self, item: QueuedUpload) -> None:
+        table = self.query_one(DataTable)
+        if item.key in self.queue:
+            self.queue[item.key].status = item.status
+            table.update_cell(item.key, "status", item.status)
+            return
+        self.queue[item.key] = item
+        size = item.path.stat().st_size if item.path.exists() else 0
+        table.add_row(item.path.name, item.model_type, fmt.size(size), item.status, key=item.key)
+
+    def _set_status(self, item: QueuedUpload, status: str) -> None:
+        item.status = status
+        self.query_one(DataTable).update_cell(item.key, "status", status, update_width=True)
+
+    def enqueue(self, path: Path, model_type: str) -> None:
+        item = QueuedUpload(path, model_type)
+        self._add(item)
+        self._set_status(self.queue[item.key], "queued")
+        self._run_queue()
+
+    def action_resume_all(self) -> None:
+        for item in self.queue.values():
+            if item.status.startswith(("interrupted", "stopped", "failed")):
+                item.cancel = threading.Event()
+                self._set_status(item, "queued")
+        self._run_queue()
+
+    def action_stop(self) -> None:
+        for item in self.queue.values():
+            if item.status == "uploading":
+                item.cancel.set()
+
+    def action_add_files(self) -> None:
+        self.app.action_upload()
+
+    # -- the worker ----------------------------------------------------------
+
+    @io_worker(group="uploads", exclusive=False, title="Upload")
+    def _run_queue(self) -> None:
+        # One queue runner at a time: a second call just returns.
+        if not self._runner_lock.acquire(blocking=False):
+            return
+        try:
+            while True:
+                item = next((i for i in self.queue.values() if i.status == "queued"), None)
+                if item is None or self.conn is None:
+                    return
+                self._upload_one(item)
+        finally:
+            self._runner_lock.release()
+
+    _runner_lock = threading.Lock()
+
+    def _upload_one(self, item: QueuedUpload) -> None:
+        call = self.app.call_from_thread
+        call(self._set_status, item, "uploading")
+        try:
+            result = upload_file(self.conn.client, item.path, item.model_type, cancel=item.cancel,
+                                 scope=self.conn.scope, on_progress=lambda p: call(self._show_progress, item, p))
+        except UploadCancelled:
+            call(self._set_status, item, "stopped (ctrl+r resumes)")
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the row and as a notification
+            call(self._set_status, item, "failed (ctrl+r retries)")
+            raise exc
+        self.results.append(result)
+        call(self._set_status, item, f"done · sha256 {str(result.get('sha256'))[:12]}…")
+        call(self.notify, f"Uploaded {result['type']}/{result['name']} (sha256 verified)", markup=False)
+        call(self.app.refresh_models)
+
+    def _show_progress(self, item: QueuedUpload, p: Progress) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(p.total, 1), progress=p.done)
+        self.query_one("#upload-rate", Label).update(
+            f"{item.path.name}: {fmt.size(p.done)} / {fmt.size(p.total)} · {fmt.rate(p.rate)} · "
+            f"ETA {fmt.duration(p.eta_s)} · parts {p.parts_done}/{p.part_count}"
+        )
