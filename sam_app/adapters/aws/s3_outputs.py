@@ -1,0 +1,86 @@
+"""JobOutputs in the model bucket: what a finished job produced, with download URLs.
+
+Where outputs land in AWS:
+  * merge / export -> `Stable-diffusion/<output_name>[.safetensors]` (the processing
+    job uploads its tree folder straight into the model tree);
+  * convert        -> the converted folder `diffusers/<output_name>/`;
+  * train          -> `Lora/<output_name>.safetensors` (registered by the state machine);
+  * txt2img/img2img-> files under `jobs/<job id>/output/<type>/…` (written by the endpoint).
+`discover` finds them once a job has finished, so the record can list them.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from sam_app.core.jobs_ports import JobRecord
+
+from .sagemaker_launcher import OUTPUT_FOLDER, job_folder
+
+DOWNLOAD_URL_SECONDS = 3600
+MAX_DISCOVERED = 1000
+
+
+def _output(type_: str, name: str, key: str, size: int | None) -> dict:
+    return {"type": type_, "name": name, "key": key, "size": size}
+
+
+class S3JobOutputs:
+    def __init__(self, s3, bucket: str, url_seconds: int = DOWNLOAD_URL_SECONDS) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._url_seconds = url_seconds
+
+    # JobOutputs
+    def list(self, job: JobRecord) -> list[dict]:
+        listed = []
+        for output in job.outputs:
+            key = output.get("key") or ""
+            is_file = bool(key) and not key.endswith("/") and output.get("type") != OUTPUT_FOLDER["convert"]
+            url = self._url(key) if is_file else None
+            listed.append({k: output.get(k) for k in ("type", "name", "key", "size")} | {"url": url})
+        return listed
+
+    def _url(self, key: str) -> str:
+        return self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._url_seconds
+        )
+
+    def _size(self, key: str) -> int | None:
+        try:
+            return self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"]
+        except ClientError:
+            return None
+
+    def _listing(self, prefix: str) -> list[dict]:
+        objects: list[dict] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            objects.extend(page.get("Contents", []))
+            if len(objects) >= MAX_DISCOVERED:
+                break
+        return objects[:MAX_DISCOVERED]
+
+    def discover(self, job: JobRecord) -> list[dict]:
+        """What the finished job wrote, as output records ({type, name, key, size})."""
+        if job.kind in ("txt2img", "img2img"):
+            prefix = f"{job_folder(job.job_id)}/output/"
+            found = []
+            for obj in self._listing(prefix):
+                rel = obj["Key"][len(prefix):]
+                type_, _, name = rel.partition("/")
+                found.append(_output(type_ if name else "files", name or rel, obj["Key"], obj["Size"]))
+            return found
+        name = (job.spec or {}).get("output_name")
+        if not name or job.kind not in (*OUTPUT_FOLDER, "train"):
+            return []
+        if job.kind == "convert":
+            prefix = f"{OUTPUT_FOLDER['convert']}/{name}/"
+            files = self._listing(prefix)
+            return [_output(OUTPUT_FOLDER["convert"], name, prefix.rstrip("/"), sum(o["Size"] for o in files))] if files else []
+        folder = "Lora" if job.kind == "train" else OUTPUT_FOLDER[job.kind]
+        candidates = [name] if name.endswith((".safetensors", ".ckpt")) else [f"{name}.safetensors", name]
+        for file_name in candidates:
+            size = self._size(f"{folder}/{file_name}")
+            if size is not None:
+                return [_output(folder, file_name, f"{folder}/{file_name}", size)]
+        return []
