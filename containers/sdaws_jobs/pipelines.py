@@ -1,0 +1,117 @@
+"""Loading a Stable Diffusion pipeline (SD1/SD2/SDXL) with scheduler, VAE and LoRAs.
+
+A single-file checkpoint is first converted by the conversion engine (safe loading:
+no pickle code runs) into a diffusers folder under `scratch`, then loaded like any
+diffusers folder. Hub models go through the Hugging Face cache (HF_HOME honoured).
+Nothing here reaches the network unless the reference is a repo id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import SpecError
+from .model_ref import ModelRef
+from .runtime import Runtime
+
+_SCHEDULERS = {
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "euler": ("EulerDiscreteScheduler", {}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "ddim": ("DDIMScheduler", {}),
+    "pndm": ("PNDMScheduler", {}),
+    "lms": ("LMSDiscreteScheduler", {}),
+    "heun": ("HeunDiscreteScheduler", {}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+}
+
+
+def hf_token() -> str | None:
+    # HF_API_TOKEN is the name users of the original extension were told to set.
+    return os.environ.get("HF_TOKEN") or os.environ.get("HF_API_TOKEN") or None
+
+
+def local_model_dir(ref: ModelRef, scratch: Path, half: bool = False) -> Path:
+    """A diffusers folder for `ref`: as is, converted from a single file, or from the HF cache."""
+    if ref.kind == "diffusers":
+        return ref.path
+    if ref.kind == "single_file":
+        from .convert import convert_checkpoint  # the conversion engine; heavy, so imported late
+
+        target = scratch / "converted"
+        if not (target / "model_index.json").is_file():
+            convert_checkpoint(ref.path, target, half=half)
+        return target
+    from huggingface_hub import snapshot_download
+
+    patterns = [f"{ref.subfolder}/*"] if ref.subfolder else None
+    root = Path(snapshot_download(ref.location, token=hf_token(), allow_patterns=patterns))
+    path = root / ref.subfolder if ref.subfolder else root
+    if not (path / "model_index.json").is_file():
+        raise SpecError(f"{ref.location} ({ref.subfolder or 'root'}) is not a diffusers pipeline")
+    return path
+
+
+def load_text2image(model_dir: Path, runtime: Runtime):
+    """The txt2img pipeline class the folder's model_index.json names (SD or SDXL)."""
+    from diffusers import AutoPipelineForText2Image
+
+    extra = {}
+    index = json.loads((model_dir / "model_index.json").read_text(encoding="utf-8"))
+    if "safety_checker" in index:
+        # The WebUI has no safety checker; users expect the same images here.
+        extra = {"safety_checker": None, "requires_safety_checker": False}
+    return AutoPipelineForText2Image.from_pretrained(
+        str(model_dir), torch_dtype=runtime.dtype, local_files_only=True, **extra
+    )
+
+
+def as_image2image(pipe):
+    """The img2img twin of a txt2img pipeline, sharing its modules (no copy)."""
+    from diffusers import AutoPipelineForImage2Image
+
+    return AutoPipelineForImage2Image.from_pipe(pipe)
+
+
+def set_scheduler(pipe, name: str) -> None:
+    import diffusers
+
+    cls_name, options = _SCHEDULERS[name]
+    pipe.scheduler = getattr(diffusers, cls_name).from_config(pipe.scheduler.config, **options)
+
+
+def load_vae(path: Path, model_dir: Path, runtime: Runtime):
+    """A VAE from a diffusers folder or a single file (WebUI's VAE/ folder), configured like the base."""
+    from diffusers import AutoencoderKL
+
+    if path.is_dir():
+        return AutoencoderKL.from_pretrained(str(path), torch_dtype=runtime.dtype, local_files_only=True)
+    if path.suffix.lower() == ".safetensors":
+        source = str(path)
+    else:
+        from .convert import load_checkpoint  # safe unpickler: refuses anything but tensors
+
+        source = load_checkpoint(path)
+    return AutoencoderKL.from_single_file(
+        source, config=str(model_dir), subfolder="vae", torch_dtype=runtime.dtype, local_files_only=True
+    )
+
+
+def apply_loras(pipe, loras: list[tuple[Path, float]]) -> None:
+    """Load each LoRA (kohya or diffusers format) as its own adapter at its weight."""
+    names, weights = [], []
+    for i, (path, weight) in enumerate(loras):
+        if path.suffix.lower() != ".safetensors":
+            raise SpecError(f"LoRA {path.name!r}: only .safetensors LoRAs are loaded (pickles could run code)")
+        name = f"lora{i}"
+        try:
+            pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=name)
+        except (ValueError, KeyError) as exc:
+            raise SpecError(f"LoRA {path.name!r} does not fit this model: {exc}") from exc
+        names.append(name)
+        weights.append(weight)
+    if names:
+        pipe.set_adapters(names, adapter_weights=weights)
