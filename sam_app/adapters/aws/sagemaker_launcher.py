@@ -201,7 +201,9 @@ class SageMakerLauncher:
             "output": {
                 "source_key": f"{folder}/output/{name}/output/model/Lora/{lora}",
                 "target_key": f"Lora/{lora}",
-                "name": lora,
+                # The job's outputs field as the records adapter stores it (a JSON string),
+                # built here because ASL cannot build JSON text reliably.
+                "record": json.dumps([{"type": "Lora", "name": lora, "key": f"Lora/{lora}"}]),
             },
         }
 
