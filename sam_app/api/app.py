@@ -7,7 +7,10 @@ import logging
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from sam_app.core.errors import Conflict, InvalidInput, NotFound, SdawsError
 from sam_app.core.job_refs import InvalidParams
@@ -54,6 +57,14 @@ def create_app(svc: Services | None) -> APIGatewayRestResolver:
     def validation_error(exc: RequestValidationError) -> Response:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         return error_response(422, "validation_error", _describe_validation(errors), detail=errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(exc: UnicodeDecodeError) -> Response:
+        return error_response(400, "bad_body", "request body must be UTF-8 JSON")
 
     @app.exception_handler(NotFoundError)
     def no_route(exc: NotFoundError) -> Response:

@@ -9,17 +9,20 @@ from sam_app.core.ports import TokenVerifier
 HEADER = "x-api-key"
 
 
-def presented_token(event: dict) -> str | None:
+def header(event: dict, wanted: str) -> str | None:
+    """A request header by lower-case name, from either proxy-event header map."""
     for source in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
         for name, value in source.items():
-            if name.lower() == HEADER:
-                if isinstance(value, list):
-                    value = value[0] if value else None
-                return value
+            if name.lower() == wanted:
+                return (value[0] if value else None) if isinstance(value, list) else value
     return None
 
 
-def _deny(status: int, code: str, message: str) -> dict:
+def presented_token(event: dict) -> str | None:
+    return header(event, HEADER)
+
+
+def proxy_error(status: int, code: str, message: str) -> dict:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
@@ -32,7 +35,7 @@ def check(event: dict, verifier: TokenVerifier) -> dict | None:
     """None when the request may proceed, else the API Gateway proxy response refusing it."""
     token = presented_token(event)
     if not token:
-        return _deny(401, "unauthorized", f"missing {HEADER} header; send the API token")
+        return proxy_error(401, "unauthorized", f"missing {HEADER} header; send the API token")
     if not verifier.verify(token):
-        return _deny(403, "forbidden", f"{HEADER} is not valid; check the API token")
+        return proxy_error(403, "forbidden", f"{HEADER} is not valid; check the API token")
     return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from sam_app.core.services import Services
 
-from . import auth
+from . import auth, content_type
 from .app import create_app
 
 
@@ -21,7 +21,7 @@ class Dispatcher:
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
 
     def __call__(self, event: dict, context: Any = None) -> dict:
-        refused = auth.check(event, self.services.tokens)
+        refused = auth.check(event, self.services.tokens) or content_type.check(event)
         if refused is not None:
             return refused
         try:

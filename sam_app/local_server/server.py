@@ -155,7 +155,17 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
 
+    def _method_not_allowed(self) -> None:
+        self.close_connection = True
+        self._send_error(405, "method_not_allowed", f"{self.command} is not supported; see sam_app/openapi.json")
+
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _guarded
+
+    def __getattr__(self, name: str):
+        # http.server answers any other method (TRACE, QUERY, ...) with a 501 HTML page.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
 
 
 class LocalApiServer(ThreadingHTTPServer):
