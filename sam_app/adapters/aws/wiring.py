@@ -15,6 +15,7 @@ from sam_app.core.uploads_service import UploadService
 
 from .api_key_verifier import ApiKeyVerifier
 from .dynamo_tables import DynamoModelCatalog, DynamoUploadRecords
+from .jobs_wiring import build_aws_jobs
 from .s3_multipart import S3Multipart
 from .s3_store import S3TreeStore
 
@@ -48,4 +49,5 @@ def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
         models=ModelService(tree, catalog),
         uploads=uploads,
         tokens=ApiKeyVerifier(boto3.client("apigateway"), env["API_KEY_ID"]),
+        jobs=build_aws_jobs(env, s3, dynamodb, tree),
     )
