@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
+
+from sdaws_jobs.specs import ConvertSpec
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +16,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from tui.job_params import build_params, default_output_name
 
-ARCHS = ("auto", "sd1", "sd2", "sdxl")
+# The engine's architecture names, as the API's convert spec lists them ("auto" detects).
+ARCHS = get_args(ConvertSpec.model_fields["arch"].annotation)
 PREDICTIONS = ("epsilon", "v_prediction")
 
 
@@ -29,9 +33,9 @@ def detect_defaults(path: Path | None) -> tuple[dict, str]:
         found = detect(path)
     except Exception as exc:  # noqa: BLE001 - the job will report the same problem in full
         return {}, f"Could not detect the architecture here ({exc}); the job will try again."
-    prefill = {key: getattr(found, key, None) for key in ("arch", "prediction_type", "image_size")}
-    why = getattr(found, "reason", None) or getattr(found, "why", None) or "detected from keys and shapes"
-    return {k: v for k, v in prefill.items() if v is not None}, f"Detected: {why}"
+    prefill = {"arch": found.arch, "prediction_type": found.prediction_type, "image_size": found.image_size}
+    why = "; ".join([*found.reasons, *found.defaults_taken]) or "from keys and shapes"
+    return prefill, f"Detected {found.arch}: {why}"
 
 
 class ConvertDialog(ModalScreen[dict | None]):
@@ -54,7 +58,7 @@ class ConvertDialog(ModalScreen[dict | None]):
             yield Label("Architecture")
             yield Select([(a, a) for a in ARCHS], value=arch, allow_blank=False, id="arch")
             yield Label("Prediction type (blank: from the architecture)")
-            yield Select([(p, p) for p in PREDICTIONS], value=prediction if prediction in PREDICTIONS else Select.BLANK,
+            yield Select([(p, p) for p in PREDICTIONS], value=prediction if prediction in PREDICTIONS else Select.NULL,
                          id="prediction", prompt="auto")
             yield Label("Image size")
             yield Input(str(self.prefill.get("image_size") or ""), placeholder="auto", id="image-size")
@@ -73,7 +77,7 @@ class ConvertDialog(ModalScreen[dict | None]):
         values = {
             "model": self.model_name,
             "arch": self.query_one("#arch", Select).value,
-            "prediction_type": None if prediction is Select.BLANK else prediction,
+            "prediction_type": None if prediction is Select.NULL else prediction,
             "image_size": self.query_one("#image-size", Input).value,
             "output_name": self.query_one("#output-name", Input).value,
             "half": self.query_one("#half", Checkbox).value,

@@ -110,7 +110,8 @@ class JobDetailScreen(Screen[None]):
         elif status == "SUCCEEDED":
             bar.update(total=1, progress=1)
         if lines:
-            self.query_one(Log).write_lines(lines)
+            # tqdm redraws with carriage returns; a log shows only each line's final state.
+            self.query_one(Log).write_lines([line.rsplit("\r", 1)[-1] for line in lines])
         if outputs is not None:
             self.outputs_shown = True
             self.image_paths = outputs

@@ -128,7 +128,7 @@ class JobForm(ModalScreen[JobRequest | None]):
         for f in FORMS[self.kind]:
             widget = self.query_one(f"#f-{f.name}")
             value = widget.value
-            out[f.name] = None if value is Select.BLANK else value
+            out[f.name] = None if value is Select.NULL else value
         return out
 
     @on(Button.Pressed)

@@ -30,7 +30,7 @@ class UploadDialog(ModalScreen[tuple[Path, str] | None]):
             yield Label(f"{self.path}  ({fmt.size(self.path.stat().st_size)})", markup=False)
             hint = f"Suggested from the file: {self.suggested}" if self.suggested else "No suggestion: pick the folder."
             yield Label(hint, id="suggestion", markup=False)
-            yield Select([(f, f) for f in self.folders], value=self.suggested if self.suggested in self.folders else Select.BLANK, id="folder",
+            yield Select([(f, f) for f in self.folders], value=self.suggested if self.suggested in self.folders else Select.NULL, id="folder",
                          prompt="folder")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
@@ -39,7 +39,7 @@ class UploadDialog(ModalScreen[tuple[Path, str] | None]):
     @on(Button.Pressed, "#upload")
     def _upload(self) -> None:
         value = self.query_one(Select).value
-        if value is Select.BLANK or not value:
+        if value is Select.NULL or not value:
             self.notify("Pick the folder the file belongs in.", severity="warning")
             return
         self.dismiss((self.path, str(value)))

@@ -20,8 +20,7 @@ def local_architecture(path: Path) -> str | None:
         found = detect(path)
     except Exception:  # noqa: BLE001 - an unreadable or foreign file simply has no architecture
         return None
-    parts = [str(getattr(found, key, "") or "") for key in ("arch", "prediction_type", "image_size")]
-    return " · ".join(p for p in parts if p) or None
+    return f"{found.arch} · {found.prediction_type} · {found.image_size}px"
 
 
 class ModelDetails(Static):
