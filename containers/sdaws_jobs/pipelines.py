@@ -102,14 +102,16 @@ def load_vae(path: Path, model_dir: Path, runtime: Runtime):
 
 def apply_loras(pipe, loras: list[tuple[Path, float]]) -> None:
     """Load each LoRA (kohya or diffusers format) as its own adapter at its weight."""
+    from .lora_loading import load_lora
+
     names, weights = [], []
     for i, (path, weight) in enumerate(loras):
         if path.suffix.lower() != ".safetensors":
             raise SpecError(f"LoRA {path.name!r}: only .safetensors LoRAs are loaded (pickles could run code)")
         name = f"lora{i}"
         try:
-            pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=name)
-        except (ValueError, KeyError) as exc:
+            load_lora(pipe, path, name)
+        except (ValueError, KeyError, IndexError) as exc:
             raise SpecError(f"LoRA {path.name!r} does not fit this model: {exc}") from exc
         names.append(name)
         weights.append(weight)
