@@ -184,3 +184,24 @@ def test_job_input_upload_and_img2img_reference(api, tmp_path):
         filename, size, group = bad
         answer = api.post("/job-inputs", json={"filename": filename, "size": size, **({"group": group} if group else {})})
         assert answer.status_code in (400, 422) and says in answer.json()["message"], answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/jobs"),
+        ("GET", "/jobs"),
+        ("GET", "/jobs/0123456789abcdef0123456789abcdef"),
+        ("GET", "/jobs/0123456789abcdef0123456789abcdef/logs"),
+        ("GET", "/jobs/0123456789abcdef0123456789abcdef/outputs"),
+        ("POST", "/jobs/0123456789abcdef0123456789abcdef/cancel"),
+        ("POST", "/job-inputs"),
+    ],
+)
+def test_job_routes_need_the_token(start_server, method, path):
+    handle, _ = start_server()
+    body = {"kind": "merge", "params": merge_params("x")} if path == "/jobs" else {"filename": "a.png", "size": 1}
+    kwargs = {"json": body} if method == "POST" else {}
+    missing = httpx.request(method, handle.url + path, **kwargs)
+    wrong = httpx.request(method, handle.url + path, headers={"x-api-key": "wrong-token"}, **kwargs)
+    assert (missing.status_code, wrong.status_code) == (401, 403)

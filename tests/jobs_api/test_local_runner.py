@@ -107,3 +107,13 @@ def test_restart_fails_orphans_keeps_their_logs_and_runs_queued_jobs(start_serve
     assert log["lines"] == ["step 1 of 10", "[sdaws] server restarted while the job ran; marked FAILED"]
     assert log["complete"] is True
     assert wait_for(api, queued.job_id)["status"] == "SUCCEEDED"
+
+
+def test_a_second_server_on_the_same_data_leaves_running_jobs_alone(start_server, tmp_path):
+    _, first = start_server()
+    job_id = submit(first, "block-shared")
+    assert wait_for(first, job_id, ("RUNNING",))["status"] == "RUNNING"
+    _, second = start_server()  # e.g. the TUI's embedded server beside `sdaws serve`
+    assert second.get(f"/jobs/{job_id}").json()["status"] == "RUNNING"
+    (workdir(tmp_path, job_id) / "release").touch()
+    assert wait_for(second, job_id)["status"] == "SUCCEEDED"

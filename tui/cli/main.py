@@ -15,7 +15,7 @@ import sys
 # Modules under tui.cli that provide subcommands, in the order --help lists them.
 SUBCOMMAND_MODULES = (
     "serve_cmd",
-    "convert_cmd",
+    "convert_cmd", "export_cmd",
     "models_cmd", "upload_cmd", "jobs_cmd", "generate_cmd",
 )
 

@@ -6,28 +6,26 @@ Public API (used by the CLI and by the convert/export/train jobs):
     export_pipeline(src_dir, output_file, half=False) -> summary dict
     export_lora(state_dict_or_folder, output_file, ...) -> summary dict
     load_checkpoint(path, ema=False) -> dict[str, Tensor]   (safe for untrusted .ckpt)
+
+Names resolve lazily so that importing this package (e.g. for `sdaws --help`) does
+not import torch.
 """
 
 from __future__ import annotations
 
-from .convert import convert_checkpoint
-from .detect import ARCHS, Detection, detect
-from .errors import ConvertError, CorruptCheckpointError, UnknownArchitectureError, UnsafeCheckpointError
-from .source import load_checkpoint
+import importlib
 
-__all__ = [
-    "ARCHS", "ConvertError", "CorruptCheckpointError", "Detection", "UnknownArchitectureError",
-    "UnsafeCheckpointError", "convert_checkpoint", "detect", "export_lora", "export_pipeline", "load_checkpoint",
-]
+_WHERE = {
+    "ARCHS": "detect", "Detection": "detect", "detect": "detect",
+    "convert_checkpoint": "convert", "export_pipeline": "export", "export_lora": "lora_export",
+    "load_checkpoint": "source",
+    "ConvertError": "errors", "CorruptCheckpointError": "errors", "UnknownArchitectureError": "errors",
+    "UnsafeCheckpointError": "errors",
+}
+__all__ = sorted(_WHERE)
 
 
-def __getattr__(name):  # export modules load lazily: most callers only convert
-    if name == "export_pipeline":
-        from .export import export_pipeline
-
-        return export_pipeline
-    if name == "export_lora":
-        from .lora_export import export_lora
-
-        return export_lora
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(name)

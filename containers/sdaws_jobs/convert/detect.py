@@ -101,6 +101,9 @@ def detect(path_or_state_dict, arch: str | None = None) -> Detection:
         else:
             found = family
     pred, size, upcast = ARCH_DEFAULTS[found]
+    if "v_pred" in keys and pred != "v_prediction":
+        pred = "v_prediction"
+        reasons.append("the file carries a v_pred marker key: v-prediction")
     return Detection(found, pred, size, upcast, reasons, defaults)
 
 

@@ -34,7 +34,7 @@ def family(arch: str) -> str:
 class Move:
     out_key: str
     src_key: str
-    op: object = None  # None | "squeeze" | "transpose" | ("rows", a, b)
+    op: object = None  # None | "squeeze" | "unsqueeze" | "transpose" | ("rows", a, b)
 
 
 @dataclass
@@ -103,6 +103,8 @@ def make_plan(shapes: dict[str, tuple], arch: str, text_layers: dict[str, int], 
 def out_shape(shape: tuple, op) -> tuple:
     if op == "squeeze":
         return tuple(shape[:2])
+    if op == "unsqueeze":
+        return (*shape, 1, 1)
     if op == "transpose":
         return tuple(reversed(shape))
     if isinstance(op, tuple):

@@ -20,6 +20,8 @@ def _target_dtype(dtype: str, half: bool) -> str:
 def _apply(t: torch.Tensor, op, dtype: str) -> torch.Tensor:
     if op == "squeeze":
         t = t.reshape(t.shape[:2])
+    elif op == "unsqueeze":
+        t = t.reshape(*t.shape, 1, 1)
     elif op == "transpose":
         t = t.T
     elif isinstance(op, tuple):

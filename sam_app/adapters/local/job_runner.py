@@ -10,6 +10,7 @@ folders, `diffusers/`) or into `job-outputs/<id>/` (images, samples). At most
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -96,6 +97,7 @@ class LocalJobRunner:
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen] = {}
         self._cancelled: set[str] = set()
+        self._owner_lock = None
         self._workers = [
             threading.Thread(target=self._work, name=f"sdaws-job-worker-{i}", daemon=True)
             for i in range(max(1, max_concurrent))
@@ -129,8 +131,23 @@ class LocalJobRunner:
             if cursor is None:
                 return found
 
+    def _claim_data_dir(self) -> bool:
+        """True for the first server on this data dir; a second one must not touch the first's jobs."""
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(self.jobs_dir / ".runner.lock", "a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by the OS if this server dies
+        except BlockingIOError:
+            fh.close()
+            return False
+        self._owner_lock = fh
+        return True
+
     def recover(self) -> None:
         """After a restart: jobs a previous server ran are FAILED (their processes stopped); queued ones run."""
+        if not self._claim_data_dir():
+            logger.warning("another sdaws server uses %s; leaving its jobs alone", self.jobs_dir)
+            return
         for status in st.ACTIVE:
             for job in self._all(status):
                 pid = job.launch.get("pid")
@@ -155,6 +172,9 @@ class LocalJobRunner:
             kill_group(proc.pid)
         for worker in self._workers:
             worker.join(timeout=self.stop_grace_s)
+        if self._owner_lock is not None:
+            self._owner_lock.close()
+            self._owner_lock = None
 
     def _terminate(self, proc: subprocess.Popen) -> None:
         # SIGTERM lets the job stop cleanly; whatever is left after the grace period is killed.

@@ -1,0 +1,58 @@
+"""Checkpoints in the original layouts (built once per session) and their conversions."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import need, torch_available
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # conversion must never need the hub
+
+
+def _need_parts():
+    need(torch_available(), "torch and diffusers are needed for conversion tests")
+    from tests.convert.layouts import sd_mecha_configs
+
+    need(sd_mecha_configs() is not None, "sd-mecha's published key lists (run .ci/convert_test_data.sh)")
+
+
+@pytest.fixture(scope="session")
+def checkpoint_file(tmp_path_factory):
+    """arch -> path of a tiny original-layout .safetensors for it (built on first use)."""
+    _need_parts()
+    from safetensors.torch import save_file
+
+    from tests.convert.layouts import BUILDERS
+
+    root = tmp_path_factory.mktemp("checkpoints")
+    made = {}
+
+    def get(arch: str):
+        if arch not in made:
+            path = root / f"{arch}.safetensors"
+            save_file(BUILDERS[arch](), str(path))
+            made[arch] = path
+        return made[arch]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory, checkpoint_file):
+    """arch -> diffusers folder converted by sdaws from checkpoint_file(arch)."""
+    from sdaws_jobs.convert import convert_checkpoint
+
+    root = tmp_path_factory.mktemp("converted")
+    made = {}
+
+    def get(arch: str):
+        if arch not in made:
+            out = root / arch
+            # sd2-512 cannot be told from sd2-768 by its weights: say it, as users would.
+            convert_checkpoint(checkpoint_file(arch), out, arch="sd2-512" if arch == "sd2-512" else None)
+            made[arch] = out
+        return made[arch]
+
+    return get
