@@ -12,28 +12,16 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from .atomic import atomic_file
 from .convert import EXTRAS_FILE
 from .errors import ConvertError
 from .keymap_clip import open_clip_to_original
 from .keymap_unet import UNetNames, layout_from_config
 from .keymap_vae import VaeNames
-from .plan import Move, out_shape
+from .plan import TEXT_ENCODERS, Move
 from .source import Source
-from .st_io import DTYPES, OutEntry, write_file
-from .writer import _target_dtype, entry
-
-# family -> [(component, kind, original prefix)]
-TEXT_PREFIXES = {
-    "sd1": [("text_encoder", "clip_l", "cond_stage_model.transformer.")],
-    "sd2": [("text_encoder", "open_clip", "cond_stage_model.model.")],
-    "sdxl": [("text_encoder", "clip_l", "conditioner.embedders.0.transformer."),
-             ("text_encoder_2", "open_clip", "conditioner.embedders.1.model.")],
-    "sdxl-refiner": [("text_encoder_2", "open_clip", "conditioner.embedders.0.model.")],
-}
-
+from .st_io import OutEntry, write_file
+from .writer import entry
 
 def _read_json(path: Path) -> dict:
     try:
@@ -131,7 +119,7 @@ def export_pipeline(src_dir: Path, output_file: Path, *, half: bool = False, ove
                 raise ConvertError(f"vae weight {key} has no place in the original layout")
             op = "unsqueeze" if hit[1] and len(source.infos[key][1]) == 2 else None
             entries.append(entry(source, Move(hit[0], key, op), half))
-        for component, kind, prefix in TEXT_PREFIXES[fam]:
+        for component, kind, prefix in TEXT_ENCODERS[fam]:
             comp = _Component(src_dir / component)
             opened.append(comp)
             entries += _text_entries(comp, kind, prefix, half)
