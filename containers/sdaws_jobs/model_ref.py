@@ -47,8 +47,12 @@ def _is_checkpoint_file(path: Path) -> bool:
     return path.is_file() and (path.suffix.lower() in CHECKPOINT_EXTS or path.suffix == "")
 
 
-def find_model(channel: Path, name: str | None = None) -> ModelRef:
-    """The model in `channel`: a diffusers folder or a single checkpoint file."""
+def find_model(channel: Path, name: str | None = None, strict: bool = False) -> ModelRef:
+    """The model in `channel`: a diffusers folder or a single checkpoint file.
+
+    A job channel holds just what the caller resolved, so its only model is taken even
+    when its file name differs from `name`; `strict` (a whole model tree) insists on the name.
+    """
     if is_diffusers_folder(channel):
         return ModelRef("diffusers", str(channel))
     entries = _visible(channel)
@@ -57,7 +61,7 @@ def find_model(channel: Path, name: str | None = None) -> ModelRef:
     candidates = folders + files
     if name:
         wanted = [p for p in candidates if p.name == name or p.stem == name or p.name == Path(name).name]
-        if wanted:
+        if wanted or strict:
             candidates = wanted
     if len(candidates) == 1:
         found = candidates[0]

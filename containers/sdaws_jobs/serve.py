@@ -1,0 +1,202 @@
+"""The SageMaker inference contract: `GET /ping` and `POST /invocations` on port 8080.
+
+    python -m sdaws_jobs.serve [--host 0.0.0.0] [--port 8080] [--models DIR]
+
+SageMaker (real-time or async endpoints) starts the image with the argument `serve`
+and sends each request body to /invocations; for async endpoints it reads the body
+from S3 and writes the response back there. Request (JSON):
+
+    {"kind": "txt2img" | "img2img", "params": {<Txt2ImgSpec / Img2ImgSpec fields>},
+     "init_image_b64": "<base64 image, img2img only>"}
+
+Response 200: {"kind", "images": [{"png_b64", "seed", "infotext"}]}; 400 with
+{"error": "..."} when the request is wrong, 500 when generation fails. Models are
+looked up in a WebUI-style tree under --models (default $SDAWS_MODELS_DIR, else
+/opt/ml/model): `model` in Stable-diffusion/ (or a converted folder in diffusers/),
+`vae` in VAE/, LoRAs in Lora/. The last pipeline stays loaded; requests run one at a
+time (one GPU), while /ping keeps answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import SpecError
+from .layout import Layout
+from .model_ref import find_model
+from .specs import Img2ImgSpec, Txt2ImgSpec, parse_spec
+
+MAX_BODY = 64 * 1024 * 1024  # an init image as base64 fits easily; anything bigger is a mistake
+_TREE = {"model": ("Stable-diffusion", "diffusers"), "vae": ("VAE",), "lora": ("Lora",)}
+
+
+@dataclass(frozen=True)
+class TreeLayout(Layout):
+    """The job layout over a model tree: each channel is the tree folder holding that kind."""
+
+    models_root: Path = Path("/opt/ml/model")
+
+    def channel(self, name: str) -> Path:
+        folders = [self.models_root / f for f in _TREE.get(name, (name,))]
+        return next((f for f in folders if f.is_dir() and any(f.iterdir())), folders[0])
+
+
+class Generator:
+    """Keeps the last pipeline loaded; one generation at a time."""
+
+    def __init__(self, models_root: Path):
+        self.layout = TreeLayout(models_root, models_root, models_root=models_root)
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._pipe = None
+        self._scratch: str | None = None
+
+    def _pipeline(self, spec: Txt2ImgSpec):
+        from .generate import build_pipeline
+        from .pipelines import set_scheduler
+        from .runtime import pick_runtime
+
+        key = (spec.model, spec.vae, tuple((l.name, l.weight) for l in spec.loras), spec.half, spec.compile)
+        if key != self._key:
+            find_model(self.layout.channel("model"), spec.model.rsplit("/", 1)[-1], strict=True)
+            self._pipe, self._key = None, None
+            if self._scratch:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = tempfile.mkdtemp(prefix="sdaws-serve-")
+            self._pipe = build_pipeline(spec, self.layout, Path(self._scratch), pick_runtime(spec.half))
+            self._pipe.set_progress_bar_config(disable=True)
+            self._key = key
+        set_scheduler(self._pipe, spec.scheduler)
+        return self._pipe
+
+    def generate(self, body: dict) -> dict:
+        from .pngmeta import png_info
+        from .render import render
+
+        kind = body.get("kind", "txt2img")
+        if kind not in ("txt2img", "img2img"):
+            raise SpecError(f"kind must be txt2img or img2img, not {kind!r}")
+        params = body.get("params")
+        if not isinstance(params, dict):
+            raise SpecError("params must be a JSON object with the generation fields")
+        init_image = None
+        if kind == "img2img":
+            init_image = _decode_image(body.get("init_image_b64"))
+            params = {"init_image": "init.png", **params}
+        spec = parse_spec(kind, params)
+        with self._lock:
+            pipe = self._pipeline(spec)
+            if isinstance(spec, Img2ImgSpec):
+                from .pipelines import as_image2image
+
+                pipe = as_image2image(pipe)
+            images = []
+            for item in render(pipe, spec, init_image):
+                buffer = io.BytesIO()
+                item.image.save(buffer, format="PNG", pnginfo=png_info(item.infotext))
+                images.append({"png_b64": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                               "seed": item.seed, "infotext": item.infotext})
+        return {"kind": kind, "images": images}
+
+
+def _decode_image(data):
+    from PIL import Image, UnidentifiedImageError
+
+    if not isinstance(data, str) or not data:
+        raise SpecError("img2img needs init_image_b64: the source image, base64-encoded")
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as img:
+            return img.convert("RGB")
+    except (ValueError, UnidentifiedImageError, OSError) as exc:
+        raise SpecError(f"init_image_b64 is not a base64-encoded image: {exc}") from exc
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "invalid params: " + "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'params'}: {e.get('msg')}" for e in exc.errors()
+    )
+
+
+def make_handler(generator: Generator):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "sdaws-serve"
+
+        def _reply(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            if self.path.split("?")[0] == "/ping":
+                self._reply(200, {"status": "ok"})
+            else:
+                self._reply(404, {"error": "not found: the server answers GET /ping and POST /invocations"})
+
+        def do_POST(self):  # noqa: N802
+            if self.path.split("?")[0] != "/invocations":
+                self._reply(404, {"error": "not found: the server answers GET /ping and POST /invocations"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._reply(413, {"error": f"request body over {MAX_BODY} bytes"})
+                return
+            try:
+                body = json.loads(self.rfile.read(length) or b"null")
+                if not isinstance(body, dict):
+                    raise SpecError("the request body must be a JSON object")
+                self._reply(200, generator.generate(body))
+            except (json.JSONDecodeError, SpecError, ValidationError) as exc:
+                message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+                self._reply(400, {"error": message})
+            except Exception as exc:  # noqa: BLE001 - report, keep serving
+                self.log_error("invocation failed: %r", exc)
+                self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+        def log_message(self, format, *args):  # noqa: A002 - base signature; logs go to stderr
+            sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
+
+    return Handler
+
+
+def make_server(models_root: Path, host: str = "0.0.0.0", port: int = 8080) -> ThreadingHTTPServer:
+    return ThreadingHTTPServer((host, port), make_handler(Generator(models_root)))
+
+
+def serve(host: str = "0.0.0.0", port: int = 8080, model_dir: str | None = None) -> None:
+    root = Path(model_dir or os.environ.get("SDAWS_MODELS_DIR") or "/opt/ml/model")
+    server = make_server(root, host, port)
+    sys.stderr.write(f"sdaws serving on {host}:{server.server_address[1]}, models in {root}\n")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sdaws_jobs.serve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", 8080)))
+    parser.add_argument("--models", help="model tree root (default $SDAWS_MODELS_DIR or /opt/ml/model)")
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, args.models)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
