@@ -16,11 +16,11 @@ from sam_app.core.errors import Conflict, InvalidInput, NotFound, SdawsError
 from sam_app.core.job_refs import InvalidParams
 from sam_app.core.services import Services
 
-from .routers import jobs, models, ping, uploads
+from .routers import endpoints, jobs, models, ping, uploads
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (ping, models, uploads, jobs)
+ROUTERS = (ping, models, uploads, jobs, endpoints)
 # Domain error -> HTTP status, in this one place.
 STATUS_BY_ERROR: dict[type[SdawsError], int] = {
     InvalidInput: 400,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .endpoints import EndpointManager
 from .jobs_service import JobsService
 from .models_service import ModelService
 from .ports import TokenVerifier
@@ -17,3 +18,4 @@ class Services:
     uploads: UploadService
     tokens: TokenVerifier
     jobs: JobsService | None = None  # None where no job compute is configured
+    endpoints: EndpointManager | None = None  # None: the local endpoint (see core/endpoints.py)

@@ -69,3 +69,23 @@ def wait_until(predicate, deadline_s: float = 60) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+ORDER = ("QUEUED", "STARTING", "RUNNING", "SUCCEEDED")
+
+
+def watch(client: httpx.Client, job_id: str, first_status: str, deadline_s: float = 300) -> tuple[dict, list[str]]:
+    """Follow a job to its end; returns (final job, the statuses seen in order)."""
+    seen = [first_status]
+    end = time.monotonic() + deadline_s
+    while seen[-1] not in FINAL and time.monotonic() < end:
+        time.sleep(0.05)
+        status = client.get(f"/jobs/{job_id}").json()["status"]
+        if status != seen[-1]:
+            seen.append(status)
+    return client.get(f"/jobs/{job_id}").json(), seen
+
+
+def only_forward(seen: list[str]) -> bool:
+    ranks = [ORDER.index(s) if s in ORDER else len(ORDER) for s in seen]
+    return ranks == sorted(set(ranks))

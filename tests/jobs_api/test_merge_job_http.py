@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from sam_app.adapters.local.job_runner import job_command
 from tests.conftest import need, torch_available
-from tests.jobs_api.conftest import wait_for
+from tests.jobs_api.conftest import only_forward, watch
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -41,16 +39,9 @@ def test_merge_job_through_the_api(start_server, models_dir):
     assert created.status_code == 201, created.text
     job_id = created.json()["job_id"]
 
-    seen = [created.json()["status"]]
-    while seen[-1] not in ("SUCCEEDED", "FAILED", "CANCELLED"):
-        time.sleep(0.05)
-        status = api.get(f"/jobs/{job_id}").json()["status"]
-        if status != seen[-1]:
-            seen.append(status)
-    job = wait_for(api, job_id)
+    job, seen = watch(api, job_id, created.json()["status"])
     assert job["status"] == "SUCCEEDED", api.get(f"/jobs/{job_id}/logs").json()["lines"]
-    order = ["QUEUED", "STARTING", "RUNNING", "SUCCEEDED"]
-    assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)  # only forward
+    assert only_forward(seen) and seen[-1] == "SUCCEEDED"
     assert job["progress"]["step"] == job["progress"]["total"] == 3
     assert job["outputs"] == [{"type": "Stable-diffusion", "name": "blend.safetensors", "key": "Stable-diffusion/blend.safetensors", "size": job["outputs"][0]["size"]}]
 

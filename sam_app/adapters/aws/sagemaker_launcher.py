@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sam_app.core import job_status as st
+from sam_app.core.errors import InvalidInput
 from sam_app.core.job_events import sagemaker_job_name
 from sam_app.core.jobs_ports import JobInput, JobRecord, JobRecords
 
@@ -75,6 +76,8 @@ class SageMakerLauncher:
     # ------------------------------------------------------------------ launch
     def launch(self, job: JobRecord) -> None:
         """Start the job in AWS and mark it STARTING with the handle of what runs it."""
+        if not self._cfg.image_uri:
+            raise InvalidInput("JobImageUri is not set: push the job image (see containers/) and redeploy with it")
         if job.kind in UTILITY_KINDS:
             handle = self._launch_processing(job)
         elif job.kind == "train":
@@ -263,3 +266,27 @@ class SageMakerLauncher:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
             if code not in ("ValidationException", "ResourceNotFound", "ExecutionDoesNotExist"):
                 raise
+
+
+def launcher_from_environment(env, records: JobRecords | None) -> SageMakerLauncher | None:
+    """The API function's launcher (names from template.yaml); None while no job image is set."""
+    if not env.get("JOB_IMAGE_URI"):
+        return None
+    import boto3
+
+    return SageMakerLauncher(
+        boto3.client("sagemaker"),
+        boto3.client("sagemaker-runtime"),
+        boto3.client("stepfunctions"),
+        boto3.client("s3"),
+        LauncherSettings(
+            bucket=env["MODELS_BUCKET"],
+            image_uri=env["JOB_IMAGE_URI"],
+            role_arn=env["SAGEMAKER_ROLE_ARN"],
+            util_instance_type=env["UTIL_INSTANCE_TYPE"],
+            train_instance_type=env["TRAIN_INSTANCE_TYPE"],
+            state_machine_arn=env["TRAIN_STATE_MACHINE_ARN"],
+            endpoint_name=env["ENDPOINT_NAME"],
+        ),
+        records=records,
+    )

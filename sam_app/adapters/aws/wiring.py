@@ -16,6 +16,7 @@ from sam_app.core.uploads_service import UploadService
 from .api_key_verifier import ApiKeyVerifier
 from .dynamo_tables import DynamoModelCatalog, DynamoUploadRecords
 from .jobs_wiring import build_aws_jobs
+from .sagemaker_endpoints import endpoints_from_environment
 from .s3_multipart import S3Multipart
 from .s3_store import S3TreeStore
 
@@ -50,4 +51,5 @@ def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
         uploads=uploads,
         tokens=ApiKeyVerifier(boto3.client("apigateway"), env["API_KEY_ID"]),
         jobs=build_aws_jobs(env, s3, dynamodb, tree),
+        endpoints=endpoints_from_environment(env),
     )

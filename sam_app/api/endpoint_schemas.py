@@ -1,0 +1,34 @@
+"""Bodies of the /endpoints routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from sam_app.core.endpoints import DEFAULT_NAME, MAX_INSTANCES
+
+
+class PutEndpoint(BaseModel):
+    name: str = Field(DEFAULT_NAME, max_length=30, description="txt2img/img2img jobs use the endpoint named 'default'")
+    instance_type: str = Field("ml.g5.xlarge", max_length=40)
+    min_instances: int = Field(0, ge=0, le=MAX_INSTANCES, description="0: scales to zero when idle (costs nothing)")
+    max_instances: int = Field(1, ge=1, le=MAX_INSTANCES)
+    target_backlog: float = Field(5.0, gt=0, le=1000, description="queued requests per instance to aim for")
+
+
+class Endpoint(BaseModel):
+    name: str
+    status: str = Field(description="SageMaker endpoint status (Creating, InService, Updating, Failed…); 'local' is always InService")
+    instance_type: str
+    min_instances: int
+    max_instances: int
+    current_instances: int | None = None
+
+
+class EndpointList(BaseModel):
+    endpoints: list[Endpoint]
+    mode: str
+
+
+class EndpointDeleted(BaseModel):
+    name: str
+    deleted: bool = True
