@@ -36,6 +36,10 @@ class EndpointSettings:
     error_topic_arn: str
 
 
+def _scalable_target(endpoint: str) -> dict[str, str]:
+    return {"ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{endpoint}/variant/{VARIANT}", "ScalableDimension": DIMENSION}
+
+
 def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
@@ -112,16 +116,12 @@ class SageMakerEndpoints:
 
     # ------------------------------------------------------------------ scaling
     def _apply_scaling(self, endpoint: str, arn: str, wanted: dict[str, str]) -> None:
-        resource = f"endpoint/{endpoint}/variant/{VARIANT}"
+        target = _scalable_target(endpoint)
         low, high = int(wanted[TAG_MIN]), int(wanted[TAG_MAX])
-        self._aas.register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION, MinCapacity=low, MaxCapacity=high
-        )
+        self._aas.register_scalable_target(**target, MinCapacity=low, MaxCapacity=high)
         self._aas.put_scaling_policy(
+            **target,
             PolicyName=f"{endpoint}-backlog",
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=DIMENSION,
             PolicyType="TargetTrackingScaling",
             TargetTrackingScalingPolicyConfiguration={
                 "TargetValue": float(wanted[TAG_TARGET]),
@@ -137,10 +137,8 @@ class SageMakerEndpoints:
         )
         if low == 0:
             wake = self._aas.put_scaling_policy(
+                **target,
                 PolicyName=f"{endpoint}-wake",
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension=DIMENSION,
                 PolicyType="StepScaling",
                 StepScalingPolicyConfiguration={
                     "AdjustmentType": "ChangeInCapacity",
@@ -202,9 +200,7 @@ class SageMakerEndpoints:
             raise NotFound(f"no endpoint {name!r}; GET /endpoints lists them")
         self._cw.delete_alarms(AlarmNames=[f"{endpoint}-has-backlog"])
         try:
-            self._aas.deregister_scalable_target(
-                ServiceNamespace="sagemaker", ResourceId=f"endpoint/{endpoint}/variant/{VARIANT}", ScalableDimension=DIMENSION
-            )
+            self._aas.deregister_scalable_target(**_scalable_target(endpoint))
         except ClientError as exc:
             if _code(exc) != "ObjectNotFoundException":  # scaling never applied
                 raise
