@@ -31,7 +31,9 @@ def checkpoint_file(tmp_path_factory):
 
     def get(arch: str):
         if arch not in made:
-            path = root / f"{arch}.safetensors"
+            # A neutral file name: detection may read hints such as "768" from names.
+            path = root / arch / "model.safetensors"
+            path.parent.mkdir()
             save_file(BUILDERS[arch](), str(path))
             made[arch] = path
         return made[arch]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
-    "ARCHS": "detect", "Detection": "detect", "detect": "detect",
+    "ARCHS": "detection", "Detection": "detection", "detect": "detection",
     "convert_checkpoint": "convert", "export_pipeline": "export", "export_lora": "lora_export",
     "load_checkpoint": "source",
     "ConvertError": "errors", "CorruptCheckpointError": "errors", "UnknownArchitectureError": "errors",

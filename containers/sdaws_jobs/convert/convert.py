@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .atomic import atomic_dir
 from .configs import configs_root, fit_clip_l, fit_open_clip, fit_unet, fit_vae, shipped
-from .detect import detect
+from .detection import detect
 from .errors import ConvertError, CorruptCheckpointError
 from .plan import TEXT_ENCODERS, family, make_plan
 from .source import Source

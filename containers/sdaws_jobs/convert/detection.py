@@ -8,6 +8,7 @@ SD2 512-epsilon from SD2 768-v-prediction: there we take the common SD2.1-768 ch
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -109,10 +110,10 @@ def detect(path_or_state_dict, arch: str | None = None) -> Detection:
 
 def _sd2_kind(name: str, reasons: list[str], defaults: list[str]) -> str:
     lowered = name.lower()
-    if "768" in lowered or "-v" in lowered:
+    if re.search(r"(?<!\d)768(?!\d)|v[-_]?pred", lowered):
         reasons.append(f"file name {name!r} says 768 / v-prediction")
         return "sd2-768"
-    if "512" in lowered or "base" in lowered:
+    if re.search(r"(?<!\d)512(?!\d)|base", lowered):
         reasons.append(f"file name {name!r} says 512 / base (epsilon)")
         return "sd2-512"
     defaults.append(
