@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from sdaws_jobs.convert.detect import ARCHS
+    from sdaws_jobs.convert.detection import ARCHS
 
     parser = subparsers.add_parser(
         "convert",
