@@ -64,25 +64,32 @@ def load_init_image(spec: Img2ImgSpec, layout: Layout):
         raise SpecError(f"init image {path.name!r} is not a readable image: {exc}") from exc
 
 
-def run(spec: Txt2ImgSpec, layout: Layout, kind: str) -> None:
+def write_images(pipe, spec: Txt2ImgSpec, layout: Layout) -> list[dict]:
+    """Render the run with a ready txt2img pipeline; PNGs into output/images/. Returns the output events."""
     from .render import render, steps_per_image
+
+    init_image = None
+    if isinstance(spec, Img2ImgSpec):
+        from .pipelines import as_image2image
+
+        init_image = load_init_image(spec, layout)
+        pipe = as_image2image(pipe)
+    bar = progress.Progress(spec.batch_count * steps_per_image(spec))
+    events = []
+    for index, item in enumerate(render(pipe, spec, init_image, on_step=lambda: bar.advance(message="denoising"))):
+        name = f"{index:05d}-{item.seed}.png"
+        target = layout.output_path("images", name)
+        partial = target.with_suffix(".png.partial")
+        item.image.save(partial, format="PNG", pnginfo=png_info(item.infotext))
+        partial.replace(target)  # a reader never sees half a PNG
+        events.append({"file": layout.relative(target), "type": "images", "name": name, "seed": item.seed})
+        progress.output(**events[-1])
+    return events
+
+
+def run(spec: Txt2ImgSpec, layout: Layout, kind: str) -> None:
     from .runtime import pick_runtime
 
-    init_image = load_init_image(spec, layout) if isinstance(spec, Img2ImgSpec) else None
     runtime = pick_runtime(spec.half)
     with tempfile.TemporaryDirectory(prefix="sdaws-gen-") as scratch:
-        pipe = build_pipeline(spec, layout, Path(scratch), runtime)
-        if isinstance(spec, Img2ImgSpec):
-            from .pipelines import as_image2image
-
-            pipe = as_image2image(pipe)
-        bar = progress.Progress(spec.batch_count * steps_per_image(spec))
-        index = 0
-        for item in render(pipe, spec, init_image, on_step=lambda: bar.advance(message="denoising")):
-            name = f"{index:05d}-{item.seed}.png"
-            target = layout.output_path("images", name)
-            partial = target.with_suffix(".png.partial")
-            item.image.save(partial, format="PNG", pnginfo=png_info(item.infotext))
-            partial.replace(target)  # a reader never sees half a PNG
-            progress.output(layout.relative(target), "images", name, seed=item.seed)
-            index += 1
+        write_images(build_pipeline(spec, layout, Path(scratch), runtime), spec, layout)

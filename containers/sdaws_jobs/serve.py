@@ -4,17 +4,21 @@
 
 SageMaker (real-time or async endpoints) starts the image with the argument `serve`
 and sends each request body to /invocations; for async endpoints it reads the body
-from S3 and writes the response back there. Request (JSON):
+from S3 and writes the response back there. Two request shapes (JSON):
 
-    {"kind": "txt2img" | "img2img", "params": {<Txt2ImgSpec / Img2ImgSpec fields>},
-     "init_image_b64": "<base64 image, img2img only>"}
+  * a job request from the sdaws API (what its async launcher writes):
+        {"job_id", "kind": "txt2img" | "img2img", "spec": {<spec>},
+         "inputs": [{"channel", "uri": "s3://...", "folder": bool}], "output": "s3://.../output/"}
+    Inputs are staged into input/data/<channel>/ (models cached by URI), the images
+    written as the one-shot job writes them, and output/ uploaded below `output`.
+    Response: {"job_id", "kind", "outputs": [output events], "uploaded": [keys]}.
+  * a direct generation: {"kind", "params": {<spec>}, "init_image_b64": "<img2img>"}
+    with models from the tree under --models (default $SDAWS_MODELS_DIR, else
+    /opt/ml/model): `model` in Stable-diffusion/ (or diffusers/), `vae` in VAE/,
+    LoRAs in Lora/. Response: {"kind", "images": [{"png_b64", "seed", "infotext"}]}.
 
-Response 200: {"kind", "images": [{"png_b64", "seed", "infotext"}]}; 400 with
-{"error": "..."} when the request is wrong, 500 when generation fails. Models are
-looked up in a WebUI-style tree under --models (default $SDAWS_MODELS_DIR, else
-/opt/ml/model): `model` in Stable-diffusion/ (or a converted folder in diffusers/),
-`vae` in VAE/, LoRAs in Lora/. The last pipeline stays loaded; requests run one at a
-time (one GPU), while /ping keeps answering.
+400 with {"error": "..."} when the request is wrong, 500 when generation fails. The
+last pipeline stays loaded; requests run one at a time (one GPU) while /ping answers.
 """
 
 from __future__ import annotations
@@ -57,38 +61,61 @@ class TreeLayout(Layout):
 class Generator:
     """Keeps the last pipeline loaded; one generation at a time."""
 
-    def __init__(self, models_root: Path):
+    def __init__(self, models_root: Path, cache_dir: Path | None = None):
         self.layout = TreeLayout(models_root, models_root, models_root=models_root)
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "sdaws-model-cache"
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._pipe = None
         self._scratch: str | None = None
 
-    def _pipeline(self, spec: Txt2ImgSpec):
+    def _pipeline(self, spec: Txt2ImgSpec, layout: Layout, source: tuple):
         from .generate import build_pipeline
         from .pipelines import set_scheduler
         from .runtime import pick_runtime
 
-        key = (spec.model, spec.vae, tuple((l.name, l.weight) for l in spec.loras), spec.half, spec.compile)
+        key = (source, spec.model, spec.vae, tuple((l.name, l.weight) for l in spec.loras), spec.half, spec.compile)
         if key != self._key:
-            find_model(self.layout.channel("model"), spec.model.rsplit("/", 1)[-1], strict=True)
             self._pipe, self._key = None, None
             if self._scratch:
                 shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = tempfile.mkdtemp(prefix="sdaws-serve-")
-            self._pipe = build_pipeline(spec, self.layout, Path(self._scratch), pick_runtime(spec.half))
+            self._pipe = build_pipeline(spec, layout, Path(self._scratch), pick_runtime(spec.half))
             self._pipe.set_progress_bar_config(disable=True)
             self._key = key
         set_scheduler(self._pipe, spec.scheduler)
         return self._pipe
 
+    def handle(self, body: dict) -> dict:
+        """A job request from the sdaws API (inputs and outputs in S3) or a direct generation."""
+        if "spec" in body:
+            return self.run_job_request(body)
+        return self.generate(body)
+
+    def run_job_request(self, body: dict) -> dict:
+        """Stage the inputs from S3, run the kind like a job, upload output/ to body["output"]."""
+        from .generate import write_images
+        from .s3_staging import stage_inputs, upload_outputs
+
+        kind = _kind(body)
+        if not isinstance(body.get("spec"), dict) or not isinstance(body.get("output"), str):
+            raise SpecError("a job request needs spec (an object) and output (an s3:// URI)")
+        spec = parse_spec(kind, body["spec"])
+        with tempfile.TemporaryDirectory(prefix="sdaws-request-") as work:
+            layout = Layout(Path(work) / "input", Path(work) / "output")
+            uris = stage_inputs(body.get("inputs") or [], layout.input_dir, self.cache_dir)
+            with self._lock:
+                pipe = self._pipeline(spec, layout, tuple(uris))
+                outputs = write_images(pipe, spec, layout)
+            keys = upload_outputs(layout.output_dir, body["output"])
+        return {"job_id": body.get("job_id"), "kind": kind, "outputs": outputs, "uploaded": keys}
+
     def generate(self, body: dict) -> dict:
+        """Generation from params and the server's model tree; images come back inline."""
         from .pngmeta import png_info
         from .render import render
 
-        kind = body.get("kind", "txt2img")
-        if kind not in ("txt2img", "img2img"):
-            raise SpecError(f"kind must be txt2img or img2img, not {kind!r}")
+        kind = _kind(body)
         params = body.get("params")
         if not isinstance(params, dict):
             raise SpecError("params must be a JSON object with the generation fields")
@@ -98,7 +125,9 @@ class Generator:
             params = {"init_image": "init.png", **params}
         spec = parse_spec(kind, params)
         with self._lock:
-            pipe = self._pipeline(spec)
+            if self._key is None or self._key[1] != spec.model:
+                find_model(self.layout.channel("model"), spec.model.rsplit("/", 1)[-1], strict=True)
+            pipe = self._pipeline(spec, self.layout, ("tree",))
             if isinstance(spec, Img2ImgSpec):
                 from .pipelines import as_image2image
 
@@ -110,6 +139,13 @@ class Generator:
                 images.append({"png_b64": base64.b64encode(buffer.getvalue()).decode("ascii"),
                                "seed": item.seed, "infotext": item.infotext})
         return {"kind": kind, "images": images}
+
+
+def _kind(body: dict) -> str:
+    kind = body.get("kind", "txt2img")
+    if kind not in ("txt2img", "img2img"):
+        raise SpecError(f"kind must be txt2img or img2img, not {kind!r}")
+    return kind
 
 
 def _decode_image(data):
@@ -160,7 +196,7 @@ def make_handler(generator: Generator):
                 body = json.loads(self.rfile.read(length) or b"null")
                 if not isinstance(body, dict):
                     raise SpecError("the request body must be a JSON object")
-                self._reply(200, generator.generate(body))
+                self._reply(200, generator.handle(body))
             except (json.JSONDecodeError, SpecError, ValidationError) as exc:
                 message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
                 self._reply(400, {"error": message})

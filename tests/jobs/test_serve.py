@@ -28,13 +28,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
 @pytest.fixture(scope="module")
-def server(tiny_sd, tmp_path_factory):
+def s3(tiny_sd):
+    """moto's S3 over real HTTP, holding the tiny model as a converted folder."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, **{k.lower(): v for k, v in AWS_ENV.items()
+                                                             if k != "AWS_DEFAULT_REGION"}, region_name="us-east-1")
+    client.create_bucket(Bucket="models")
+    for path in tiny_sd.rglob("*"):
+        if path.is_file():
+            client.upload_file(str(path), "models", f"diffusers/tiny-sd/{path.relative_to(tiny_sd).as_posix()}")
+    yield endpoint, client
+    moto.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_sd, s3, tmp_path_factory):
     root = tmp_path_factory.mktemp("tree")
     (root / "Stable-diffusion").mkdir()
     (root / "Stable-diffusion" / "tiny-sd").symlink_to(tiny_sd, target_is_directory=True)
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, **AWS_ENV, "HF_HUB_OFFLINE": "1", "AWS_ENDPOINT_URL": s3[0]}
     proc = subprocess.Popen([sys.executable, "-m", "sdaws_jobs.serve", "--host", "127.0.0.1", "--port", str(port),
                              "--models", str(root)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -112,3 +135,30 @@ def test_unknown_route_is_404(server):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(server + "/nope")
     assert info.value.code == 404
+
+
+def test_job_request_stages_inputs_from_s3_and_uploads_outputs(server, s3):
+    _, client = s3
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(buffer, format="PNG")
+    client.put_object(Bucket="models", Key="job-inputs/g1/src.png", Body=buffer.getvalue())
+    request = {
+        "job_id": "j1", "kind": "img2img",
+        "spec": {**PARAMS, "model": "tiny-sd", "init_image": "src.png", "height": 32, "denoising_strength": 0.5},
+        "inputs": [{"channel": "model", "uri": "s3://models/diffusers/tiny-sd", "folder": True},
+                   {"channel": "init_image", "uri": "s3://models/job-inputs/g1/src.png", "folder": False}],
+        "output": "s3://models/jobs/j1/output/",
+    }
+    for _ in range(2):  # the second request finds the model in the instance cache
+        status, body = _post(server, request)
+        assert status == 200, body
+    assert [o["seed"] for o in body["outputs"]] == [77, 78]
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="models", Prefix="jobs/j1/output/")["Contents"])
+    assert keys == ["jobs/j1/output/images/00000-77.png", "jobs/j1/output/images/00001-78.png"]
+    png = client.get_object(Bucket="models", Key=keys[0])["Body"].read()
+    assert spec_fields(Image.open(io.BytesIO(png)).info["parameters"])["denoising_strength"] == 0.5
+
+
+def test_job_request_with_a_missing_spec_is_400(server):
+    status, body = _post(server, {"spec": "nope", "kind": "txt2img"})
+    assert status == 400 and "spec" in body["error"]
