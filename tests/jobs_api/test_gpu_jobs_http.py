@@ -1,4 +1,4 @@
-"""txt2img and img2img through the local server's HTTP API, on a tiny converted model (CPU)."""
+"""txt2img, img2img and LoRA training through the local server's HTTP API, on a tiny converted model (CPU)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,25 @@ def test_img2img_from_an_uploaded_image(api):
     params = {k: v for k, v in PARAMS.items() if k != "batch_size"} | {"init_image": slot["key"], "denoising_strength": 0.5}
     (png,) = images(api, run(api, "img2img", params))
     assert pixels(png).shape == (32, 32, 3)
+
+
+def test_lora_training_on_an_uploaded_dataset_registers_into_lora(api, models_dir):
+    from PIL import Image
+    from safetensors import safe_open
+
+    for i, colour in enumerate(((220, 40, 40), (40, 40, 220))):
+        buffer = io.BytesIO()
+        Image.new("RGB", (32, 32), colour).save(buffer, format="PNG")
+        for filename, data in ((f"img{i}.png", buffer.getvalue()), (f"img{i}.txt", f"a photo of sks {i}".encode())):
+            slot = api.post("/job-inputs", json={"filename": filename, "size": len(data), "group": "cats"}).json()
+            assert httpx.put(slot["url"], content=data).status_code == 200
+    params = {"base_model": "diffusers/tiny", "dataset": "cats", "steps": 2, "resolution": 32, "rank": 2, "alpha": 2.0,
+              "seed": 3, "output_name": "sks"}
+    job = run(api, "train", params)
+    assert [(o["type"], o["key"]) for o in job["outputs"]] == [("Lora", "Lora/sks.safetensors")]
+    with safe_open(str(models_dir / "Lora" / "sks.safetensors"), "pt") as lora:
+        keys = list(lora.keys())
+    assert keys and all(k.startswith("lora_unet_") for k in keys)  # kohya naming
+    # The name is taken now: a second run with it is refused before anything starts.
+    again = api.post("/jobs", json={"kind": "train", "params": params})
+    assert again.status_code == 409 and "Lora/sks.safetensors already exists" in again.json()["message"]
