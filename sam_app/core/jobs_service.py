@@ -160,7 +160,9 @@ class JobsService:
             return []
         if kind == "convert":
             return [f"{CONVERTED_PREFIX}/{name}/model_index.json"]
-        folder = {"merge": REQUIRED_TYPE, "export": REQUIRED_TYPE, "train": "Lora" if spec.get("kind", "lora") == "lora" else None}.get(kind)
+        # DreamBooth trains a whole model, which lands beside the checkpoints.
+        train_folder = "Lora" if spec.get("kind", "lora") == "lora" else REQUIRED_TYPE
+        folder = {"merge": REQUIRED_TYPE, "export": REQUIRED_TYPE, "train": train_folder}.get(kind)
         if folder is None:
             return []
         if name.lower().endswith((".safetensors", ".ckpt")):
