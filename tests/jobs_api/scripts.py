@@ -50,6 +50,11 @@ while not (w / "release").exists():
     time.sleep(0.05)
 event(event="done")
 """,
+    # Dies without the protocol's error event, as a missing dependency would.
+    "crash": r"""
+print("ModuleNotFoundError: No module named 'torch'", file=sys.stderr, flush=True)
+sys.exit(3)
+""",
     "fail": r"""
 print("Traceback (most recent call last): boom", file=sys.stderr, flush=True)
 event(event="error", message="model_b has no tensors")

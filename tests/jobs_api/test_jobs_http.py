@@ -110,6 +110,9 @@ def test_failed_job_reports_the_jobs_own_error(api):
     job = wait_for(api, submit(api, "fail-1").json()["job_id"])
     assert job["status"] == "FAILED" and job["error"] == "model_b has no tensors"
     assert job["outputs"] == []
+    crashed = wait_for(api, submit(api, "crash-1").json()["job_id"])
+    assert crashed["status"] == "FAILED"
+    assert crashed["error"] == "exit code 3: ModuleNotFoundError: No module named 'torch'"
 
 
 def test_cancel_over_http(api):

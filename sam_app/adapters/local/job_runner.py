@@ -248,10 +248,13 @@ class LocalJobRunner:
 
     def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:
         last_error: list[str] = []
+        last_stderr: list[str] = []
 
         def pump_stderr() -> None:
             for raw in proc.stderr:
                 log.write(raw)
+                if raw.strip():
+                    last_stderr[:] = [raw.decode("utf-8", "replace").strip()[:500]]
 
         def pump_stdout() -> None:
             for raw in proc.stdout:
@@ -279,7 +282,8 @@ class LocalJobRunner:
             log.note("cancelled; the process group was stopped")
             return
         if code != 0:
-            reason = last_error[-1] if last_error else f"exit code {code}"
+            # The job's own error event says it best; else the last thing it printed (an import error, say).
+            reason = last_error[-1] if last_error else f"exit code {code}" + (f": {last_stderr[0]}" if last_stderr else "")
             log.note(f"failed: {reason}")
             self._advance(job_id, st.FAILED, error=reason)
             return
