@@ -43,11 +43,13 @@ child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
 event(event="progress", step=0, total=1, eta_s=None, message="waiting")
 time.sleep(600)
 """,
-    # Runs until the test creates w/release.
+    # Runs until the test creates w/release, then writes a model named after output_name.
     "block": r"""
 event(event="progress", step=0, total=1, eta_s=None, message="blocked")
 while not (w / "release").exists():
     time.sleep(0.05)
+out = w / "output/Stable-diffusion"; out.mkdir(parents=True)
+(out / (spec["output_name"] + ".safetensors")).write_bytes(w.name.encode())
 event(event="done")
 """,
     # Dies without the protocol's error event, as a missing dependency would.

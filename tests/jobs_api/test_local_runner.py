@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import httpx
+
 from sam_app.adapters.local.jobs_db import SqliteJobRecords
 from sam_app.adapters.local.process_group import alive
 from sam_app.adapters.local.sqlite_db import SqliteDb
@@ -117,3 +119,19 @@ def test_a_second_server_on_the_same_data_leaves_running_jobs_alone(start_server
     assert second.get(f"/jobs/{job_id}").json()["status"] == "RUNNING"
     (workdir(tmp_path, job_id) / "release").touch()
     assert wait_for(second, job_id)["status"] == "SUCCEEDED"
+
+
+def test_a_result_never_overwrites_a_model_that_appeared_meanwhile(api, models_dir, tmp_path):
+    # Both pass the submit-time name check: neither result exists yet.
+    first, second = submit(api, "block-same"), submit(api, "block-same")
+    for job_id in (first, second):
+        assert wait_for(api, job_id, ("RUNNING",))["status"] == "RUNNING"
+        (workdir(tmp_path, job_id) / "release").touch()
+        assert wait_for(api, job_id)["status"] == "SUCCEEDED"
+    assert (models_dir / "Stable-diffusion" / "block-same.safetensors").read_bytes() == first.encode()
+    (kept,) = api.get(f"/jobs/{second}").json()["outputs"]
+    assert kept["key"] == f"job-outputs/{second}/Stable-diffusion/block-same.safetensors"
+    assert httpx.get(api.get(f"/jobs/{second}/outputs").json()["outputs"][0]["url"]).content == second.encode()
+    assert "[sdaws] Stable-diffusion/block-same.safetensors already exists in the tree; this result stays with the job" in (
+        api.get(f"/jobs/{second}/logs").json()["lines"]
+    )

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,14 +25,13 @@ from typing import Callable
 from sdaws_jobs.progress import parse_line
 
 from sam_app.core import job_status as st
-from sam_app.core.errors import InvalidInput
 from sam_app.core.job_refs import JOB_INPUTS_PREFIX
 from sam_app.core.jobs_ports import JobRecord, JobRecords
 from sam_app.core.jobs_service import advance_job
-from sam_app.core.model_tree import CONVERTED_PREFIX, MODEL_TYPES, check_name
 from sam_app.core.ports import Clock
 
-from .job_files import JOB_OUTPUTS_PREFIX, KeyPaths, link_or_copy, tree_size
+from .job_files import KeyPaths, link_or_copy
+from .job_results import collect_results
 from .process_group import alive, command_line, kill_group, signal_group
 
 logger = logging.getLogger(__name__)
@@ -41,7 +39,6 @@ logger = logging.getLogger(__name__)
 RESTARTED = "server restarted while the job ran"
 STOPPED = "server stopped while the job ran"
 STOP_GRACE_S = 10.0
-_TREE_TYPES = frozenset(MODEL_TYPES) | {CONVERTED_PREFIX}
 
 Command = Callable[[JobRecord, Path], list[str]]
 
@@ -288,47 +285,10 @@ class LocalJobRunner:
             self._advance(job_id, st.FAILED, error=reason)
             return
         try:
-            outputs = self._collect(job_id, log)
+            outputs = collect_results(self.jobs_dir / job_id / "output", job_id, self.paths, log.note)
         except (OSError, ValueError) as exc:
             log.note(f"could not store the outputs: {exc}")
             self._advance(job_id, st.FAILED, error=f"could not store the outputs: {exc}")
             return
         log.note(f"succeeded with {len(outputs)} output(s)")
         self._advance(job_id, st.SUCCEEDED, outputs=outputs)
-
-    # -- outputs -------------------------------------------------------------
-    def _tree_key(self, folder: str, entry: Path) -> str | None:
-        """The model-tree key for a result, or None when it does not belong in the tree."""
-        try:
-            if folder == CONVERTED_PREFIX:
-                return f"{folder}/{entry.name}" if entry.is_dir() and (entry / "model_index.json").is_file() else None
-            return f"{folder}/{check_name(entry.name)}" if entry.is_file() else None
-        except InvalidInput:
-            return None
-
-    def _place(self, src: Path, key: str) -> Path:
-        dest = self.paths.path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(src), str(dest))
-        return dest
-
-    def _collect(self, job_id: str, log: _Log) -> list[dict]:
-        out_dir = self.jobs_dir / job_id / "output"
-        outputs: list[dict] = []
-        for folder in sorted(p for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []:
-            for entry in sorted(folder.iterdir()):
-                key = self._tree_key(folder.name, entry) if folder.name in _TREE_TYPES else None
-                if key is not None and self.paths.path(key).exists():
-                    log.note(f"{key} already exists in the tree; this result stays with the job")
-                    key = None
-                if key is not None:
-                    dest = self._place(entry, key)
-                    outputs.append({"type": folder.name, "name": entry.name, "key": key, "size": tree_size(dest)})
-                    continue
-                files = [entry] if entry.is_file() else sorted(f for f in entry.rglob("*") if f.is_file())
-                for file in files:
-                    name = file.relative_to(folder).as_posix()
-                    key = f"{JOB_OUTPUTS_PREFIX}/{job_id}/{folder.name}/{name}"
-                    dest = self._place(file, key)
-                    outputs.append({"type": folder.name, "name": name, "key": key, "size": dest.stat().st_size})
-        return outputs
