@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from .errors import ConvertError, CorruptCheckpointError
-from .safe_load import find_state_dict, load_pickle
-from .st_io import DTYPE_NAMES, TensorInfo, read_header, read_tensor
+from .st_io import TensorInfo, dtype_name, read_header, read_tensor
 
 PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", "")
 
@@ -25,31 +22,33 @@ class Source:
             raise ConvertError(f"{self.path} does not exist or is not a file")
         self._file = None
         self._st: dict[str, TensorInfo] | None = None
-        self._sd: dict[str, torch.Tensor] | None = None
+        self._sd: dict | None = None
         if self.path.suffix.lower() == ".safetensors":
             self._st, _ = read_header(self.path)
             self._file = open(self.path, "rb")
             self.infos = {k: (v.dtype, v.shape) for k, v in self._st.items()}
         elif self.path.suffix.lower() in PICKLE_EXTS:
-            self._sd = find_state_dict(load_pickle(self.path), self.path.name)
-            self.infos = {}
-            for k, t in self._sd.items():
-                if t.dtype not in DTYPE_NAMES:
-                    continue
-                self.infos[k] = (DTYPE_NAMES[t.dtype], tuple(t.shape))
+            from .safe_load import find_state_dict, load_pickle
+
+            self._set_state_dict(find_state_dict(load_pickle(self.path), self.path.name))
         else:
             raise ConvertError(f"{self.path.name}: expected a .safetensors or .ckpt file")
 
     @classmethod
-    def from_state_dict(cls, state_dict: dict[str, torch.Tensor]) -> "Source":
+    def from_state_dict(cls, state_dict: dict) -> "Source":
         self = cls.__new__(cls)
         self.path = Path("<state dict>")
         self._file, self._st = None, None
-        self._sd = {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
-        self.infos = {k: (DTYPE_NAMES[t.dtype], tuple(t.shape)) for k, t in self._sd.items() if t.dtype in DTYPE_NAMES}
+        self._set_state_dict(state_dict)
         return self
 
-    def tensor(self, name: str) -> torch.Tensor:
+    def _set_state_dict(self, state_dict: dict) -> None:
+        import torch
+
+        self._sd = {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor) and dtype_name(v.dtype)}
+        self.infos = {k: (dtype_name(t.dtype), tuple(t.shape)) for k, t in self._sd.items()}
+
+    def tensor(self, name: str):
         if self._sd is not None:
             return self._sd[name]
         return read_tensor(self._file, self._st[name])
@@ -72,7 +71,7 @@ class Source:
         self.close()
 
 
-def load_checkpoint(path: Path, ema: bool = False) -> dict[str, torch.Tensor]:
+def load_checkpoint(path: Path, ema: bool = False) -> dict:
     """Every tensor of a checkpoint; with ema=True the UNet's EMA weights replace the
     training weights (under their normal names). Safe for untrusted .ckpt files."""
     with Source(Path(path)) as src:

@@ -17,16 +17,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import torch
+from functools import cache
 
 from .errors import CorruptCheckpointError
 
-DTYPES: dict[str, torch.dtype] = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-    "U8": torch.uint8, "BOOL": torch.bool,
-}
-DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+# Bytes per element by safetensors dtype name. torch is imported only when a tensor
+# must actually be computed on (dtype change, transpose, .ckpt input): a plain
+# safetensors -> safetensors conversion never pays torch's multi-second import.
+ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+@cache
+def torch_dtypes() -> dict:
+    import torch
+
+    return {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+            "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def dtype_name(dtype) -> str | None:
+    """safetensors name of a torch dtype (None for dtypes safetensors cannot hold here)."""
+    return next((k for k, v in torch_dtypes().items() if v == dtype), None)
 MAX_HEADER = 100 * 1024 * 1024  # the safetensors library's own limit
 
 
@@ -67,7 +79,7 @@ def read_header(path: Path) -> tuple[dict[str, TensorInfo], dict[str, str]]:
             info = TensorInfo(entry["dtype"], tuple(int(d) for d in entry["shape"]), base + begin, base + end)
         except (KeyError, TypeError, ValueError):
             raise CorruptCheckpointError(f"{path.name}: header entry for {name!r} is malformed") from None
-        if info.dtype not in DTYPES:
+        if info.dtype not in ITEMSIZE:
             raise CorruptCheckpointError(f"{path.name}: tensor {name!r} has unsupported dtype {info.dtype}")
         if info.end > size or info.start > info.end:
             raise CorruptCheckpointError(f"{path.name} is truncated: tensor {name!r} lies past the end of the file")
@@ -75,7 +87,7 @@ def read_header(path: Path) -> tuple[dict[str, TensorInfo], dict[str, str]]:
     return tensors, {str(k): str(v) for k, v in metadata.items()}
 
 
-def read_tensor(f: BinaryIO, info: TensorInfo) -> torch.Tensor:
+def read_tensor(f: BinaryIO, info: TensorInfo):
     """One tensor read with plain file I/O (no mmap, so nothing lingers in RSS)."""
     buf = bytearray(info.nbytes)
     f.seek(info.start)
@@ -86,9 +98,12 @@ def read_tensor(f: BinaryIO, info: TensorInfo) -> torch.Tensor:
         if not n:
             raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
         got += n
+    import torch
+
+    dtype = torch_dtypes()[info.dtype]
     if not buf:
-        return torch.empty(info.shape, dtype=DTYPES[info.dtype])
-    return torch.frombuffer(buf, dtype=DTYPES[info.dtype]).reshape(info.shape)
+        return torch.empty(info.shape, dtype=dtype)
+    return torch.frombuffer(buf, dtype=dtype).reshape(info.shape)
 
 
 @dataclass
@@ -99,10 +114,11 @@ class OutEntry:
     dtype: str
     shape: tuple[int, ...]
     produce: object  # callable(out_file) writing exactly nbytes, see writer
+    order: int = 0  # data-block position hint: the source offset keeps reads sequential
 
     @property
     def nbytes(self) -> int:
-        n = DTYPES[self.dtype].itemsize
+        n = ITEMSIZE[self.dtype]
         for d in self.shape:
             n *= d
         return n
@@ -110,7 +126,7 @@ class OutEntry:
 
 def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None) -> tuple[bytes, list[OutEntry]]:
     """Header bytes and the entries in data order (widest dtype first keeps alignment)."""
-    ordered = sorted(entries, key=lambda e: (-DTYPES[e.dtype].itemsize, e.name))
+    ordered = sorted(entries, key=lambda e: (-ITEMSIZE[e.dtype], e.order, e.name))
     header: dict[str, object] = {"__metadata__": {"format": "pt", **(metadata or {})}}
     offset = 0
     for e in ordered:
@@ -163,7 +179,9 @@ def copy_range(src: BinaryIO, start: int, length: int, out: BinaryIO) -> None:
         done += len(chunk)
 
 
-def tensor_bytes(t: torch.Tensor) -> memoryview:
+def tensor_bytes(t) -> memoryview:
+    import torch
+
     t = t.detach().contiguous().cpu()
     if t.numel() == 0:
         return memoryview(b"")
