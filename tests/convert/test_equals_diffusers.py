@@ -60,3 +60,24 @@ def test_export_of_convert_gives_the_original_tensors_back(arch, checkpoint_file
         assert exported[key].dtype == value.dtype and exported[key].shape == value.shape, key
         assert torch.equal(exported[key], value), key
     assert summary["tensors_written"] == len(original)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_inputs_equal_diffusers(dtype, tmp_path):
+    import diffusers
+    import torch
+    from safetensors.torch import save_file
+
+    from sdaws_jobs.convert import convert_checkpoint
+    from tests.convert.layouts import sd1
+
+    src = tmp_path / "model.safetensors"
+    save_file(sd1(seed=7, dtype=getattr(torch, dtype)), str(src))
+    out = tmp_path / "out"
+    convert_checkpoint(src, out)
+    reference = diffusers.StableDiffusionPipeline.from_single_file(str(src), config=str(out), local_files_only=True)
+    ours = diffusers.StableDiffusionPipeline.from_pretrained(str(out), local_files_only=True)
+    for component in ("unet", "vae", "text_encoder"):
+        want, got = getattr(reference, component).state_dict(), getattr(ours, component).state_dict()
+        assert set(want) == set(got)
+        assert all(torch.equal(got[k], want[k]) for k in want), component
