@@ -95,3 +95,35 @@ def test_generation_loader_applies_the_full_lora_at_its_weight(trained, tiny_sd)
     pipe.set_adapters(["lora0"], adapter_weights=[0.0])
     assert np.abs(full - before).max() > 1e-3
     np.testing.assert_allclose(_image(pipe), before, atol=1e-5)
+
+
+def test_txt2img_job_with_the_trained_lora_and_a_vae_folder(trained, tiny_sd, tmp_path):
+    from sdaws_jobs.pngmeta import read_png_infotext, spec_fields
+
+    workdir, result = trained
+    assert result.code == 0, result.stderr[-3000:]
+    vae = tmp_path / "tiny-vae"
+    vae.symlink_to(tiny_sd / "vae", target_is_directory=True)
+    spec = {"prompt": "a blue square", "model": "tiny-sd", "steps": 2, "width": 32, "height": 32, "seed": 1,
+            "loras": [{"name": "Lora/tiny-style.safetensors", "weight": 0.8}], "vae": "VAE/tiny-vae"}
+    channels = {"model": [tiny_sd], "lora": [workdir / "output" / "Lora" / "tiny-style.safetensors"], "vae": [vae]}
+    job = run_job("txt2img", make_workdir(tmp_path / "job", spec, channels))
+    assert job.code == 0, job.stderr[-3000:]
+    [out] = job.outputs("images")
+    fields = spec_fields(read_png_infotext(tmp_path / "job" / "output" / out["file"]))
+    assert fields["loras"] == [{"name": "tiny-style", "weight": 0.8}] and fields["vae"] == "tiny-vae"
+
+
+def test_dreambooth_fine_tunes_the_unet_into_a_single_file_checkpoint(tiny_sd, dataset, tmp_path):
+    from safetensors import safe_open
+
+    spec = {"base_model": "tiny-sd", "kind": "dreambooth", "learning_rate": 1e-3, "steps": 2, "resolution": 32,
+            "seed": 1, "output_name": "tiny-db"}
+    result = run_job("train", make_workdir(tmp_path, spec, {"model": [tiny_sd], "dataset": [dataset]}))
+    assert result.code == 0, result.stderr[-3000:]
+    [out] = result.outputs("Stable-diffusion")
+    assert out["file"] == "Stable-diffusion/tiny-db.safetensors"
+    with safe_open(str(tmp_path / "output" / out["file"]), "pt") as f:
+        keys = list(f.keys())
+    assert any(k.startswith("model.diffusion_model.") for k in keys)
+    assert any(k.startswith("first_stage_model.") for k in keys)
