@@ -35,13 +35,16 @@ class KeyPaths:
         self.data_dir = Path(data_dir).resolve()
 
     def path(self, key: str) -> Path:
-        """The file or folder for `key`; ValueError when it would leave its root."""
-        first = key.split("/", 1)[0]
-        root = self.data_dir if first in (JOB_INPUTS_PREFIX, JOB_OUTPUTS_PREFIX) else self.models_dir
-        path = (root / key).resolve()
-        if root not in path.parents:
-            raise ValueError(f"key {key!r} is outside its root")
-        return path
+        """The file or folder for `key`; ValueError when it would leave its root.
+
+        Checked by name, not by resolving links: users keep model files as symlinks
+        to other disks, and those must stay usable.
+        """
+        parts = key.split("/")
+        if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"key {key!r} is not a plain relative key")
+        root = self.data_dir if parts[0] in (JOB_INPUTS_PREFIX, JOB_OUTPUTS_PREFIX) else self.models_dir
+        return root.joinpath(*parts)
 
 
 class KeySigner:

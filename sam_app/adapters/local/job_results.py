@@ -43,9 +43,12 @@ def _place(paths: KeyPaths, src: Path, key: str) -> Path:
 def collect_results(out_dir: Path, job_id: str, paths: KeyPaths, note: Callable[[str], None]) -> list[dict]:
     """Move everything under `out_dir` to its place; returns the output records {type, name, key, size}."""
     outputs: list[dict] = []
-    folders = sorted(p for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []
+    folders = sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.is_symlink()) if out_dir.is_dir() else []
     for folder in folders:
         for entry in sorted(folder.iterdir()):
+            if entry.is_symlink():  # never a result: a download must not follow it out of the job's files
+                note(f"{folder.name}/{entry.name} is a link, not a result; skipped")
+                continue
             key = _tree_key(folder.name, entry)
             if key is not None and paths.path(key).exists():
                 note(f"{key} already exists in the tree; this result stays with the job")
@@ -54,7 +57,7 @@ def collect_results(out_dir: Path, job_id: str, paths: KeyPaths, note: Callable[
                 dest = _place(paths, entry, key)
                 outputs.append({"type": folder.name, "name": entry.name, "key": key, "size": tree_size(dest)})
                 continue
-            files = [entry] if entry.is_file() else sorted(f for f in entry.rglob("*") if f.is_file())
+            files = [entry] if entry.is_file() else sorted(f for f in entry.rglob("*") if f.is_file() and not f.is_symlink())
             for file in files:
                 name = file.relative_to(folder).as_posix()
                 key = f"{JOB_OUTPUTS_PREFIX}/{job_id}/{folder.name}/{name}"
