@@ -46,6 +46,15 @@ def advance_job(records: JobRecords, now: str, job_id: str, new_status: str, **f
     return records.transition(job_id, st.predecessors(new_status), new_status, **fields)
 
 
+def _default_name(kind: str, params: dict) -> str:
+    """What a jobs table shows when the client gave no name: the result's name, else the prompt."""
+    for field in ("output_name", "prompt"):
+        value = params.get(field)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())[:60]
+    return kind
+
+
 class JobsService:
     def __init__(
         self,
@@ -79,7 +88,7 @@ class JobsService:
         record = JobRecord(
             job_id=new_job_id(),
             kind=kind,
-            name=(name or params.get("output_name") or kind)[:100],
+            name=(name or _default_name(kind, params))[:100],
             status=st.QUEUED,
             params=params,
             spec=spec,

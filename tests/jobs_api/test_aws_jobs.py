@@ -91,6 +91,7 @@ def test_job_inputs_by_presigned_put_then_img2img(service):
     s3.put_object(Bucket=BUCKET, Key=slot["key"], Body=b"png")  # what the client's PUT stores
     params = {"prompt": "a cat", "model": "diffusers/base", "init_image": slot["key"], "steps": 2}
     job, _ = svc.submit("img2img", params)
+    assert job["name"] == "a cat"  # no name given: the prompt names it
     channels = {i.channel: (i.key, i.folder) for i in launcher.launched[-1].inputs}
     assert channels == {"model": ("diffusers/base", True), "init_image": ("job-inputs/g1/cat.png", False)}
     assert launcher.launched[-1].spec["init_image"] == "cat.png" and launcher.launched[-1].spec["model"] == "base"
