@@ -1,0 +1,81 @@
+"""`sdaws serve` as users run it: a real process, its token rules, its errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+SDAWS = str(Path(sys.executable).parent / "sdaws")
+
+
+@pytest.fixture
+def user_dirs(tmp_path, monkeypatch):
+    env = {k: v for k, v in os.environ.items() if k != "SDAWS_TOKEN"}
+    env |= {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    return env
+
+
+def start(env: dict, *args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([SDAWS, "serve", "--port", "0", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
+    assert match, line + proc.stderr.read()
+    return proc, match.group(1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_generated_token_is_kept_private_and_required(user_dirs, tmp_path):
+    proc, url = start(user_dirs, "--models", str(tmp_path))
+    try:
+        token_file = tmp_path / "config" / "sdaws" / "token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert len(token) >= 32
+        assert requests.get(f"{url}/ping").status_code == 401
+        assert requests.get(f"{url}/ping", headers={"x-api-key": "nope"}).status_code == 403
+        assert requests.get(f"{url}/ping", headers={"x-api-key": token}).json()["mode"] == "local"
+    finally:
+        stop(proc)
+    proc, url = start(user_dirs, "--models", str(tmp_path))
+    try:
+        assert requests.get(f"{url}/ping", headers={"x-api-key": token}).status_code == 200, "same token after restart"
+    finally:
+        stop(proc)
+
+
+def test_token_from_environment_and_flag(user_dirs, tmp_path):
+    proc, url = start(user_dirs | {"SDAWS_TOKEN": "from-the-environment-123"}, "--models", str(tmp_path))
+    try:
+        assert requests.get(f"{url}/ping", headers={"x-api-key": "from-the-environment-123"}).status_code == 200
+    finally:
+        stop(proc)
+    proc, url = start(user_dirs, "--models", str(tmp_path), "--token", "from-the-flag-456")
+    try:
+        assert requests.get(f"{url}/ping", headers={"x-api-key": "from-the-flag-456"}).status_code == 200
+    finally:
+        stop(proc)
+
+
+def test_default_model_root_is_under_the_user_data_dir(user_dirs, tmp_path):
+    proc, url = start(user_dirs, "--token", "t" * 24)
+    try:
+        assert (tmp_path / "data" / "sdaws").is_dir()
+    finally:
+        stop(proc)
+
+
+def test_bad_models_folder_is_a_usage_error(user_dirs, tmp_path):
+    result = subprocess.run([SDAWS, "serve", "--models", str(tmp_path / "nope")], env=user_dirs, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
