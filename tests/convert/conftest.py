@@ -34,7 +34,12 @@ def checkpoint_file(tmp_path_factory):
             # A neutral file name: detection may read hints such as "768" from names.
             path = root / arch / "model.safetensors"
             path.parent.mkdir()
-            save_file(BUILDERS[arch](), str(path))
+            if arch == "sdxl-refiner":
+                from tests.convert.refiner import build_refiner
+
+                build_refiner(path.parent / "made", path)
+            else:
+                save_file(BUILDERS[arch](), str(path))
             made[arch] = path
         return made[arch]
 

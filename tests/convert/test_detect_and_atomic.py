@@ -13,6 +13,7 @@ pytestmark = pytest.mark.torch
     ("sd2-768", ("sd2-768", "v_prediction", 768, True)),
     ("sd2-inpaint", ("sd2-inpaint", "epsilon", 512, False)),
     ("sdxl", ("sdxl", "epsilon", 1024, False)),
+    ("sdxl-refiner", ("sdxl-refiner", "epsilon", 1024, False)),
 ])
 def test_detects_architecture_from_the_file(arch, expected, checkpoint_file):
     from sdaws_jobs.convert import detect

@@ -7,17 +7,29 @@ import pytest
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
-ARCHS = ["sd1", "sd1-inpaint", "sd2-768", "sd2-512", "sd2-inpaint", "sdxl"]
+ARCHS = ["sd1", "sd1-inpaint", "sd2-768", "sd2-512", "sd2-inpaint", "sdxl", "sdxl-refiner"]
 
 
 def _pipeline_class(arch: str):
     import diffusers
 
+    if arch == "sdxl-refiner":
+        return diffusers.StableDiffusionXLImg2ImgPipeline
     if arch.startswith("sdxl"):
         return diffusers.StableDiffusionXLPipeline
     if "inpaint" in arch:
         return diffusers.StableDiffusionInpaintPipeline
     return diffusers.StableDiffusionPipeline
+
+
+def _written_keys(folder):
+    from safetensors import safe_open
+
+    keys = set()
+    for path in folder.glob("*.safetensors"):
+        with safe_open(str(path), "pt") as f:
+            keys |= set(f.keys())
+    return keys
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -35,6 +47,11 @@ def test_every_tensor_equals_diffusers_from_single_file(arch, checkpoint_file, c
             continue
         want, got = ref_model.state_dict(), getattr(ours, component).state_dict()
         assert set(got) == set(want), f"{component}: keys differ: {sorted(set(got) ^ set(want))[:5]}"
+        # No weight we wrote may be ignored by the model the config describes.
+        written = _written_keys(out / component)
+        unused = {k for k in written if k not in want and "text_model." + k not in want and
+                  k.removeprefix("text_model.") not in want}
+        assert not unused, f"{component}: weights the config leaves unused: {sorted(unused)[:5]}"
         for key, value in want.items():
             assert got[key].shape == value.shape, f"{component}.{key}"
             assert torch.equal(got[key], value), f"{component}.{key} differs from diffusers"
@@ -42,6 +59,8 @@ def test_every_tensor_equals_diffusers_from_single_file(arch, checkpoint_file, c
     assert compared > 500
     # The same scheduler numbers diffusers derives: the betas trap of old-style arguments.
     assert torch.equal(ours.scheduler.betas, reference.scheduler.betas)
+    if arch == "sdxl-refiner":
+        assert ours.text_encoder is None and ours.text_encoder_2 is not None
     assert ours.scheduler.config.prediction_type == {"sd2-768": "v_prediction"}.get(arch, "epsilon")
 
 

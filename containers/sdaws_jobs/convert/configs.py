@@ -45,10 +45,15 @@ def fit_unet(cfg: dict, shapes: dict, image_size: int, upcast: bool, prediction_
     p = UNET_PREFIX
     step = lay.layers + 1
     channels = [shapes[f"{p}input_blocks.{1 + b * step}.0.in_layers.2.weight"][0] for b in range(lay.levels)]
+    # Transformer depth per level; diffusers builds the mid block with the last entry,
+    # so levels without attention (where depth means nothing) must not break that.
+    mid = _count(shapes, rf"{re.escape(p)}middle_block\.1\.transformer_blocks\.(\d+)\.") or 1
+    old_depth = cfg.get("transformer_layers_per_block", 1)
     depth = []
     for b in range(lay.levels):
         n = _count(shapes, rf"{re.escape(p)}input_blocks\.{1 + b * step}\.1\.transformer_blocks\.(\d+)\.")
-        depth.append(n or 1)
+        depth.append(n or (old_depth[min(b, len(old_depth) - 1)] if isinstance(old_depth, list) else mid))
+    depth[-1] = mid if not lay.attention[-1] else depth[-1]
     cross = next((v[1] for k, v in shapes.items() if k.endswith("attn2.to_k.weight")), cfg["cross_attention_dim"])
     linear = next((len(v) == 2 for k, v in shapes.items() if k.startswith(p) and k.endswith("proj_in.weight")), True)
     old_heads = cfg["attention_head_dim"]
