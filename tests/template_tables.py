@@ -62,3 +62,18 @@ def create_tables(dynamodb_client, prefix: str = "sdaws-test-") -> dict[str, str
         dynamodb_client.create_table(TableName=name, **kwargs)
         names[logical_id] = name
     return names
+
+
+def create_api_world(s3, dynamodb, apigateway, token: str, bucket: str = "sdaws-models") -> dict[str, str]:
+    """Bucket, every template table and an API key with `token`; returns the function's env."""
+    s3.create_bucket(Bucket=bucket)
+    tables = create_tables(dynamodb)
+    key = apigateway.create_api_key(name="sdaws", value=token, enabled=True)
+    return {
+        "MODELS_BUCKET": bucket,
+        "MODELS_TABLE": tables["ModelsTable"],
+        "JOBS_TABLE": tables["JobsTable"],
+        "UPLOADS_TABLE": tables["UploadsTable"],
+        "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
+        "API_KEY_ID": key["id"],
+    }

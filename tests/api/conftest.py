@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.template_tables import create_tables
+from tests.template_tables import create_api_world
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"x-api-key": TOKEN}
@@ -37,20 +37,8 @@ def aws_env(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="sdaws-models")
-        tables = create_tables(boto3.client("dynamodb"))
-        key = boto3.client("apigateway").create_api_key(name="sdaws", value=TOKEN, enabled=True)
-        env = {
-            "SDAWS_MODE": "aws",
-            "MODELS_BUCKET": "sdaws-models",
-            "MODELS_TABLE": tables["ModelsTable"],
-            "JOBS_TABLE": tables["JobsTable"],
-            "UPLOADS_TABLE": tables["UploadsTable"],
-            "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
-            "API_KEY_ID": key["id"],
-            "MAX_UPLOAD_BYTES": str(50 * 1024**3),
-        }
+        world = create_api_world(boto3.client("s3"), boto3.client("dynamodb"), boto3.client("apigateway"), TOKEN)
+        env = world | {"SDAWS_MODE": "aws", "MAX_UPLOAD_BYTES": str(50 * 1024**3)}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         yield env

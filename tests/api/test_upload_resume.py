@@ -17,7 +17,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from tests.template_tables import create_tables
+from tests.template_tables import create_api_world
 
 from .conftest import AUTH, TOKEN, FakeLambdaContext, proxy_event
 
@@ -87,13 +87,9 @@ def lambda_api(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="sdaws-models")
-    tables = create_tables(boto3.client("dynamodb"))
-    key = boto3.client("apigateway").create_api_key(name="sdaws", value=TOKEN, enabled=True)
-    monkeypatch.setenv("MODELS_BUCKET", "sdaws-models")
-    monkeypatch.setenv("MODELS_TABLE", tables["ModelsTable"])
-    monkeypatch.setenv("UPLOADS_TABLE", tables["UploadsTable"])
-    monkeypatch.setenv("API_KEY_ID", key["id"])
+    world = create_api_world(s3, boto3.client("dynamodb"), boto3.client("apigateway"), TOKEN)
+    for name, value in world.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("UPLOAD_PART_BYTES", str(5 * MiB))
     import sam_app.handlers.api as api
 

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.conftest import REPO_ROOT, docker_available, need
-from tests.template_tables import create_tables
+from tests.template_tables import create_api_world
 
 SAM = str(Path(sys.executable).parent / "sam")
 MOTO_IMAGE = os.environ.get("MOTO_IMAGE", "sdaws-test/moto")
@@ -102,19 +102,9 @@ def moto_container():
 @pytest.fixture(scope="session")
 def api_world(moto_container) -> dict[str, str]:
     """Bucket, tables (from template.yaml) and the API key the events carry, in moto."""
-    moto_container.client("s3").create_bucket(Bucket="sdaws-models")
-    tables = create_tables(moto_container.client("dynamodb"))
-    key = moto_container.client("apigateway").create_api_key(name="sdaws", value=EVENTS_TOKEN, enabled=True)
-    return {
-        "SDAWS_ENDPOINT_URL": moto_container.function_endpoint,
-        "MODELS_BUCKET": "sdaws-models",
-        "MODELS_TABLE": tables["ModelsTable"],
-        "JOBS_TABLE": tables["JobsTable"],
-        "UPLOADS_TABLE": tables["UploadsTable"],
-        "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
-        "API_KEY_ID": key["id"],
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+    client = moto_container.client
+    world = create_api_world(client("s3"), client("dynamodb"), client("apigateway"), EVENTS_TOKEN)
+    return world | {"SDAWS_ENDPOINT_URL": moto_container.function_endpoint, "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
 def sam_local_invoke(build_dir: Path, function: str, event: Path, env: dict[str, str], network: str, tmp_path: Path) -> dict:
