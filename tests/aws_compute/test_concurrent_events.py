@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -59,7 +60,27 @@ SPECS = {
 }
 
 
+def atomic_item_writes(monkeypatch) -> None:
+    """Make moto's UpdateItem atomic, as DynamoDB's is.
+
+    moto checks a ConditionExpression and then writes, with no lock between: two racing
+    threads can both pass the check (seen here as a doubled e-mail). DynamoDB evaluates
+    the condition and the write atomically per item, which is what the handlers rely on.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    unlocked = DynamoDBBackend.update_item
+
+    def update_item(self, *args, **kwargs):
+        with lock:
+            return unlocked(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
+
+
 def test_fifty_jobs_with_duplicated_shuffled_concurrent_events_end_correctly(stack, monkeypatch):
+    atomic_item_writes(monkeypatch)
     wire_handlers(monkeypatch, stack)
     records = job_records(boto3.resource("dynamodb", region_name=REGION).Table(stack["jobs_table"]))
     expected, notifying, deliveries = {}, set(), []

@@ -91,6 +91,15 @@ def test_train_starts_the_state_machine_named_by_job_and_the_training_job_carrie
         launch.launch(job)  # a retried launch cannot start a second training
 
 
+def test_dreambooth_result_is_registered_as_a_checkpoint(launcher):
+    launch, _ = launcher
+    spec = {"base_model": "base.safetensors", "kind": "dreambooth", "steps": 3, "output_name": "me"}
+    output = launch.training_input(job_record("9" * 32, "train", spec))["output"]
+    assert output["target_key"] == "Stable-diffusion/me.safetensors"
+    assert output["source_key"].endswith("/output/model/Stable-diffusion/me.safetensors")
+    assert json.loads(output["record"]) == [{"type": "Stable-diffusion", "name": "me.safetensors", "key": "Stable-diffusion/me.safetensors"}]
+
+
 def test_txt2img_invokes_the_async_endpoint_with_its_request_in_s3(stack, launcher):
     launch, records = launcher
     spec = {"prompt": "a cat", "model": "base", "loras": [{"name": "style.safetensors", "weight": 0.8}]}

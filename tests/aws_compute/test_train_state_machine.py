@@ -55,7 +55,7 @@ def test_success_path_registers_lora_records_and_notifies(stack):
     assert result["status"] == "SUCCEEDED", result
     names = state_names(execution)
     assert names[:3] == ["StartTrainingJob", "WaitForTraining", "DescribeTrainingJob"]
-    assert "RegisterLora" in names and "NotifySucceeded" in names
+    assert "RegisterResult" in names and "NotifySucceeded" in names
     training = boto3.client("sagemaker", region_name=REGION).describe_training_job(TrainingJobName=f"sdaws-{job_id}")
     assert training["AlgorithmSpecification"]["TrainingImage"].endswith("sdaws:latest")
     assert s3.get_object(Bucket=stack["bucket"], Key="Lora/cat-lora.safetensors")["Body"].read() == b"lora-bytes"
@@ -127,7 +127,7 @@ def test_training_job_failure_in_sagemaker_is_recorded_with_its_reason(stack, mo
 
     assert result["status"] == "FAILED"
     names = state_names(execution)
-    assert "ExplainTrainingFailure" in names and "RegisterLora" not in names
+    assert "ExplainTrainingFailure" in names and "RegisterResult" not in names
     item = job_item(stack, job_id)
     assert item["status"] == "FAILED"
     assert item["error"] == "TrainingJobFailed: AlgorithmError: CUDA out of memory"

@@ -4,7 +4,8 @@ Where outputs land in AWS:
   * merge / export -> `Stable-diffusion/<output_name>[.safetensors]` (the processing
     job uploads its tree folder straight into the model tree);
   * convert        -> the converted folder `diffusers/<output_name>/`;
-  * train          -> `Lora/<output_name>.safetensors` (registered by the state machine);
+  * train          -> `Lora/` (LoRA) or `Stable-diffusion/` (DreamBooth) `<output_name>.safetensors`,
+                      registered by the training state machine;
   * txt2img/img2img-> files under `jobs/<job id>/output/<type>/…` (written by the endpoint).
 `discover` finds them once a job has finished, so the record can list them.
 """
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from sam_app.core.jobs_ports import JobRecord
 
-from .sagemaker_launcher import OUTPUT_FOLDER, job_folder
+from .sagemaker_launcher import OUTPUT_FOLDER, job_folder, trained_output
 
 DOWNLOAD_URL_SECONDS = 3600
 MAX_DISCOVERED = 1000
@@ -77,8 +78,12 @@ class S3JobOutputs:
             prefix = f"{OUTPUT_FOLDER['convert']}/{name}/"
             files = self._listing(prefix)
             return [_output(OUTPUT_FOLDER["convert"], name, prefix.rstrip("/"), sum(o["Size"] for o in files))] if files else []
-        folder = "Lora" if job.kind == "train" else OUTPUT_FOLDER[job.kind]
-        candidates = [name] if name.endswith((".safetensors", ".ckpt")) else [f"{name}.safetensors", name]
+        if job.kind == "train":
+            folder, file_name = trained_output(job.spec)
+            candidates = [file_name]
+        else:
+            folder = OUTPUT_FOLDER[job.kind]
+            candidates = [name] if name.endswith((".safetensors", ".ckpt")) else [f"{name}.safetensors", name]
         for file_name in candidates:
             size = self._size(f"{folder}/{file_name}")
             if size is not None:

@@ -58,8 +58,10 @@ def job_folder(job_id: str) -> str:
     return f"{JOBS_PREFIX}/{job_id}"
 
 
-def _lora_file_name(output_name: str) -> str:
-    return output_name if output_name.endswith(".safetensors") else f"{output_name}.safetensors"
+def trained_output(spec: dict) -> tuple[str, str]:
+    """(tree folder, file name) of what sdaws_jobs train writes: a LoRA, or a DreamBooth checkpoint."""
+    folder = "Stable-diffusion" if spec.get("kind") == "dreambooth" else "Lora"
+    return folder, f"{spec['output_name']}.safetensors"  # the job always appends the extension
 
 
 class SageMakerLauncher:
@@ -165,7 +167,7 @@ class SageMakerLauncher:
         return {"processing_job_arn": arn}
 
     def training_input(self, job: JobRecord) -> dict[str, Any]:
-        """The state machine's input: the CreateTrainingJob request and where the LoRA goes."""
+        """The state machine's input: the CreateTrainingJob request and where its result goes."""
         cfg, folder = self._cfg, job_folder(job.job_id)
         name = sagemaker_job_name(job.job_id)
         channels = [
@@ -182,7 +184,7 @@ class SageMakerLauncher:
             }
             for item in job.inputs
         ]
-        lora = _lora_file_name(job.spec["output_name"])
+        folder_name, file_name = trained_output(job.spec)
         return {
             "job_id": job.job_id,
             "poll_seconds": cfg.poll_seconds,
@@ -202,11 +204,11 @@ class SageMakerLauncher:
                 **self._limits_and_tags(job.job_id),
             },
             "output": {
-                "source_key": f"{folder}/output/{name}/output/model/Lora/{lora}",
-                "target_key": f"Lora/{lora}",
+                "source_key": f"{folder}/output/{name}/output/model/{folder_name}/{file_name}",
+                "target_key": f"{folder_name}/{file_name}",
                 # The job's outputs field as the records adapter stores it (a JSON string),
                 # built here because ASL cannot build JSON text reliably.
-                "record": json.dumps([{"type": "Lora", "name": lora, "key": f"Lora/{lora}"}]),
+                "record": json.dumps([{"type": folder_name, "name": file_name, "key": f"{folder_name}/{file_name}"}]),
             },
         }
 
