@@ -67,7 +67,8 @@ def find_model(channel: Path, name: str | None = None, strict: bool = False) -> 
         found = candidates[0]
         return ModelRef("diffusers" if found.is_dir() else "single_file", str(found))
     if not candidates:
-        if name and _REPO_ID.match(name) and not entries:
+        # "Stable-diffusion/x.safetensors" looks like a repo id too, but names a missing file.
+        if name and _REPO_ID.match(name) and not entries and Path(name).suffix.lower() not in CHECKPOINT_EXTS:
             repo, _, sub = name.partition(":")
             return ModelRef("hub", repo, sub or None)
         raise SpecError(

@@ -40,8 +40,8 @@ def make_workdir(root: Path, spec: dict, channels: dict[str, list[Path]] | None 
     return root
 
 
-def run_job(kind: str, workdir: Path, timeout: float = 600) -> JobResult:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+def run_job(kind: str, workdir: Path, timeout: float = 600, env: dict[str, str] | None = None) -> JobResult:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "sdaws_jobs", kind, "--workdir", str(workdir)],
         capture_output=True, text=True, timeout=timeout, env=env,

@@ -127,3 +127,19 @@ def test_dreambooth_fine_tunes_the_unet_into_a_single_file_checkpoint(tiny_sd, d
         keys = list(f.keys())
     assert any(k.startswith("model.diffusion_model.") for k in keys)
     assert any(k.startswith("first_stage_model.") for k in keys)
+
+
+def test_base_model_as_a_hugging_face_repo_id_from_the_cache(tiny_sd, dataset, tmp_path):
+    """`org/name` with an empty model channel resolves through the HF cache (HF_HOME), offline."""
+    import shutil
+
+    repo = tmp_path / "hf" / "hub" / "models--someone--tiny-sd"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_sd, snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    spec = {"base_model": "someone/tiny-sd", "rank": 2, "steps": 1, "resolution": 32, "seed": 1, "output_name": "hub"}
+    workdir = make_workdir(tmp_path / "job", spec, {"dataset": [dataset]})
+    result = run_job("train", workdir, env={"HF_HOME": str(tmp_path / "hf")})
+    assert result.code == 0, result.stderr[-3000:]
+    assert [o["name"] for o in result.outputs("Lora")] == ["hub.safetensors"]
