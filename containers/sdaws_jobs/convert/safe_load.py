@@ -51,7 +51,8 @@ def _allowed_globals() -> list:
         import numpy as np
 
         allowed += [np.dtype, (np.dtype, "numpy.core.multiarray.dtype")]
-        scalar = getattr(np, "_core", np.core).multiarray.scalar
+        core = np._core if hasattr(np, "_core") else np.core  # numpy 2 renamed it
+        scalar = core.multiarray.scalar
         allowed += [(scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar")]
         allowed += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32")]
     except Exception:  # noqa: BLE001 - numpy missing or moved: just allow fewer globals
