@@ -90,6 +90,8 @@ def write_images(pipe, spec: Txt2ImgSpec, layout: Layout) -> list[dict]:
 def run(spec: Txt2ImgSpec, layout: Layout, kind: str) -> None:
     from .runtime import pick_runtime
 
+    if isinstance(spec, Img2ImgSpec):
+        load_init_image(spec, layout)  # a missing or broken image fails before the model loads
     runtime = pick_runtime(spec.half)
     with tempfile.TemporaryDirectory(prefix="sdaws-gen-") as scratch:
         write_images(build_pipeline(spec, layout, Path(scratch), runtime), spec, layout)

@@ -40,3 +40,13 @@ def test_missing_spec_and_broken_json(tmp_path):
 def test_missing_input_model_names_the_channel(tmp_path):
     spec = {"model_a": "a.safetensors", "model_b": "b.safetensors", "output_name": "o"}
     _assert_clear_failure(run_job("merge", make_workdir(tmp_path, spec)), "model_a")
+
+
+def test_img2img_without_its_image_fails_before_loading_a_model(tmp_path):
+    spec = {"prompt": "p", "model": "m", "init_image": "job-inputs/g/missing.png"}
+    _assert_clear_failure(run_job("img2img", make_workdir(tmp_path, spec)), "init image", "missing.png")
+
+
+def test_training_without_images_says_what_to_upload(tmp_path):
+    spec = {"base_model": "m", "steps": 1, "output_name": "o"}
+    _assert_clear_failure(run_job("train", make_workdir(tmp_path, spec)), "dataset")
