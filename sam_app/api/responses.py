@@ -11,6 +11,7 @@ _MEANING = {
     404: "not found",
     409: "conflicts with the current state; the message says what to do",
     422: "request does not match the schema",
+    503: "this deployment cannot do that yet; the message says what is missing",
 }
 
 

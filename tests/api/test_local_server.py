@@ -148,3 +148,17 @@ def test_bad_input_says_what_to_fix(server):
 def test_invalid_json_body_is_422_not_500(server):
     response = requests.post(f"{server.url}/uploads", headers=AUTH | {"Content-Type": "application/json"}, data=b"{not json")
     assert response.status_code in (400, 422) and response.json()["error"]
+
+
+def test_checkpoints_linked_from_another_disk_are_part_of_the_tree(server, tmp_path):
+    elsewhere = tmp_path / "other-disk" / "big.safetensors"
+    write_safetensors(elsewhere, {"w": ("F16", [8])})
+    linked = tmp_path / "models" / "Stable-diffusion" / "big.safetensors"
+    linked.parent.mkdir(parents=True, exist_ok=True)
+    linked.symlink_to(elsewhere)
+    listed = requests.get(f"{server.url}/models", params={"type": "Stable-diffusion"}, headers=AUTH).json()
+    assert [m["name"] for m in listed["items"]] == ["big.safetensors"]
+    info = requests.get(f"{server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH)
+    assert info.status_code == 200 and info.json()["safetensors"]["parameter_count"] == 8
+    assert requests.delete(f"{server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH).status_code == 200
+    assert elsewhere.exists() and not linked.is_symlink(), "delete removes the link, never the file it points to"

@@ -75,6 +75,11 @@ def test_default_model_root_is_under_the_user_data_dir(user_dirs, tmp_path):
         stop(proc)
 
 
+def test_bad_max_jobs_is_a_usage_error(user_dirs, tmp_path):
+    result = subprocess.run([SDAWS, "serve", "--max-jobs", "0"], env=user_dirs, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--max-jobs" in result.stderr
+
+
 def test_bad_models_folder_is_a_usage_error(user_dirs, tmp_path):
     result = subprocess.run([SDAWS, "serve", "--models", str(tmp_path / "nope")], env=user_dirs, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

@@ -18,6 +18,7 @@ def register(subparsers) -> None:
     parser.add_argument("--models", type=Path, help="model root, e.g. stable-diffusion-webui/models")
     parser.add_argument("--data-dir", type=Path, help="where SQLite, uploads in flight and job folders live")
     parser.add_argument("--token", help="API token (default: SDAWS_TOKEN, else one generated and kept 0600)")
+    parser.add_argument("--max-jobs", type=int, default=1, metavar="N", help="jobs run at once on this machine (default 1; the rest queue)")
     parser.set_defaults(func=run)
 
 
@@ -32,10 +33,12 @@ def run(args: argparse.Namespace) -> int:
     models_dir = args.models or paths.default_models_dir()
     if args.models and not args.models.is_dir():
         raise UsageError(f"--models {args.models} is not a folder; point it at your model root")
+    if args.max_jobs < 1:
+        raise UsageError("--max-jobs must be at least 1")
     config_dir = paths.default_config_dir()
     token = args.token or load_or_create_token(config_dir)
     try:
-        server = LocalApiServer(models_dir, data_dir, token, args.host, args.port)
+        server = LocalApiServer(models_dir, data_dir, token, args.host, args.port, max_local_jobs=args.max_jobs)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}; pick another --port") from None
     if args.token:

@@ -14,11 +14,14 @@ class LocalTreeStore:
         self.root = Path(root)
 
     def path(self, key: str) -> Path:
-        # Keys are validated by the core; resolve() guards against anything that slips through.
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        # Keys are validated by the core; this lexical check guards against anything that
+        # slips through. Symlinks are not resolved on purpose: WebUI users often link
+        # checkpoints in from another disk, and those files belong to the tree.
+        root = os.path.normpath(os.path.abspath(self.root))
+        path = os.path.normpath(os.path.join(root, key))
+        if os.path.isabs(key) or os.path.dirname(path) == path or not path.startswith(root + os.sep):
             raise ValueError(f"key {key!r} is outside the model root")
-        return path
+        return Path(path)
 
     @staticmethod
     def _object(key: str, stat: os.stat_result) -> StoredObject:

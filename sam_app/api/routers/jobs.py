@@ -30,7 +30,7 @@ def build(svc: Services | None) -> APIGatewayRouter:
             raise JobsUnavailable("this deployment has no job compute configured")
         return svc.jobs
 
-    @router.post("/jobs", summary="Submit a job (idempotent with an Idempotency-Key header)", responses=documented(400, 409, created=Job))
+    @router.post("/jobs", summary="Submit a job (idempotent with an Idempotency-Key header)", responses=documented(503, 400, 409, created=Job))
     def create_job(
         body: CreateJob,
         idempotency_key: Annotated[
@@ -41,7 +41,7 @@ def build(svc: Services | None) -> APIGatewayRouter:
         job, created = jobs().submit(body.kind, body.params, body.name, idempotency_key)
         return Response(status_code=201 if created else 200, content_type="application/json", body=Job.model_validate(job))
 
-    @router.get("/jobs", summary="Jobs, newest first, page by page", responses=documented(400))
+    @router.get("/jobs", summary="Jobs, newest first, page by page", responses=documented(503, 400))
     def list_jobs(
         status: Annotated[Optional[JobStatus], Query(description="only jobs in this status")] = None,
         kind: Annotated[Optional[JobKind], Query(description="only jobs of this kind")] = None,
@@ -50,11 +50,11 @@ def build(svc: Services | None) -> APIGatewayRouter:
     ) -> JobPage:
         return JobPage.model_validate(jobs().list(status, kind, limit, cursor))
 
-    @router.get("/jobs/<job_id>", summary="One job: status, progress, outputs", responses=documented(404))
+    @router.get("/jobs/<job_id>", summary="One job: status, progress, outputs", responses=documented(503, 404))
     def get_job(job_id: JobId) -> Job:
         return Job.model_validate(jobs().get(job_id))
 
-    @router.get("/jobs/<job_id>/logs", summary="The job's log lines from cursor on (poll with next_cursor)", responses=documented(400, 404))
+    @router.get("/jobs/<job_id>/logs", summary="The job's log lines from cursor on (poll with next_cursor)", responses=documented(503, 400, 404))
     def job_logs(
         job_id: JobId,
         cursor: Annotated[Optional[str], Query(max_length=64, description="next_cursor of the previous call")] = None,
@@ -62,18 +62,18 @@ def build(svc: Services | None) -> APIGatewayRouter:
     ) -> JobLogPage:
         return JobLogPage.model_validate(jobs().read_logs(job_id, cursor, limit))
 
-    @router.get("/jobs/<job_id>/outputs", summary="The job's outputs with download URLs", responses=documented(404))
+    @router.get("/jobs/<job_id>/outputs", summary="The job's outputs with download URLs", responses=documented(503, 404))
     def job_outputs(job_id: JobId) -> JobOutputList:
         return JobOutputList.model_validate(jobs().list_outputs(job_id))
 
-    @router.post("/jobs/<job_id>/cancel", summary="Cancel a queued or running job", responses=documented(404, 409))
+    @router.post("/jobs/<job_id>/cancel", summary="Cancel a queued or running job", responses=documented(503, 404, 409))
     def cancel_job(job_id: JobId) -> Job:
         return Job.model_validate(jobs().cancel(job_id))
 
     @router.post(
         "/job-inputs",
         summary="Send a job input (img2img image, dataset file): returns the key and a URL to PUT it to",
-        responses=documented(400, created=JobInputSlot),
+        responses=documented(503, 400, created=JobInputSlot),
     )
     def create_job_input(body: CreateJobInput) -> Response[JobInputSlot]:
         slot = jobs().create_input(body.filename, body.size, body.group)
