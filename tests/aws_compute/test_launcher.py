@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -11,7 +13,7 @@ from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerL
 
 from .conftest import REGION
 from .jobs import job_record
-from .machine import create_machine, run_to_end
+from .machine import create_machine, run_to_end, state_names
 from .records import job_records
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest"
@@ -32,8 +34,11 @@ def launcher(stack):
         endpoint_name=ENDPOINT,
         poll_seconds=0,
     )
-    clients = [boto3.client(s, region_name=REGION) for s in ("sagemaker", "sagemaker-runtime", "stepfunctions", "s3")]
-    return SageMakerLauncher(*clients, settings, records=records), records
+    return SageMakerLauncher(*launch_clients(), settings, records=records), records
+
+
+def launch_clients() -> list:
+    return [boto3.client(s, region_name=REGION) for s in ("sagemaker", "sagemaker-runtime", "stepfunctions", "s3")]
 
 
 def submit(records, job_id: str, kind: str, spec: dict):
@@ -139,3 +144,19 @@ def test_a_job_id_that_cannot_name_a_sagemaker_job_is_refused(launcher):
     launch, records = launcher
     with pytest.raises(ValueError, match="cannot name a SageMaker job"):
         launch.launch(job_record("bad_id/..", "convert", {"model": "a.safetensors", "output_name": "x"}))
+
+
+def test_cancel_training_aborts_the_waiting_execution(stack, launcher):
+    launch, records = launcher
+    waiting = SageMakerLauncher(*launch_clients(), replace(launch._cfg, poll_seconds=3600), records=records)
+    job = submit(records, "8" * 32, "train", {"base_model": "base.safetensors", "steps": 3, "output_name": "c"})
+    waiting.launch(job)
+    arn = records.get(job.job_id).launch["execution_arn"]
+    for _ in range(300):  # until the interpreter is in the wait (moto cannot stop it earlier)
+        if "WaitForTraining" in state_names(arn):
+            break
+        time.sleep(0.1)
+    # The execution stops first; moto then lacks StopTrainingJob (real SageMaker has it).
+    with pytest.raises(NotImplementedError, match="stop_training_job"):
+        waiting.cancel(job)
+    assert run_to_end(arn)["status"] == "ABORTED"
