@@ -22,13 +22,14 @@ from sam_app.core import job_status as st
 from sam_app.core.errors import InvalidInput
 from sam_app.core.job_events import sagemaker_job_name
 from sam_app.core.jobs_ports import JobInput, JobRecord, JobRecords
+from sam_app.core.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 
 JOBS_PREFIX = "jobs"
 UTILITY_KINDS = ("merge", "convert", "export")
 INFERENCE_KINDS = ("txt2img", "img2img")
 PROCESSING_ROOT = "/opt/ml/processing"
 # Where each utility kind's result lands in the model tree (the job writes <folder>/<name>).
-OUTPUT_FOLDER = {"merge": "Stable-diffusion", "convert": "diffusers", "export": "Stable-diffusion"}
+OUTPUT_FOLDER = {"merge": REQUIRED_TYPE, "convert": CONVERTED_PREFIX, "export": REQUIRED_TYPE}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def job_folder(job_id: str) -> str:
 
 def trained_output(spec: dict) -> tuple[str, str]:
     """(tree folder, file name) of what sdaws_jobs train writes: a LoRA, or a DreamBooth checkpoint."""
-    folder = "Stable-diffusion" if spec.get("kind") == "dreambooth" else "Lora"
+    folder = REQUIRED_TYPE if spec.get("kind") == "dreambooth" else "Lora"
     return folder, f"{spec['output_name']}.safetensors"  # the job always appends the extension
 
 
