@@ -18,6 +18,18 @@ def _need_parts():
     need(sd_mecha_configs() is not None, "sd-mecha's published key lists (run .ci/convert_test_data.sh)")
 
 
+@pytest.fixture(autouse=True)
+def _torch_needed():
+    # Every conversion test runs real torch/safetensors code.
+    need(torch_available(), "torch and diffusers are needed for conversion tests")
+
+
+@pytest.fixture
+def layouts_available():
+    """For tests that build layouts directly: skip (or fail in CI) without the data."""
+    _need_parts()
+
+
 @pytest.fixture(scope="session")
 def checkpoint_file(tmp_path_factory):
     """arch -> path of a tiny original-layout .safetensors for it (built on first use)."""

@@ -56,7 +56,7 @@ def test_failed_conversion_leaves_no_output(checkpoint_file, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ema_weights_are_chosen_on_request(tmp_path):
+def test_ema_weights_are_chosen_on_request(tmp_path, layouts_available):
     import torch
     from safetensors.torch import load_file, save_file
 

@@ -82,7 +82,7 @@ def test_export_of_convert_gives_the_original_tensors_back(arch, checkpoint_file
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_half_precision_inputs_equal_diffusers(dtype, tmp_path):
+def test_half_precision_inputs_equal_diffusers(dtype, tmp_path, layouts_available):
     import diffusers
     import torch
     from safetensors.torch import save_file
