@@ -188,7 +188,11 @@ def make_handler(generator: Generator):
             if self.path.split("?")[0] != "/invocations":
                 self._reply(404, {"error": "not found: the server answers GET /ping and POST /invocations"})
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self._reply(400, {"error": "Content-Length must be a number"})
+                return
             if length > MAX_BODY:
                 self._reply(413, {"error": f"request body over {MAX_BODY} bytes"})
                 return
