@@ -47,7 +47,8 @@ def build_sd15_folder(folder: Path) -> None:
         unet=UNet2DConditionModel.from_config(read("unet")),
         vae=AutoencoderKL.from_config(read("vae")),
         text_encoder=CLIPTextModel(CLIPTextConfig(**read("text_encoder"))),
-        tokenizer=CLIPTokenizer(str(CONFIGS / "tokenizer" / "vocab.json"), str(CONFIGS / "tokenizer" / "merges.txt")),
+        tokenizer=CLIPTokenizer(str(CONFIGS / "tokenizer" / "vocab.json"), str(CONFIGS / "tokenizer" / "merges.txt"),
+                                model_max_length=77, pad_token="<|endoftext|>"),
         scheduler=DDIMScheduler.from_config(json.loads((sd1 / "scheduler" / "scheduler_config.json").read_text())),
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
