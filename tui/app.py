@@ -130,8 +130,12 @@ class SdawsApp(App[None]):
 
     # -- actions -------------------------------------------------------------
 
+    TAB_FOCUS = {"models": "#model-tree", "uploads": "#upload-table", "jobs": "#jobs-table"}
+
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        # The tab's keys (ctrl+r, x, enter…) act where the focus is: move it into the tab.
+        self.query_one(self.TAB_FOCUS[tab]).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpModal())

@@ -6,11 +6,18 @@ import asyncio
 from collections.abc import Callable
 
 
+async def _our_workers_done(app) -> None:
+    # DirectoryTree keeps a loader worker alive for as long as it is shown: never wait on it.
+    ours = [w for w in app.workers if w.group != "_loader"]
+    if ours:  # an empty list would mean "all workers" to Textual
+        await app.workers.wait_for_complete(ours)
+
+
 async def settle(pilot, rounds: int = 3) -> None:
     """Let queued messages run and every running worker finish, a few times over."""
     for _ in range(rounds):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await _our_workers_done(pilot.app)
     await pilot.pause()
 
 
@@ -20,6 +27,6 @@ async def until(pilot, condition: Callable[[], bool], what: str, attempts: int =
         if condition():
             return
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await _our_workers_done(pilot.app)
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")

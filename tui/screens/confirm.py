@@ -12,6 +12,7 @@ from textual.widgets import Button, Label
 class ConfirmModal(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes."""
 
+    AUTO_FOCUS = "#no"  # the safe choice has focus
     BINDINGS = [
         Binding("escape,n", "answer(False)", "No"),
         Binding("y", "answer(True)", "Yes"),
@@ -32,8 +33,6 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Button("Cancel", id="no")
                 yield Button(self.yes_label, id="yes", variant="error" if self.danger else "primary")
 
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # the safe choice has focus
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -38,6 +38,7 @@ class FilteredDirectoryTree(DirectoryTree):
 class PathPickerModal(ModalScreen[Path | None]):
     """``want="file"`` returns a file, ``want="dir"`` a folder; None on cancel."""
 
+    AUTO_FOCUS = "#tree"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, *, want: str = "file", start: Path | None = None,
@@ -58,8 +59,6 @@ class PathPickerModal(ModalScreen[Path | None]):
                 yield Button("Cancel", id="cancel")
                 yield Button("Choose", id="choose", variant="primary")
 
-    def on_mount(self) -> None:
-        self.query_one("#tree").focus()
 
     def _set_path(self, path: Path) -> None:
         self.query_one("#path", Input).value = str(path)
