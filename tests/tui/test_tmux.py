@@ -1,0 +1,76 @@
+"""The installed `sdaws` in a real terminal (tmux): it starts, browses to a model, opens a job
+and quits cleanly. tmux is a system package (apt-get install tmux)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import need
+from tui.demo import demo_bytes
+
+from .conftest import SDAWS
+
+pytestmark = pytest.mark.slow
+
+
+class Tmux:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.socket = f"sdaws-test-{uuid.uuid4().hex[:8]}"  # a private tmux server with our env
+        self.env = env
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, env=self.env)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "sdaws").stdout
+
+    def wait_for(self, text: str, seconds: float = 60) -> str:
+        deadline = time.monotonic() + seconds  # a deadline for a hung app, not a timing assertion
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.run("send-keys", "-t", "sdaws", key)
+            time.sleep(0.15)  # let the app take each key as a separate press
+
+
+def test_sdaws_in_a_real_terminal(server, tmp_path):
+    need(shutil.which("tmux") is not None, "tmux is needed (apt-get install tmux)")
+    (server.models / "Stable-diffusion/demo-model.safetensors").write_bytes(demo_bytes())
+    client = server.client()
+    # A convert job of the (not convertible) demo file: it ends quickly whatever happens.
+    job = client.submit_job("convert", {"model": "demo-model.safetensors", "output_name": "demo-conv"})
+    exit_file = tmp_path / "exit-code"
+    command = (f"{shlex.quote(str(SDAWS))} --api {server.url} --token {server.token}; "
+               f"echo $? > {shlex.quote(str(exit_file))}")
+    tmux = Tmux({**os.environ, "TERM": "xterm-256color"})
+    try:
+        assert tmux.run("new-session", "-d", "-s", "sdaws", "-x", "130", "-y", "40", command).returncode == 0
+        tmux.wait_for("demo-model.safetensors")  # started, connected, Stable-diffusion/ opened
+        tmux.keys(*["Down"] * 10)  # 15 folders in order; the first model sits under the 10th
+        shown = tmux.wait_for("Parameters")
+        assert "Stable-diffusion/demo-model.safetensors" in shown and "safetensors" in shown
+        tmux.keys("j")
+        tmux.wait_for(job["job_id"][:12])
+        tmux.keys("Enter")
+        tmux.wait_for(f"Job {job['job_id']}")
+        tmux.keys("Escape", "q")
+        deadline = time.monotonic() + 30
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert exit_file.read_text().strip() == "0"
+        assert "Traceback" not in tmux.screen()
+    finally:
+        tmux.run("kill-server")
