@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import progress
 from .errors import SpecError
-from .layout import Layout
+from .layout import Layout, safetensors_file_name
 from .model_ref import find_model
 from .specs import ConvertSpec, ExportSpec
 
@@ -50,7 +50,7 @@ def run_export(spec: ExportSpec, layout: Layout, kind: str) -> None:
     ref = find_model(layout.channel("model"), spec.model.rsplit("/", 1)[-1] if spec.model else None)
     if ref.kind != "diffusers":
         raise SpecError("export takes a diffusers folder (model_index.json); this model is a single file already")
-    name = spec.output_name if spec.output_name.endswith(".safetensors") else spec.output_name + ".safetensors"
+    name = safetensors_file_name(spec.output_name)
     target = layout.output_path("Stable-diffusion", name)
     export_pipeline(ref.path, target, half=spec.half)
     progress.output(layout.relative(target), "Stable-diffusion", name)

@@ -115,3 +115,8 @@ class Layout:
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.output_dir).as_posix()
+
+
+def safetensors_file_name(output_name: str) -> str:
+    """`x` and `x.safetensors` both name the file `x.safetensors` (users type either)."""
+    return output_name if output_name.endswith(".safetensors") else f"{output_name}.safetensors"

@@ -14,7 +14,7 @@ import torch
 
 from . import progress
 from .errors import SpecError
-from .layout import Layout
+from .layout import Layout, safetensors_file_name
 from .model_ref import find_model
 from .specs import MergeSpec
 from .tensor_io import FLOAT_NAMES, TensorSource, write_streamed
@@ -63,7 +63,7 @@ def run(spec: MergeSpec, layout: Layout, kind: str) -> None:
         bar.advance(message="merging")
         return tensor
 
-    name = spec.output_name if spec.output_name.endswith(".safetensors") else spec.output_name + ".safetensors"
+    name = safetensors_file_name(spec.output_name)
     target = layout.output_path("Stable-diffusion", name)
     meta = {"sdaws_merge": json.dumps(spec.model_dump(), sort_keys=True)}
     write_streamed(target, plan, produce, meta)

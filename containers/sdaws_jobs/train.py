@@ -19,7 +19,7 @@ from pathlib import Path
 from . import progress
 from .dataset import find_examples, load_pixels
 from .errors import SpecError
-from .layout import Layout
+from .layout import Layout, safetensors_file_name
 from .model_ref import find_model
 from .specs import MAX_SEED, TrainSpec
 
@@ -117,7 +117,7 @@ def _save(parts, spec: TrainSpec, layout: Layout, scratch: Path) -> None:
             vae=parts["vae"], text_encoder=parts["text_encoder"], tokenizer=parts["tokenizer"], unet=parts["unet"],
             scheduler=parts["noise"], safety_checker=None, feature_extractor=None, requires_safety_checker=False,
         ).save_pretrained(str(folder), safe_serialization=True)
-        name, kind = f"{spec.output_name}.safetensors", "Stable-diffusion"
+        name, kind = safetensors_file_name(spec.output_name), "Stable-diffusion"
         target = layout.output_path(kind, name)
         convert.export_pipeline(folder, target)
     else:
@@ -126,7 +126,7 @@ def _save(parts, spec: TrainSpec, layout: Layout, scratch: Path) -> None:
         state = {f"unet.{k}": v for k, v in get_peft_model_state_dict(parts["unet"]).items()}
         if spec.train_text_encoder:
             state |= {f"text_encoder.{k}": v for k, v in get_peft_model_state_dict(parts["text_encoder"]).items()}
-        name, kind = f"{spec.output_name}.safetensors", "Lora"
+        name, kind = safetensors_file_name(spec.output_name), "Lora"
         target = layout.output_path(kind, name)
         convert.export_lora({k: v.detach().float().cpu() for k, v in state.items()}, target, alpha=spec.alpha)
     progress.output(layout.relative(target), kind, name)
