@@ -66,10 +66,14 @@ def test_sdaws_in_a_real_terminal(server, tmp_path):
         tmux.wait_for(job["job_id"][:12])
         tmux.keys("Enter")
         tmux.wait_for(f"Job {job['job_id']}")
-        tmux.keys("Escape", "q")
-        deadline = time.monotonic() + 30
+        # Back with backspace: Escape followed fast by "q" reads as alt+q in a terminal.
+        tmux.keys("BSpace")
+        tmux.wait_for("Jobs (n: new job")
+        tmux.keys("q")
+        deadline = time.monotonic() + 60
         while not exit_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
+        assert exit_file.exists(), f"sdaws did not quit; the screen was:\n{tmux.screen()}"
         assert exit_file.read_text().strip() == "0"
         assert "Traceback" not in tmux.screen()
     finally:

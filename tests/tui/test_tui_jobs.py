@@ -12,6 +12,7 @@ from tui.config import Target
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
+from tui.screens.path_picker import PathPickerModal
 from tui.widgets.jobs_pane import JobsPane
 from tui.widgets.model_tree import ModelTree
 
@@ -68,7 +69,7 @@ async def finished(pilot) -> dict:
 
 
 @pytest.mark.anyio
-async def test_txt2img_form_streams_the_log_and_shows_the_image(app):
+async def test_txt2img_form_streams_the_log_shows_the_image_and_saves_it(app, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "txt2img")
         fill(form, model="tiny-sd", prompt="a red fox", steps="2", width="32", height="32", seed="7")
@@ -83,6 +84,14 @@ async def test_txt2img_form_streams_the_log_and_shows_the_image(app):
         with Image.open(screen.image_paths[0]) as image:
             assert image.size == (32, 32)
             assert "a red fox" in image.info.get("parameters", "")  # the WebUI infotext came along
+        saved_to = tmp_path / "saved"
+        saved_to.mkdir()
+        await pilot.press("o")  # save outputs locally
+        await until(pilot, lambda: isinstance(app.screen, PathPickerModal), "folder picker")
+        await settle(pilot)
+        app.screen.query_one("#path", Input).value = str(saved_to)
+        await pilot.click("#choose")
+        await until(pilot, lambda: [p.name for p in saved_to.iterdir()] == [screen.image_paths[0].name], "saved")
         await pilot.press("escape")
         await settle(pilot)
         jobs = app.query_one(JobsPane)

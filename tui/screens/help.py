@@ -15,18 +15,23 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 
 | Key | Where | Does |
 | --- | --- | --- |
-| `m` `u` `j` `n` | anywhere | Models · Upload · Jobs · New job |
+| `m` `u` `j` | anywhere | Models · Uploads · Jobs tab |
+| `n` | anywhere | new job: txt2img, img2img, train, merge |
 | `ctrl+p` | anywhere | command palette: every action by name |
 | `s` | anywhere | settings: API URL, token, Test Connection |
 | `/` | Models | filter by name prefix as you type |
 | `enter` | Models | open a folder; the next page loads as you reach its end |
+| `c` | Models | convert the highlighted checkpoint to diffusers |
 | `d` / `delete` | Models | delete the highlighted model (asks first) |
 | `r` | Models, Jobs | refresh |
-| `a` | Upload | add files; the folder is suggested from the file header |
-| `ctrl+s` | Upload | start; an interrupted upload resumes where it stopped |
-| `x` | Upload, Jobs | stop the upload · cancel the job |
+| `a` | Uploads | upload a file; its folder is suggested from the file header |
+| `x` | Uploads | stop the upload (it can resume, even after a restart) |
+| `ctrl+r` | Uploads | resume stopped or interrupted uploads |
 | `enter` | Jobs | job detail: live log, progress, images |
+| `x` | Jobs, Job detail | cancel the job (asks first) |
 | `o` | Job detail | save outputs to a local folder |
+| `ctrl+s` | job forms | submit |
+| `f1` `?` | anywhere | this help |
 | `q` | anywhere | quit |
 
 **Connecting.** With nothing configured sdaws runs its API on this machine over the
