@@ -74,3 +74,18 @@ def run_sdaws(server: Server | None, *args: str, input: str | None = None, timeo
 @pytest.fixture
 def anyio_backend():
     return "asyncio"  # Textual runs on asyncio
+
+
+@pytest.fixture(scope="module")
+def job_server(tmp_path_factory):
+    """A local server with tiny real models that runs real CPU jobs: (handle, models dir)."""
+    from sam_app.local_server.server import serve_in_thread
+
+    from .job_server import TOKEN as JOB_TOKEN
+    from .job_server import build_models
+
+    root = tmp_path_factory.mktemp("jobs")
+    models = build_models(root / "models", tmp_path_factory.getbasetemp() / "tiny-sd-cache")
+    handle = serve_in_thread(models, root / "data", JOB_TOKEN)
+    yield handle, models
+    handle.stop()

@@ -16,23 +16,12 @@ from tui.screens.path_picker import PathPickerModal
 from tui.widgets.jobs_pane import JobsPane
 from tui.widgets.model_tree import ModelTree
 
-from .job_server import TOKEN, build_models
+from .job_server import TOKEN
 from .pilot_helpers import settle, until
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 SIZE = (140, 44)
 JOB_WAIT = 3000  # event-loop turns (~0.1 s each): a tiny CPU job on a busy 2-core box
-
-
-@pytest.fixture(scope="module")
-def job_server(tmp_path_factory):
-    from sam_app.local_server.server import serve_in_thread
-
-    root = tmp_path_factory.mktemp("jobs")
-    models = build_models(root / "models", tmp_path_factory.getbasetemp() / "tiny-sd-cache")
-    handle = serve_in_thread(models, root / "data", TOKEN)
-    yield handle, models
-    handle.stop()
 
 
 @pytest.fixture
