@@ -46,6 +46,7 @@ class UploadsPane(Vertical):
         self.conn: Connection | None = None
         self.queue: dict[str, QueuedUpload] = {}
         self.results: list[dict] = []
+        self._runner_lock = threading.Lock()  # one queue runner at a time
 
     def compose(self) -> ComposeResult:
         yield Label("Press a to add a model file; the folder is suggested from its header.", id="upload-hint")
@@ -110,19 +111,19 @@ class UploadsPane(Vertical):
 
     @io_worker(group="uploads", exclusive=False, title="Upload")
     def _run_queue(self) -> None:
-        # One queue runner at a time: a second call just returns.
-        if not self._runner_lock.acquire(blocking=False):
-            return
-        try:
-            while True:
-                item = next((i for i in self.queue.values() if i.status == "queued"), None)
-                if item is None or self.conn is None:
-                    return
-                self._upload_one(item)
-        finally:
-            self._runner_lock.release()
+        while self._next_queued() is not None and self.conn is not None:
+            # A runner is already draining the queue: it picks up new items, and
+            # re-checks after letting go of the lock so none is left behind.
+            if not self._runner_lock.acquire(blocking=False):
+                return
+            try:
+                while (item := self._next_queued()) is not None and self.conn is not None:
+                    self._upload_one(item)
+            finally:
+                self._runner_lock.release()
 
-    _runner_lock = threading.Lock()
+    def _next_queued(self) -> QueuedUpload | None:
+        return next((i for i in self.queue.values() if i.status == "queued"), None)
 
     def _upload_one(self, item: QueuedUpload) -> None:
         call = self.app.call_from_thread
@@ -133,9 +134,11 @@ class UploadsPane(Vertical):
         except UploadCancelled:
             call(self._set_status, item, "stopped (ctrl+r resumes)")
             return
-        except Exception as exc:  # noqa: BLE001 - shown in the row and as a notification
+        except Exception as exc:  # noqa: BLE001 - shown in the row and as a notification; the queue goes on
             call(self._set_status, item, "failed (ctrl+r retries)")
-            raise exc
+            call(self.notify, f"Upload of {item.path.name} failed: {exc}", title="Upload", severity="error",
+                 markup=False, timeout=10)
+            return
         self.results.append(result)
         call(self._set_status, item, f"done · sha256 {str(result.get('sha256'))[:12]}…")
         call(self.notify, f"Uploaded {result['type']}/{result['name']} (sha256 verified)", markup=False)
