@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from tui.config import Settings, Target, load_settings, resolve, save_settings
 from tui.connection import Connection, connect
-from tui.demo import DEMO_NAME, demo_bytes
+from tui.demo import DEMO_NAME, write_demo
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.help import HelpModal
@@ -119,10 +119,11 @@ class SdawsApp(App[None]):
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / DEMO_NAME
-            path.write_bytes(demo_bytes())
+            runnable = write_demo(path)
             # Through the API like any upload, so it works against AWS as well as locally.
             upload_file(self.conn.client, path, "Stable-diffusion", scope=self.conn.scope)
-        self.call_from_thread(self.notify, f"Created Stable-diffusion/{DEMO_NAME}")
+        note = "" if runnable else " (placeholder: install the jobs extra for a runnable model)"
+        self.call_from_thread(self.notify, f"Created Stable-diffusion/{DEMO_NAME}{note}")
         self.call_from_thread(self.refresh_models)
 
     def refresh_models(self) -> None:

@@ -1,9 +1,11 @@
 """A tiny demo checkpoint so a newcomer with an empty model root can try every flow.
 
-It is a valid safetensors file whose tensor names follow the SD1 single-file
-("ldm") layout, with a few small zero tensors: enough for the browser, the
-header-based type suggestion and uploads. Written with the standard library only,
-so the TUI does not need numpy or safetensors.
+With the job code installed (the `jobs` extra, as the README's run command does) the
+demo is a real tiny SD1 model (`sdaws_jobs.demo_model`): it converts, generates and
+trains on a CPU in seconds. Without it, `demo_bytes()` is the fallback: a valid
+safetensors file in the SD1 single-file ("ldm") layout with a few zero tensors, enough
+for browsing, the header-based type suggestion and uploads, written with the standard
+library only. Tests use it as a quick placeholder file.
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ def demo_bytes() -> bytes:
     return struct.pack("<Q", len(raw)) + raw + b"\0" * offset
 
 
-def write_demo(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / DEMO_NAME
-    path.write_bytes(demo_bytes())
-    return path
+def write_demo(path: Path) -> bool:
+    """Write the demo checkpoint to `path`; True when it is the real tiny model."""
+    try:
+        from sdaws_jobs.demo_model import write_demo_checkpoint
+    except ImportError:  # no job code here: the header-only placeholder still lets you browse
+        path.write_bytes(demo_bytes())
+        return False
+    write_demo_checkpoint(path)
+    return True
