@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 import uuid
 
@@ -31,9 +32,24 @@ _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
+_last_id = [0, 0]  # (millisecond, random part) of the newest id made by this process
+_id_lock = threading.Lock()
+
+
 def new_job_id() -> str:
-    """32 hex digits that sort by creation time, so newest-first is id order."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    """32 hex digits that sort by creation time, so newest-first is id order.
+
+    Like a monotonic ULID: ids made in the same millisecond increment the random part
+    instead of drawing a new one, so they still sort in the order they were made.
+    """
+    with _id_lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_id[0]:
+            ms, random_part = _last_id[0], _last_id[1] + 1
+        else:
+            random_part = secrets.randbits(79)  # headroom so increments never overflow 80 bits
+        _last_id[:] = [ms, random_part]
+    return f"{ms:012x}{random_part:020x}"
 
 
 def advance_job(records: JobRecords, now: str, job_id: str, new_status: str, **fields) -> bool:
