@@ -94,7 +94,7 @@ class SdawsApp(App[None]):
         self.conn = conn
         self.types = types
         self.sub_title = f"{conn.label} · {ping.get('mode')} · v{ping.get('version')}"
-        self.query_one(ModelsPane).attach(conn.client, types, conn.models_dir)
+        self.query_one(ModelsPane).attach(conn.client, types)
         self.query_one(UploadsPane).attach(conn)
         self.query_one(JobsPane).attach(conn.client)
         tree = self.query_one(ModelTree)
@@ -167,14 +167,13 @@ class SdawsApp(App[None]):
 
         self.push_screen(PathPickerModal("Upload a model file"), picked)
 
-    def open_convert(self, model: ModelData) -> None:
-        local = self.conn.models_dir / model.type / model.name if self.conn and self.conn.models_dir else None
+    def open_convert(self, model: ModelData, detected: dict | None = None) -> None:
 
         def chosen(params: dict | None) -> None:
             if params is not None:
                 self.submit(JobRequest("convert", params))
 
-        self.push_screen(ConvertDialog(model.name, local), chosen)
+        self.push_screen(ConvertDialog(model.name, detected), chosen)
 
     def action_new_job(self, kind: str | None = None) -> None:
         if not self._connected_or_warn():

@@ -46,10 +46,23 @@ class SafetensorsSummary(BaseModel):
     metadata: dict[str, str | int | float | bool | None | list | dict]
 
 
+class Architecture(BaseModel):
+    """What the conversion engine detects from the checkpoint's tensor names and shapes."""
+
+    arch: str
+    prediction_type: str
+    image_size: int
+    upcast_attention: bool
+    reasons: list[str]
+    defaults_taken: list[str]
+
+
 class ModelInfo(ModelItem):
     sha256: str | None
     format: str
     safetensors: SafetensorsSummary | None
+    architecture: Architecture | None = Field(None, description="Stable-diffusion/ safetensors checkpoints only")
+    conversions: list[str] = Field([], description="converted names (diffusers/<name>) made from this checkpoint")
     warnings: list[str] = []
 
 

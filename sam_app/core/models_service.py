@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from . import cursor as cursors
 from .errors import InvalidInput, NotFound
-from .model_tree import MODEL_TYPES, REQUIRED_TYPE, canonical_type, check_name, model_format, model_key
+from .model_tree import CONVERTED_PREFIX, MODEL_TYPES, REQUIRED_TYPE, canonical_type, check_name, model_format, model_key
 from .ports import ModelCatalog, ObjectStore, StoredObject
 from .safetensors_header import HeaderError, read_header, summarize
 
@@ -19,10 +21,22 @@ def _item(obj: StoredObject) -> dict:
     return {"type": model_type, "name": name, "size": obj.size, "modified": obj.modified.isoformat()}
 
 
+# (tensor name -> shape, file name) -> what the conversion engine would detect, or None.
+DescribeCheckpoint = Callable[[dict[str, list[int]], str], "dict | None"]
+
+
+def _stem(name: str) -> str:
+    for ext in (".safetensors", ".ckpt"):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
 class ModelService:
-    def __init__(self, store: ObjectStore, catalog: ModelCatalog) -> None:
+    def __init__(self, store: ObjectStore, catalog: ModelCatalog, describe_checkpoint: DescribeCheckpoint | None = None) -> None:
         self.store = store
         self.catalog = catalog
+        self.describe_checkpoint = describe_checkpoint
 
     def warnings(self) -> list[str]:
         if self.store.folder_exists(REQUIRED_TYPE):
@@ -70,14 +84,28 @@ class ModelService:
         facts = self.catalog.get(key) or {}
         # A sha256 is only trusted for the bytes it was computed on.
         sha256 = facts.get("sha256") if facts.get("size") == obj.size else None
-        info = _item(obj) | {"sha256": sha256, "format": model_format(key), "safetensors": None}
+        info = _item(obj) | {"sha256": sha256, "format": model_format(key), "safetensors": None,
+                             "architecture": None, "conversions": []}
         if info["format"] == "safetensors":
             try:
                 header = read_header(lambda start, length: self.store.read_range(key, start, length))
                 info["safetensors"] = summarize(header)
             except HeaderError as exc:
                 info["warnings"] = [f"not a readable safetensors file: {exc}"]
+            else:
+                if info["type"] == REQUIRED_TYPE and self.describe_checkpoint is not None:
+                    shapes = {k: v.get("shape", []) for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
+                    info["architecture"] = self.describe_checkpoint(shapes, info["name"])
+        if info["type"] == REQUIRED_TYPE:
+            info["conversions"] = self._conversions(info["name"])
         return info
+
+    def _conversions(self, name: str) -> list[str]:
+        """Converted names of this checkpoint: the convert job's default name is its stem."""
+        stem = _stem(name)
+        if self.store.head(f"{CONVERTED_PREFIX}/{stem}/model_index.json") is not None:
+            return [stem]
+        return []
 
     def delete_model(self, model_type: str, name: str) -> dict:
         key = model_key(model_type, check_name(name))

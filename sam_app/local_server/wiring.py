@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Callable
 
+from sam_app.adapters.checkpoint_architecture import describe_checkpoint
 from sam_app.adapters.clock import UtcClock
 from sam_app.adapters.local.jobs_wiring import LocalJobs, build_local_jobs
 from sam_app.adapters.local.multipart import LocalMultipart
@@ -53,7 +54,7 @@ def build_local_services(
     uploads = UploadService(tree, multipart, SqliteUploadRecords(db), catalog, UtcClock(), max_upload_bytes, **extra)
     services = Services(
         mode="local",
-        models=ModelService(tree, catalog),
+        models=ModelService(tree, catalog, describe_checkpoint),
         uploads=uploads,
         tokens=StaticTokenVerifier(token),
     )

@@ -162,3 +162,28 @@ def test_checkpoints_linked_from_another_disk_are_part_of_the_tree(server, tmp_p
     assert info.status_code == 200 and info.json()["safetensors"]["parameter_count"] == 8
     assert requests.delete(f"{server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH).status_code == 200
     assert elsewhere.exists() and not linked.is_symlink(), "delete removes the link, never the file it points to"
+
+
+SD1_HEADER = {  # the two tensors detection looks at, with SD1's published shapes
+    "model.diffusion_model.input_blocks.0.0.weight": ("F16", [320, 4, 3, 3]),
+    "cond_stage_model.transformer.text_model.final_layer_norm.weight": ("F16", [768]),
+}
+
+
+def test_info_reports_architecture_and_conversions(server, tmp_path):
+    write_safetensors(tmp_path / "models" / "Stable-diffusion" / "base.safetensors", SD1_HEADER)
+    info = requests.get(f"{server.url}/models/Stable-diffusion/base.safetensors", headers=AUTH).json()
+    assert info["architecture"]["arch"] == "sd1" and info["architecture"]["prediction_type"] == "epsilon"
+    assert "OpenAI CLIP" in info["architecture"]["reasons"][0]
+    assert info["conversions"] == []
+    converted = tmp_path / "models" / "diffusers" / "base"
+    converted.mkdir(parents=True)
+    (converted / "model_index.json").write_text("{}")
+    info = requests.get(f"{server.url}/models/Stable-diffusion/base.safetensors", headers=AUTH).json()
+    assert info["conversions"] == ["base"]
+
+
+def test_a_lora_in_the_checkpoint_folder_has_no_architecture(server, tmp_path):
+    write_safetensors(tmp_path / "models" / "Stable-diffusion" / "oops.safetensors", {"lora_unet_x.lora_down.weight": ("F16", [4, 8])})
+    info = requests.get(f"{server.url}/models/Stable-diffusion/oops.safetensors", headers=AUTH)
+    assert info.status_code == 200 and info.json()["architecture"] is None

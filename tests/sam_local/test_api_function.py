@@ -47,3 +47,25 @@ def test_wrong_token_is_refused_inside_the_runtime(sam_build, moto_container, ap
     path.write_text(json.dumps(event))
     response = sam_local_invoke(sam_build, "ApiFunction", path, api_world, moto_container.network, tmp_path)
     assert response["statusCode"] == 403
+
+
+def test_bundle_has_detection_and_no_torch(sam_build):
+    bundle = sam_build / "ApiFunction"
+    assert (bundle / "sdaws_jobs" / "convert" / "detection.py").is_file()
+    assert not (bundle / "torch").exists() and not (bundle / "diffusers").exists() and not (bundle / "textual").exists()
+
+
+def test_model_info_detects_architecture_in_the_runtime(sam_build, moto_container, api_world, tmp_path):
+    from tests.api.test_local_server import SD1_HEADER, write_safetensors
+
+    local = tmp_path / "base.safetensors"
+    write_safetensors(local, SD1_HEADER)
+    moto_container.client("s3").put_object(Bucket="sdaws-models", Key="Stable-diffusion/base.safetensors", Body=local.read_bytes())
+    event = json.loads((EVENTS / "api_get_model.json").read_text())
+    event["path"] = "/models/Stable-diffusion/base.safetensors"
+    event["pathParameters"] = {"model_type": "Stable-diffusion", "name": "base.safetensors"}
+    path = tmp_path / "get-model.json"
+    path.write_text(json.dumps(event))
+    response = sam_local_invoke(sam_build, "ApiFunction", path, api_world, moto_container.network, tmp_path)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200 and body["architecture"]["arch"] == "sd1", body

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Input, Log
+from textual.widgets import Input, Log, Select
 
 from tui.app import SdawsApp
 from tui.config import Target
@@ -132,7 +132,9 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConvertDialog), "dialog open")
         dialog: ConvertDialog = app.screen
-        # remote target: the TUI cannot read the file, so the job detects; locally it prefills
+        # prefilled from the server's detection (header only), so it works against AWS too
+        assert dialog.query_one("#arch", Select).value == "sd1"
+        assert dialog.why.startswith("Detected sd1: text encoder is OpenAI CLIP")
         assert dialog.query_one("#output-name", Input).value == "alpha"
         dialog.query_one("#output-name", Input).value = "alpha-tui"
         await pilot.click("#convert")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import get_args
 
 from sdaws_jobs.specs import ConvertSpec
@@ -21,21 +20,13 @@ ARCHS = get_args(ConvertSpec.model_fields["arch"].annotation)
 PREDICTIONS = ("epsilon", "v_prediction")
 
 
-def detect_defaults(path: Path | None) -> tuple[dict, str]:
-    """(prefill, why) from the conversion engine when the file is on this machine."""
-    if path is None:
-        return {}, "The file is in the cloud: the job detects the architecture itself (arch auto)."
-    try:
-        from sdaws_jobs.convert import detect
-    except ImportError:
-        return {}, "The conversion engine is not installed here: the job detects it (arch auto)."
-    try:
-        found = detect(path)
-    except Exception as exc:  # noqa: BLE001 - the job will report the same problem in full
-        return {}, f"Could not detect the architecture here ({exc}); the job will try again."
-    prefill = {"arch": found.arch, "prediction_type": found.prediction_type, "image_size": found.image_size}
-    why = "; ".join([*found.reasons, *found.defaults_taken]) or "from keys and shapes"
-    return prefill, f"Detected {found.arch}: {why}"
+def detect_defaults(detected: dict | None) -> tuple[dict, str]:
+    """(prefill, why) from what the server detected (the conversion engine's rules)."""
+    if not detected:
+        return {}, "The architecture could not be read from the file's header: the job detects it (arch auto)."
+    prefill = {k: detected[k] for k in ("arch", "prediction_type", "image_size")}
+    why = "; ".join([*detected.get("reasons", []), *detected.get("defaults_taken", [])]) or "from keys and shapes"
+    return prefill, f"Detected {detected['arch']}: {why}"
 
 
 class ConvertDialog(ModalScreen[dict | None]):
@@ -43,10 +34,10 @@ class ConvertDialog(ModalScreen[dict | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, model_name: str, local_path: Path | None) -> None:
+    def __init__(self, model_name: str, detected: dict | None) -> None:
         super().__init__(classes="dialog-screen")
         self.model_name = model_name
-        self.prefill, self.why = detect_defaults(local_path)
+        self.prefill, self.why = detect_defaults(detected)
 
     def compose(self) -> ComposeResult:
         arch = self.prefill.get("arch")

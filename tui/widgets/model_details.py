@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.table import Table
 from textual.widgets import Static
 
 from tui import fmt
 
 
-def local_architecture(path: Path) -> str | None:
-    """Architecture the conversion engine detects, for a file this machine can read."""
-    try:
-        from sdaws_jobs.convert import detect  # the conversion engine; optional in a TUI-only install
-    except ImportError:
-        return None
-    try:
-        found = detect(path)
-    except Exception:  # noqa: BLE001 - an unreadable or foreign file simply has no architecture
-        return None
-    return f"{found.arch} · {found.prediction_type} · {found.image_size}px"
+def describe_architecture(info: dict) -> str:
+    """The server's detection (the conversion engine's rules), in one line."""
+    found = info.get("architecture")
+    if not found:
+        return "— (not a checkpoint the engine recognises)" if info.get("type") == "Stable-diffusion" else "—"
+    return f"{found['arch']} · {found['prediction_type']} · {found['image_size']}px"
 
 
 class ModelDetails(Static):
@@ -38,7 +31,7 @@ class ModelDetails(Static):
     def show_loading(self, type_: str, name: str) -> None:
         self.update(f"{type_}/{name}\n\nloading…")
 
-    def show_info(self, info: dict, architecture: str | None = None) -> None:
+    def show_info(self, info: dict) -> None:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column(overflow="fold")
@@ -47,7 +40,7 @@ class ModelDetails(Static):
         table.add_row("Modified", fmt.timestamp(info.get("modified")))
         table.add_row("Format", str(info.get("format") or "—"))
         table.add_row("SHA-256", info.get("sha256") or "not computed yet")
-        table.add_row("Architecture", architecture or "— (detected when converting)")
+        table.add_row("Architecture", describe_architecture(info))
         summary = info.get("safetensors")
         if summary:
             dtypes = ", ".join(f"{k} ×{v}" for k, v in sorted(summary.get("dtypes", {}).items()))

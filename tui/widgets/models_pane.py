@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +9,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label
 
 from tui.client import ApiClient
-from tui.widgets.model_details import ModelDetails, local_architecture
+from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.workers import io_worker
 
@@ -27,8 +25,8 @@ class ModelsPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.client: ApiClient | None = None
-        self.models_dir: Path | None = None
         self.current: ModelData | None = None
+        self.current_info: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: type the start of a name  ( / )", id="model-filter")
@@ -38,9 +36,8 @@ class ModelsPane(Vertical):
             with VerticalScroll(id="details-scroll"):
                 yield ModelDetails("Connecting…", id="model-details")
 
-    def attach(self, client: ApiClient, types: list[dict], models_dir: Path | None) -> None:
+    def attach(self, client: ApiClient, types: list[dict]) -> None:
         self.client = client
-        self.models_dir = models_dir
         self.query_one(ModelTree).attach(client, types)
         self.query_one(ModelDetails).show_nothing()
 
@@ -72,14 +69,12 @@ class ModelsPane(Vertical):
     def _load_details(self, model: ModelData) -> None:
         assert self.client is not None
         info = self.client.model_info(model.type, model.name)
-        arch = None
-        if self.models_dir is not None and model.type == "Stable-diffusion":
-            arch = local_architecture(self.models_dir / model.type / model.name)
-        self.app.call_from_thread(self._show_details, model, info, arch)
+        self.app.call_from_thread(self._show_details, model, info)
 
-    def _show_details(self, model: ModelData, info: dict, arch: str | None) -> None:
+    def _show_details(self, model: ModelData, info: dict) -> None:
         if self.current is model:  # the cursor may have moved on meanwhile
-            self.query_one(ModelDetails).show_info(info, arch)
+            self.current_info = info
+            self.query_one(ModelDetails).show_info(info)
 
     def action_focus_filter(self) -> None:
         self.query_one("#model-filter", Input).focus()
@@ -113,4 +108,5 @@ class ModelsPane(Vertical):
         if model is None or model.type != "Stable-diffusion":
             self.notify("Highlight a checkpoint in Stable-diffusion/ to convert it.", severity="warning")
             return
-        self.app.open_convert(model)  # the app owns job submission
+        info = self.current_info if self.current_info.get("name") == model.name else {}
+        self.app.open_convert(model, info.get("architecture"))  # the app owns job submission

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import boto3
 from botocore.config import Config
 
+from sam_app.adapters.checkpoint_architecture import describe_checkpoint
 from sam_app.adapters.clock import UtcClock
 from sam_app.core.models_service import ModelService
 from sam_app.core.services import Services
@@ -47,7 +48,7 @@ def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
     )
     return Services(
         mode="aws",
-        models=ModelService(tree, catalog),
+        models=ModelService(tree, catalog, describe_checkpoint),
         uploads=uploads,
         tokens=ApiKeyVerifier(boto3.client("apigateway"), env["API_KEY_ID"]),
         jobs=build_aws_jobs(env, s3, dynamodb, tree),
