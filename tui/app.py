@@ -77,13 +77,15 @@ class SdawsApp(App[None]):
 
     @io_worker(group="connect", title="Connection")
     def connect_to(self, target: Target) -> None:
-        conn = connect(target)
-        try:
+        conn = None
+        try:  # a failure anywhere (also starting the embedded server) leaves a visible state
+            conn = connect(target)
             ping = conn.client.ping()
             types = conn.client.model_types().get("types", [])
             empty = not conn.client.list_models(limit=1).get("items")
         except Exception:
-            conn.close()
+            if conn is not None:
+                conn.close()
             self.call_from_thread(setattr, self, "sub_title", "not connected · s: settings")
             raise
         self.call_from_thread(self._connected, conn, ping, types, empty)
