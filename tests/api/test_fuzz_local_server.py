@@ -56,6 +56,7 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
         capture_output=True,
         text=True,
         timeout=900,
+        cwd=tmp_path,  # schemathesis keeps a .schemathesis/ folder in its working directory
     )
     summary = run.stdout[-3000:] + run.stderr[-2000:]
     assert run.returncode == 0, summary
