@@ -8,13 +8,14 @@ is safe to use from several worker threads at once: each thread gets its own
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from tui.thread_clients import ThreadClients
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
@@ -73,30 +74,21 @@ class ApiClient:
         self.base_url = base_url.rstrip("/") + "/"
         self.token = token
         self.timeout = timeout
-        self._local = threading.local()
-        self._clients: list[httpx.Client] = []
-        self._lock = threading.Lock()
-
-    # -- plumbing ---------------------------------------------------------
-
-    def _http(self) -> httpx.Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = httpx.Client(
+        self._clients = ThreadClients(
+            lambda: httpx.Client(
                 base_url=self.base_url,
                 headers={"x-api-key": self.token, "accept": "application/json"},
                 timeout=self.timeout,
             )
-            self._local.client = client
-            with self._lock:
-                self._clients.append(client)
-        return client
+        )
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _http(self) -> httpx.Client:
+        return self._clients.get()
 
     def close(self) -> None:
-        with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        self._clients.close()
 
     def __enter__(self) -> ApiClient:
         return self

@@ -25,6 +25,7 @@ import httpx
 
 from tui.client import ApiClient, ApiError, NotFound
 from tui.config import config_dir
+from tui.thread_clients import ThreadClients
 
 CHUNK = 1 << 20  # progress granularity inside a part
 PUT_ATTEMPTS = 4
@@ -117,22 +118,13 @@ class _PartSender:
     def __init__(self, meter: _Meter, cancel: "_AnyEvent | threading.Event") -> None:
         self.meter = meter
         self.cancel = cancel
-        self._local = threading.local()
-        self._clients: list[httpx.Client] = []
-        self._lock = threading.Lock()
+        self._clients = ThreadClients(lambda: httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0)))
 
     def _http(self) -> httpx.Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0))
-            self._local.client = client
-            with self._lock:
-                self._clients.append(client)
-        return client
+        return self._clients.get()
 
     def close(self) -> None:
-        for client in self._clients:
-            client.close()
+        self._clients.close()
 
     def _body(self, data: memoryview, sent: list[int]):
         for offset in range(0, len(data), CHUNK):
