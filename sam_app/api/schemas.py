@@ -89,7 +89,7 @@ class StoredPart(BaseModel):
     etag: str
 
 
-class UploadCreated(BaseModel):
+class _UploadFacts(BaseModel):
     upload_id: str
     type: str
     name: str
@@ -97,17 +97,13 @@ class UploadCreated(BaseModel):
     part_size: int
     part_count: int
     expires_at: str
+
+
+class UploadCreated(_UploadFacts):
     parts: list[PartUrl]
 
 
-class UploadStatus(BaseModel):
-    upload_id: str
-    type: str
-    name: str
-    size: int
-    part_size: int
-    part_count: int
-    expires_at: str
+class UploadStatus(_UploadFacts):
     status: str
     parts_done: list[StoredPart]
     parts_missing: list[PartUrl]
