@@ -53,8 +53,9 @@ def child(tool: str, src: Path, out: Path, config: Path | None) -> None:
         import torch
         from diffusers import StableDiffusionPipeline
 
-        pipe = StableDiffusionPipeline.from_single_file(str(src), config=str(config), local_files_only=True,
-                                                        torch_dtype=torch.float16)
+        pipe = StableDiffusionPipeline.from_single_file(
+            str(src), config=str(config), local_files_only=True, torch_dtype=torch.float16
+        )
         pipe.save_pretrained(str(out))
     elif tool == "build":
         build_checkpoint(out)
@@ -106,8 +107,10 @@ def main() -> None:
                 # diffusers gets sdaws' output folder as its config= (the same configs, offline).
                 config = str(work / "out-sdaws") if tool == "diffusers" else "-"
                 results[tool] = measure([*me, tool, str(src), str(out), config])
-        print(f"\ncheckpoint: {size / 1e9:.2f} GB, SD1.5 architecture, random fp16 weights; "
-              f"{os.cpu_count()} CPUs (machine may be shared)\n")
+        print(
+            f"\ncheckpoint: {size / 1e9:.2f} GB, SD1.5 architecture, random fp16 weights; "
+            f"{os.cpu_count()} CPUs (machine may be shared)\n"
+        )
         print(f"{'tool':<10} {'wall s':>8} {'peak RSS MiB':>13}")
         for tool, (wall, rss) in results.items():
             print(f"{tool:<10} {wall:>8.2f} {rss:>13.0f}")

@@ -22,9 +22,9 @@ On a CPU both run fp32 and the ratio is about 1.0.
 from __future__ import annotations
 
 import argparse
-import statistics
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -47,10 +47,16 @@ def build_sd15_folder(folder: Path) -> None:
         unet=UNet2DConditionModel.from_config(read("unet")),
         vae=AutoencoderKL.from_config(read("vae")),
         text_encoder=CLIPTextModel(CLIPTextConfig(**read("text_encoder"))),
-        tokenizer=CLIPTokenizer(str(CONFIGS / "tokenizer" / "vocab.json"), str(CONFIGS / "tokenizer" / "merges.txt"),
-                                model_max_length=77, pad_token="<|endoftext|>"),
+        tokenizer=CLIPTokenizer(
+            str(CONFIGS / "tokenizer" / "vocab.json"),
+            str(CONFIGS / "tokenizer" / "merges.txt"),
+            model_max_length=77,
+            pad_token="<|endoftext|>",
+        ),
         scheduler=DDIMScheduler.from_config(json.loads((sd1 / "scheduler" / "scheduler_config.json").read_text())),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     pipe.save_pretrained(str(folder), safe_serialization=True)
 
@@ -77,18 +83,23 @@ def diffusers_call(folder: Path, args, device):
     pipe.set_progress_bar_config(disable=True)
 
     def call():
-        pipe(args.prompt, num_inference_steps=args.steps, width=args.size, height=args.size,
-             generator=torch.Generator("cpu").manual_seed(0))
+        pipe(
+            args.prompt,
+            num_inference_steps=args.steps,
+            width=args.size,
+            height=args.size,
+            generator=torch.Generator("cpu").manual_seed(0),
+        )
 
     return call
 
 
 def sdaws_call(folder: Path, args):
     sys.path.insert(0, str(REPO / "containers"))
+    from sdaws.contract.specs import Txt2ImgSpec
     from sdaws_jobs.pipelines import load_text2image
     from sdaws_jobs.render import render
     from sdaws_jobs.runtime import optimize_pipeline, pick_runtime
-    from sdaws_jobs.specs import Txt2ImgSpec
 
     runtime = pick_runtime(None)
     pipe = optimize_pipeline(load_text2image(folder, runtime), runtime, compile_unet=args.compile and runtime.cuda)
@@ -138,14 +149,18 @@ def main(argv: list[str] | None = None) -> int:
         if not (folder / "model_index.json").is_file():
             (build_tiny_folder if args.tiny else build_sd15_folder)(folder)
         ours_call, dtype = sdaws_call(folder, args)
-        medians = interleaved({"diffusers": diffusers_call(folder, args, device), "sdaws": ours_call}, args.runs, device)
+        medians = interleaved(
+            {"diffusers": diffusers_call(folder, args, device), "sdaws": ours_call}, args.runs, device
+        )
         base, ours = medians["diffusers"], medians["sdaws"]
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
-    print(f"txt2img, {'tiny' if args.tiny else 'SD1.5-size random'} model, {args.steps} steps, "
-          f"{args.size}x{args.size}, median of {args.runs} alternating runs, device {name}")
+    print(
+        f"txt2img, {'tiny' if args.tiny else 'SD1.5-size random'} model, {args.steps} steps, "
+        f"{args.size}x{args.size}, median of {args.runs} alternating runs, device {name}"
+    )
     print(f"{'path':<12}{'dtype':<10}{'s/image':>10}{'it/s':>10}")
     print(f"{'diffusers':<12}{'float32':<10}{base:>10.3f}{args.steps / base:>10.2f}")
     print(f"{'sdaws':<12}{dtype:<10}{ours:>10.3f}{args.steps / ours:>10.2f}")

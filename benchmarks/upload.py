@@ -4,7 +4,7 @@ plus the TUI's time to first paint of a 10,000-model folder.
 S3 endpoint: `rclone serve s3` over a temporary folder (a real S3 server; moto would
 measure itself). sdaws's path is the one a deployed stack uses: the AWS adapter
 (`sam_app.adapters.aws.s3_multipart.S3Multipart`) opens the multipart upload and
-presigns one URL per part, and `tui.uploader.send_parts` PUTs the parts in parallel
+presigns one URL per part, and `sdaws.client.uploader.send_parts` PUTs the parts in parallel
 while hashing the file (sha256) in the same pass; the adapter then completes. The
 API's own control calls (a few small JSON requests) are left out: they are constant
 per file and would only measure Lambda, not the data path.
@@ -40,8 +40,18 @@ def start_rclone(root: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     (root / BUCKET).mkdir(parents=True)
     proc = subprocess.Popen(
-        [str(BIN / "rclone"), "serve", "s3", "--auth-key", f"{KEY_ID},{SECRET}", "--addr", f"127.0.0.1:{port}", str(root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "rclone"),
+            "serve",
+            "s3",
+            "--auth-key",
+            f"{KEY_ID},{SECRET}",
+            "--addr",
+            f"127.0.0.1:{port}",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(200):
         try:
@@ -54,8 +64,13 @@ def start_rclone(root: Path) -> tuple[subprocess.Popen, str]:
 
 
 def s3_env() -> dict[str, str]:
-    return {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1"}
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
 
 
 def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
@@ -64,10 +79,16 @@ def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
 
     from sam_app.adapters.aws.s3_multipart import S3Multipart
     from sam_app.core.uploads_service import choose_part_size
-    from tui.uploader import send_parts
+    from sdaws.client.uploader import send_parts
 
-    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
-                      region_name="us-east-1", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+    )
     adapter = S3Multipart(s3, BUCKET)
     size = path.stat().st_size
     start = time.perf_counter()
@@ -89,8 +110,18 @@ def timed(argv: list[str]) -> float:
 
 
 def upload_awscli(path: Path, endpoint: str) -> float:
-    return timed([str(BIN / "aws"), "s3", "cp", str(path), f"s3://{BUCKET}/aws.bin", "--endpoint-url", endpoint,
-                  "--only-show-errors"])
+    return timed(
+        [
+            str(BIN / "aws"),
+            "s3",
+            "cp",
+            str(path),
+            f"s3://{BUCKET}/aws.bin",
+            "--endpoint-url",
+            endpoint,
+            "--only-show-errors",
+        ]
+    )
 
 
 def upload_s5cmd(path: Path, endpoint: str) -> float:
@@ -101,9 +132,9 @@ async def first_paint(models: Path, count: int) -> tuple[float, float]:
     """(seconds from opening a `count`-model folder to its first page on screen,
     seconds to list the whole folder the way a non-lazy tree would)."""
     from sam_app.local_server.server import serve_in_thread
+    from sdaws.client.api import ApiClient
+    from sdaws.client.config import Target
     from tui.app import SdawsApp
-    from tui.client import ApiClient
-    from tui.config import Target
     from tui.widgets.model_tree import ModelTree
 
     folder = models / "Lora"
@@ -153,24 +184,30 @@ def main() -> int:
         server, endpoint = start_rclone(tmp_path / "s3")
         try:
             results = {}
-            for name, run in (("sdaws", lambda: upload_sdaws(src, endpoint, args.workers)),
-                              ("aws s3 cp", lambda: upload_awscli(src, endpoint)),
-                              ("s5cmd", lambda: upload_s5cmd(src, endpoint))):
+            for name, run in (
+                ("sdaws", lambda: upload_sdaws(src, endpoint, args.workers)),
+                ("aws s3 cp", lambda: upload_awscli(src, endpoint)),
+                ("s5cmd", lambda: upload_s5cmd(src, endpoint)),
+            ):
                 results[name] = run()
                 for obj in (tmp_path / "s3" / BUCKET).iterdir():  # keep the disk light between runs
                     obj.unlink() if obj.is_file() else shutil.rmtree(obj)
         finally:
             server.terminate()
             server.wait(timeout=10)
-        print(f"Upload of {size / 2**20:.0f} MiB to rclone serve s3 on loopback (sdaws: {args.workers} workers, sha256 included)")
+        print(
+            f"Upload of {size / 2**20:.0f} MiB to rclone serve s3 on loopback (sdaws: {args.workers} workers, sha256 included)"
+        )
         print(f"{'tool':<12} {'seconds':>8} {'MiB/s':>8}")
         for name, seconds in results.items():
             print(f"{name:<12} {seconds:8.2f} {size / 2**20 / seconds:8.1f}")
         best = min(results["aws s3 cp"], results["s5cmd"])
         print(f"sdaws throughput / faster baseline = {best / results['sdaws']:.2f}x  (target >= 0.9x)")
         painted, full = asyncio.run(first_paint(tmp_path / "models", args.models))
-        print(f"TUI first paint of a {args.models:,}-model folder: {painted:.3f} s (target < 1 s); "
-              f"listing the whole folder instead: {full:.3f} s ({full / painted:.1f}x longer)")
+        print(
+            f"TUI first paint of a {args.models:,}-model folder: {painted:.3f} s (target < 1 s); "
+            f"listing the whole folder instead: {full:.3f} s ({full / painted:.1f}x longer)"
+        )
     return 0
 
 

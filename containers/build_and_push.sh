@@ -76,7 +76,7 @@ registry="${account}.dkr.ecr.${region}.amazonaws.com"
 uri="${registry}/${repository}:${tag}"
 
 echo "building ${uri}" >&2
-docker build --platform "$platform" -f "$here/Dockerfile" -t "$uri" "$here" >&2
+docker build --platform "$platform" -f "$here/Dockerfile" -t "$uri" "$here/.." >&2
 
 if [ "$push" -eq 0 ]; then
     echo "$uri"

@@ -15,9 +15,9 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from tui.config import Settings, Target, load_settings, resolve, save_settings
-from tui.connection import Connection, connect
-from tui.demo import DEMO_NAME, write_demo
+from sdaws.client.config import Settings, Target, load_settings, resolve, save_settings
+from sdaws.client.connection import Connection, connect
+from sdaws.client.demo import DEMO_NAME, write_demo
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.help import HelpModal
@@ -106,8 +106,10 @@ class SdawsApp(App[None]):
             self._offer_demo()
 
     def _offer_demo(self) -> None:
-        question = ("Your model tree is empty. Create a tiny demo checkpoint in Stable-diffusion/ "
-                    "so you can try browsing, converting and jobs on the CPU in minutes?")
+        question = (
+            "Your model tree is empty. Create a tiny demo checkpoint in Stable-diffusion/ "
+            "so you can try browsing, converting and jobs on the CPU in minutes?"
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -117,7 +119,7 @@ class SdawsApp(App[None]):
 
     @io_worker(group="demo", title="Demo checkpoint")
     def _create_demo(self) -> None:
-        from tui.uploader import upload_file
+        from sdaws.client.uploader import upload_file
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / DEMO_NAME
@@ -240,16 +242,27 @@ class SdawsApp(App[None]):
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Models: browse the model tree", "Show the Models tab", lambda: self.action_show_tab("models"))
+        yield SystemCommand(
+            "Models: browse the model tree", "Show the Models tab", lambda: self.action_show_tab("models")
+        )
         yield SystemCommand("Models: filter by name", "Focus the filter box", self._palette_filter)
         yield SystemCommand("Models: refresh", "Reload the open folders", self.refresh_models)
-        yield SystemCommand("Models: delete highlighted", "Delete the highlighted model (asks first)",
-                            lambda: self.query_one(ModelsPane).action_delete_model())
-        yield SystemCommand("Models: convert highlighted", "Convert the highlighted checkpoint to diffusers",
-                            lambda: self.query_one(ModelsPane).action_convert_model())
+        yield SystemCommand(
+            "Models: delete highlighted",
+            "Delete the highlighted model (asks first)",
+            lambda: self.query_one(ModelsPane).action_delete_model(),
+        )
+        yield SystemCommand(
+            "Models: convert highlighted",
+            "Convert the highlighted checkpoint to diffusers",
+            lambda: self.query_one(ModelsPane).action_convert_model(),
+        )
         yield SystemCommand("Upload a model file", "Pick a local file and upload it", self.action_upload)
-        yield SystemCommand("Uploads: resume interrupted", "Resume stopped uploads",
-                            lambda: self.query_one(UploadsPane).action_resume_all())
+        yield SystemCommand(
+            "Uploads: resume interrupted",
+            "Resume stopped uploads",
+            lambda: self.query_one(UploadsPane).action_resume_all(),
+        )
         yield SystemCommand("Jobs: show", "Show the Jobs tab", lambda: self.action_show_tab("jobs"))
         for kind in FORMS:
             yield SystemCommand(f"New {kind} job", f"Open the {kind} form", lambda k=kind: self.action_new_job(k))

@@ -19,8 +19,8 @@ def run_tui(args: argparse.Namespace) -> int:
     # textual-image asks the terminal about graphics support; it must do so before Textual takes over.
     import textual_image.widget  # noqa: F401
 
+    from sdaws.client.config import resolve
     from tui.app import SdawsApp
-    from tui.config import resolve
 
     target = resolve(getattr(args, "api", None), getattr(args, "token", None))
     half_block = bool(os.environ.get("TMUX")) or os.environ.get("SDAWS_IMAGES") == "halfblock"

@@ -15,7 +15,7 @@ from typing import Any
 
 from textual import work
 
-from tui.client import ApiError
+from sdaws.client.api import ApiError
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +28,15 @@ def io_worker(*, group: str, exclusive: bool = True, title: str = "") -> Callabl
                 return method(self, *args, **kwargs)
             except ApiError as exc:
                 self.app.notify(str(exc), title=title or "sdaws", severity="error", markup=False, timeout=8)
-            except Exception as exc:  # noqa: BLE001 - the point is to never crash the UI
+            except Exception as exc:
                 logger.exception("worker %s failed", method.__name__)
-                self.app.notify(f"{type(exc).__name__}: {exc}", title=title or "Unexpected error",
-                                severity="error", markup=False, timeout=10)
+                self.app.notify(
+                    f"{type(exc).__name__}: {exc}",
+                    title=title or "Unexpected error",
+                    severity="error",
+                    markup=False,
+                    timeout=10,
+                )
             return None
 
         return work(guarded, thread=True, exclusive=exclusive, group=group, exit_on_error=False)

@@ -16,14 +16,15 @@ import importlib
 import signal
 import sys
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from sdaws.contract.errors import InvalidInput, describe_validation_error
+from sdaws.contract.specs import JOB_KINDS, parse_spec
+
 from . import progress
-from .errors import SpecError
 from .layout import Layout
-from .specs import JOB_KINDS, parse_spec
 
 RUNNERS: dict[str, str] = {
     "txt2img": "sdaws_jobs.generate:run",
@@ -42,14 +43,6 @@ class Cancelled(Exception):
 def _runner(kind: str) -> Callable:
     module, func = RUNNERS[kind].split(":")
     return getattr(importlib.import_module(module), func)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "spec"
-        parts.append(f"{loc}: {err.get('msg')}")
-    return "invalid spec: " + "; ".join(parts)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,12 +76,12 @@ def run_job(kind: str, layout: Layout) -> int:
         layout.output_dir.mkdir(parents=True, exist_ok=True)
         _runner(kind)(spec, layout, kind)
     except ValidationError as exc:
-        code, message = 2, _validation_message(exc)
-    except SpecError as exc:
+        code, message = 2, "invalid spec: " + describe_validation_error(exc, "spec")
+    except InvalidInput as exc:  # SpecError and every contract rule the input broke
         code, message = 2, str(exc)
     except (Cancelled, KeyboardInterrupt) as exc:
         code, message = 1, str(exc) or "cancelled"
-    except Exception as exc:  # noqa: BLE001 - the last line of defence reports any failure
+    except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         code, message = 1, f"{type(exc).__name__}: {exc}"
     finally:

@@ -50,8 +50,9 @@ def load_pixels(example: Example, resolution: int):
     except (UnidentifiedImageError, OSError) as exc:
         raise SpecError(f"dataset image {example.image.name!r} is not readable: {exc}") from exc
     scale = resolution / min(img.size)
-    img = img.resize((max(resolution, round(img.width * scale)), max(resolution, round(img.height * scale))),
-                     Image.BICUBIC)
+    img = img.resize(
+        (max(resolution, round(img.width * scale)), max(resolution, round(img.height * scale))), Image.BICUBIC
+    )
     left, top = (img.width - resolution) // 2, (img.height - resolution) // 2
     img = img.crop((left, top, left + resolution, top + resolution))
     array = np.asarray(img, dtype=np.float32) / 127.5 - 1.0

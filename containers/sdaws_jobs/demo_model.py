@@ -25,31 +25,60 @@ def build_pipeline(seed: int = 0):
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, layers_per_block=2,
-        block_out_channels=(WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4), cross_attention_dim=WIDTH,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=2,
+        block_out_channels=(WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4),
+        cross_attention_dim=WIDTH,
         attention_head_dim=8,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
     )
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
-        block_out_channels=(WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4), sample_size=64,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        layers_per_block=2,
+        block_out_channels=(WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4),
+        sample_size=64,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
     )
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=CLIP_VOCAB, hidden_size=WIDTH, intermediate_size=WIDTH * 4, num_hidden_layers=2,
-        num_attention_heads=2, max_position_embeddings=77, projection_dim=WIDTH,
-        bos_token_id=49406, eos_token_id=49407, pad_token_id=49407, hidden_act="quick_gelu",
-    ))
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=CLIP_VOCAB,
+            hidden_size=WIDTH,
+            intermediate_size=WIDTH * 4,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            projection_dim=WIDTH,
+            bos_token_id=49406,
+            eos_token_id=49407,
+            pad_token_id=49407,
+            hidden_act="quick_gelu",
+        )
+    )
     scheduler = PNDMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-        steps_offset=1, skip_prk_steps=True,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        steps_offset=1,
+        skip_prk_steps=True,
     )
     shipped = configs_root() / "tokenizer"
     tokenizer = CLIPTokenizer(str(shipped / "vocab.json"), str(shipped / "merges.txt"), pad_token="<|endoftext|>")
     return StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from sdaws.contract.outputs import IMAGES_FOLDER
+from sdaws.contract.specs import Img2ImgSpec, LoraRef, Txt2ImgSpec
+
 from . import progress
 from .errors import SpecError
 from .layout import Layout
 from .model_ref import CHECKPOINT_EXTS, IMAGE_EXTS, find_file, find_model
 from .pngmeta import extract_lora_tags, png_info
-from .specs import Img2ImgSpec, LoraRef, Txt2ImgSpec
 
 
 def _basename(ref: str) -> str:
@@ -78,11 +80,11 @@ def write_images(pipe, spec: Txt2ImgSpec, layout: Layout) -> list[dict]:
     events = []
     for index, item in enumerate(render(pipe, spec, init_image, on_step=lambda: bar.advance(message="denoising"))):
         name = f"{index:05d}-{item.seed}.png"
-        target = layout.output_path("images", name)
+        target = layout.output_path(IMAGES_FOLDER, name)
         partial = target.with_suffix(".png.partial")
         item.image.save(partial, format="PNG", pnginfo=png_info(item.infotext))
         partial.replace(target)  # a reader never sees half a PNG
-        events.append({"file": layout.relative(target), "type": "images", "name": name, "seed": item.seed})
+        events.append({"file": layout.relative(target), "type": IMAGES_FOLDER, "name": name, "seed": item.seed})
         progress.output(**events[-1])
     return events
 

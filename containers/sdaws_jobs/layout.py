@@ -46,8 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sdaws.contract.hyperparameters import from_sagemaker_hyperparameters
+from sdaws.contract.outputs import result_folder, result_name
+
 from .errors import SpecError
-from .specs import from_sagemaker_hyperparameters
 
 DEFAULT_WORKDIR = Path("/opt/ml")
 
@@ -66,14 +68,12 @@ class Layout:
         input_dir: str | Path | None = None,
         output_dir: str | Path | None = None,
         spec_file: str | Path | None = None,
-    ) -> "Layout":
+    ) -> Layout:
         root = Path(workdir) if workdir else DEFAULT_WORKDIR
         inp = Path(input_dir) if input_dir else root / "input"
         config = inp / "config"
         sagemaker_training = (
-            spec_file is None
-            and not (config / "spec.json").exists()
-            and (config / "hyperparameters.json").exists()
+            spec_file is None and not (config / "spec.json").exists() and (config / "hyperparameters.json").exists()
         )
         out = output_dir or os.environ.get("SDAWS_OUTPUT_DIR")
         if out:
@@ -116,7 +116,9 @@ class Layout:
     def relative(self, path: Path) -> str:
         return path.relative_to(self.output_dir).as_posix()
 
-
-def safetensors_file_name(output_name: str) -> str:
-    """`x` and `x.safetensors` both name the file `x.safetensors` (users type either)."""
-    return output_name if output_name.endswith(".safetensors") else f"{output_name}.safetensors"
+    def result_path(self, kind: str, spec: dict[str, Any]) -> tuple[Path, str, str]:
+        """(path, tree folder, name) of the job's named result, placed by sdaws.contract.outputs."""
+        folder, name = result_folder(kind, spec), result_name(kind, spec)
+        if folder is None or name is None:
+            raise SpecError(f"a {kind} job has no named result")
+        return self.output_path(folder, name), folder, name

@@ -24,7 +24,7 @@ def _rename(mapping: dict | None, pipe) -> dict | None:
         if encoder is None or hasattr(encoder, "text_model"):
             continue
         old = f"{prefix}.text_model."
-        out = {(f"{prefix}." + k[len(old):] if k.startswith(old) else k): v for k, v in out.items()}
+        out = {(f"{prefix}." + k[len(old) :] if k.startswith(old) else k): v for k, v in out.items()}
     return out
 
 
@@ -32,11 +32,18 @@ def load_lora(pipe, path: Path, adapter_name: str) -> None:
     state, alphas = pipe.lora_state_dict(str(path.parent), weight_name=path.name)
     state, alphas = _rename(state, pipe), _rename(alphas, pipe)
     if any(k.startswith("unet.") for k in state):
-        pipe.load_lora_into_unet(state, network_alphas=alphas, unet=pipe.unet, adapter_name=adapter_name, _pipeline=pipe)
+        pipe.load_lora_into_unet(
+            state, network_alphas=alphas, unet=pipe.unet, adapter_name=adapter_name, _pipeline=pipe
+        )
     for prefix in TEXT_ENCODERS:
         encoder = getattr(pipe, prefix, None)
         if encoder is not None and any(k.startswith(prefix + ".") for k in state):
             pipe.load_lora_into_text_encoder(
-                state, network_alphas=alphas, text_encoder=encoder, prefix=prefix,
-                lora_scale=pipe.lora_scale, adapter_name=adapter_name, _pipeline=pipe,
+                state,
+                network_alphas=alphas,
+                text_encoder=encoder,
+                prefix=prefix,
+                lora_scale=pipe.lora_scale,
+                adapter_name=adapter_name,
+                _pipeline=pipe,
             )

@@ -9,16 +9,16 @@ $HF_TOKEN honoured).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sdaws.contract.model_tree import IMAGE_EXTENSIONS, is_repo_id
+
 from .errors import SpecError
 
 CHECKPOINT_EXTS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-_REPO_ID = re.compile(r"^[\w.\-]+/[\w.\-]+(:[\w.\-/]+)?$")
+IMAGE_EXTS = IMAGE_EXTENSIONS
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def find_model(channel: Path, name: str | None = None, strict: bool = False) -> 
         return ModelRef("diffusers" if found.is_dir() else "single_file", str(found))
     if not candidates:
         # "Stable-diffusion/x.safetensors" looks like a repo id too, but names a missing file.
-        if name and _REPO_ID.match(name) and not entries and Path(name).suffix.lower() not in CHECKPOINT_EXTS:
+        if name and is_repo_id(name) and not entries and Path(name).suffix.lower() not in CHECKPOINT_EXTS:
             repo, _, sub = name.partition(":")
             return ModelRef("hub", repo, sub or None)
         raise SpecError(

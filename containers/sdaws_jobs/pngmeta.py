@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from .specs import SCHEDULERS
+from sdaws.contract.specs import SCHEDULERS
 
 CHUNK = "parameters"
 NEGATIVE = "Negative prompt:"
@@ -34,7 +34,7 @@ def _format_number(value: float) -> str:
 
 def _quote(value: Any) -> str:
     text = str(value)
-    if any(c in text for c in ",:\n\"") or text != text.strip():
+    if any(c in text for c in ',:\n"') or text != text.strip():
         return json.dumps(text, ensure_ascii=False)
     return text
 
@@ -147,7 +147,7 @@ def parse_infotext(text: str) -> dict[str, Any]:
     for line in lines:
         if line.startswith(NEGATIVE):
             in_negative = True
-            line = line[len(NEGATIVE):].lstrip()
+            line = line[len(NEGATIVE) :].lstrip()
         (negative_lines if in_negative else prompt_lines).append(line)
     return {"prompt": "\n".join(prompt_lines), "negative_prompt": "\n".join(negative_lines), "params": params}
 

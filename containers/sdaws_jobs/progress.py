@@ -1,27 +1,17 @@
-"""Machine-readable progress: one JSON object per stdout line.
+"""Writing the progress-line protocol (sdaws.contract.progress) from a running job.
 
-This log is the single progress channel, locally (the subprocess runner reads the
-pipe) and on SageMaker (CloudWatch Logs). Events:
-
-    {"event": "progress", "step": i, "total": n, "eta_s": float|null, "message": str}
-    {"event": "output", "file": "<path under output/>", "type": "<tree folder>", "name": "<file name>"}
-    {"event": "done"}
-    {"event": "error", "message": "..."}
-
-`output` events may carry extra keys (e.g. "seed" for images); readers must ignore
-keys they do not know. Lines that are not JSON objects with an "event" key (library
-warnings, tracebacks) are not events: `parse_line` returns None for them.
+Each event is one line on the job's real stdout, written whole under a lock so lines
+from several threads never interleave.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
 from typing import Any, TextIO
 
-EVENTS = ("progress", "output", "done", "error")
+from sdaws.contract import progress as protocol
 
 _lock = threading.Lock()
 _stream: TextIO | None = None
@@ -34,29 +24,28 @@ def set_stream(stream: TextIO | None) -> None:
 
 
 def emit(event: dict[str, Any]) -> None:
-    line = json.dumps(event, ensure_ascii=False, allow_nan=False)
+    line = protocol.encode(event)
     stream = _stream or sys.stdout
-    # One write per line, under a lock: a line must never interleave with another.
     with _lock:
         stream.write(line + "\n")
         stream.flush()
 
 
-def output(file: str, type: str, name: str, **extra: Any) -> None:  # noqa: A002 - contract key
-    emit({"event": "output", "file": file, "type": type, "name": name, **extra})
+def output(file: str, type: str, name: str, **extra: Any) -> None:
+    emit(protocol.output_event(file, type, name, **extra))
 
 
 def done() -> None:
-    emit({"event": "done"})
+    emit({"event": protocol.DONE})
 
 
 def error(message: str) -> None:
-    emit({"event": "error", "message": message})
+    emit({"event": protocol.ERROR, "message": message})
 
 
 def message(text: str, step: int = 0, total: int = 0) -> None:
     """A progress line that only informs (e.g. 'loading model')."""
-    emit({"event": "progress", "step": step, "total": total, "eta_s": None, "message": text})
+    emit(protocol.progress_event(step, total, None, text))
 
 
 class Progress:
@@ -87,26 +76,4 @@ class Progress:
         if not last and self._last_emit is not None and now - self._last_emit < self.min_interval_s:
             return
         self._last_emit = now
-        emit(
-            {
-                "event": "progress",
-                "step": self.step,
-                "total": self.total,
-                "eta_s": self.eta_s(),
-                "message": message,
-            }
-        )
-
-
-def parse_line(line: str) -> dict[str, Any] | None:
-    """The event on this stdout line, or None when the line is not an event."""
-    text = line.strip()
-    if not text.startswith("{") or not text.endswith("}"):
-        return None
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict) or obj.get("event") not in EVENTS:
-        return None
-    return obj
+        emit(protocol.progress_event(self.step, self.total, self.eta_s(), message))

@@ -8,12 +8,13 @@ request gives the same pixels in both. Seeds follow the WebUI: image k of the ru
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+
+from sdaws.contract.specs import MAX_SEED, Img2ImgSpec, Txt2ImgSpec
 
 from .pngmeta import extract_lora_tags, infotext_for
 from .runtime import generators
-from .specs import MAX_SEED, Img2ImgSpec, Txt2ImgSpec
 
 
 @dataclass
@@ -64,8 +65,9 @@ def render(
         if spec.clip_skip > 1:
             kwargs["clip_skip"] = spec.clip_skip - 1  # diffusers counts layers skipped beyond the last
         if isinstance(spec, Img2ImgSpec):
-            kwargs.update(image=init_image.convert("RGB").resize((spec.width, spec.height)),
-                          strength=spec.denoising_strength)
+            kwargs.update(
+                image=init_image.convert("RGB").resize((spec.width, spec.height)), strength=spec.denoising_strength
+            )
         else:
             kwargs.update(width=spec.width, height=spec.height)
         images = pipe(**kwargs).images

@@ -52,7 +52,7 @@ def _download(client, uri: str, target: Path, folder: bool) -> None:
     count = 0
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            rel = obj["Key"][len(prefix):]
+            rel = obj["Key"][len(prefix) :]
             if rel and not rel.endswith("/") and ".." not in rel.split("/"):
                 _download_file(client, bucket, obj["Key"], staging / rel)
                 count += 1

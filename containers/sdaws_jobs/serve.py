@@ -38,13 +38,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
+from sdaws.contract.outputs import LORA_FOLDER
+from sdaws.contract.specs import Img2ImgSpec, Txt2ImgSpec, parse_spec
+
 from .errors import SpecError
 from .layout import Layout
 from .model_ref import find_model
-from .specs import Img2ImgSpec, Txt2ImgSpec, parse_spec
 
 MAX_BODY = 64 * 1024 * 1024  # an init image as base64 fits easily; anything bigger is a mistake
-_TREE = {"model": ("Stable-diffusion", "diffusers"), "vae": ("VAE",), "lora": ("Lora",)}
+_TREE = {"model": (REQUIRED_TYPE, CONVERTED_PREFIX), "vae": ("VAE",), "lora": (LORA_FOLDER,)}
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,14 @@ class Generator:
         from .pipelines import set_scheduler
         from .runtime import pick_runtime
 
-        key = (source, spec.model, spec.vae, tuple((l.name, l.weight) for l in spec.loras), spec.half, spec.compile)
+        key = (
+            source,
+            spec.model,
+            spec.vae,
+            tuple((lora.name, lora.weight) for lora in spec.loras),
+            spec.half,
+            spec.compile,
+        )
         if key != self._key:
             self._pipe, self._key = None, None
             if self._scratch:
@@ -136,8 +147,13 @@ class Generator:
             for item in render(pipe, spec, init_image):
                 buffer = io.BytesIO()
                 item.image.save(buffer, format="PNG", pnginfo=png_info(item.infotext))
-                images.append({"png_b64": base64.b64encode(buffer.getvalue()).decode("ascii"),
-                               "seed": item.seed, "infotext": item.infotext})
+                images.append(
+                    {
+                        "png_b64": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                        "seed": item.seed,
+                        "infotext": item.infotext,
+                    }
+                )
         return {"kind": kind, "images": images}
 
 
@@ -178,13 +194,13 @@ def make_handler(generator: Generator):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             if self.path.split("?")[0] == "/ping":
                 self._reply(200, {"status": "ok"})
             else:
                 self._reply(404, {"error": "not found: the server answers GET /ping and POST /invocations"})
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             if self.path.split("?")[0] != "/invocations":
                 self._reply(404, {"error": "not found: the server answers GET /ping and POST /invocations"})
                 return
@@ -201,15 +217,15 @@ def make_handler(generator: Generator):
                 if not isinstance(body, dict):
                     raise SpecError("the request body must be a JSON object")
                 self._reply(200, generator.handle(body))
-            except (json.JSONDecodeError, SpecError, ValidationError) as exc:
+            except (json.JSONDecodeError, InvalidInput, ValidationError) as exc:
                 message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
                 self._reply(400, {"error": message})
-            except Exception as exc:  # noqa: BLE001 - report, keep serving
+            except Exception as exc:
                 self.log_error("invocation failed: %r", exc)
                 self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
 
-        def log_message(self, format, *args):  # noqa: A002 - base signature; logs go to stderr
-            sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
+        def log_message(self, format, *args):
+            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
     return Handler
 

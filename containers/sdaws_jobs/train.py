@@ -16,12 +16,14 @@ import random
 import tempfile
 from pathlib import Path
 
+from sdaws.contract.outputs import SAMPLES_FOLDER
+from sdaws.contract.specs import MAX_SEED, TrainSpec
+
 from . import progress
 from .dataset import find_examples, load_pixels
 from .errors import SpecError
-from .layout import Layout, safetensors_file_name
+from .layout import Layout
 from .model_ref import find_model
-from .specs import MAX_SEED, TrainSpec
 
 UNET_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
 TEXT_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj"]
@@ -41,7 +43,9 @@ def _components(model_dir: Path, runtime, spec: TrainSpec):
     text_dtype = torch.float32 if spec.train_text_encoder else frozen
     return dict(
         tokenizer=CLIPTokenizer.from_pretrained(str(model_dir), subfolder="tokenizer", **load),
-        text_encoder=CLIPTextModel.from_pretrained(str(model_dir), subfolder="text_encoder", torch_dtype=text_dtype, **load),
+        text_encoder=CLIPTextModel.from_pretrained(
+            str(model_dir), subfolder="text_encoder", torch_dtype=text_dtype, **load
+        ),
         vae=AutoencoderKL.from_pretrained(str(model_dir), subfolder="vae", torch_dtype=frozen, **load),
         unet=UNet2DConditionModel.from_pretrained(str(model_dir), subfolder="unet", torch_dtype=unet_dtype, **load),
         noise=DDPMScheduler.from_pretrained(str(model_dir), subfolder="scheduler", **load),
@@ -71,8 +75,13 @@ def _add_adapters(parts, spec: TrainSpec) -> list:
 
 
 def _encode_text(parts, captions: list[str], device):
-    ids = parts["tokenizer"](captions, padding="max_length", truncation=True,
-                             max_length=parts["tokenizer"].model_max_length, return_tensors="pt").input_ids
+    ids = parts["tokenizer"](
+        captions,
+        padding="max_length",
+        truncation=True,
+        max_length=parts["tokenizer"].model_max_length,
+        return_tensors="pt",
+    ).input_ids
     return parts["text_encoder"](ids.to(device))[0]
 
 
@@ -83,19 +92,29 @@ def _write_samples(parts, spec: TrainSpec, layout: Layout, step: int, prompts: l
     from .runtime import generators
 
     pipe = StableDiffusionPipeline(
-        vae=parts["vae"], text_encoder=parts["text_encoder"], tokenizer=parts["tokenizer"], unet=parts["unet"],
+        vae=parts["vae"],
+        text_encoder=parts["text_encoder"],
+        tokenizer=parts["tokenizer"],
+        unet=parts["unet"],
         scheduler=EulerAncestralDiscreteScheduler.from_config(parts["noise"].config),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
     with torch.no_grad(), _autocast(runtime):
         for i, prompt in enumerate(prompts):
-            image = pipe(prompt, num_inference_steps=spec.sample_steps, width=spec.resolution, height=spec.resolution,
-                         generator=generators([spec.seed if spec.seed >= 0 else 0])).images[0]
+            image = pipe(
+                prompt,
+                num_inference_steps=spec.sample_steps,
+                width=spec.resolution,
+                height=spec.resolution,
+                generator=generators([spec.seed if spec.seed >= 0 else 0]),
+            ).images[0]
             name = f"step-{step:06d}-{i}.png"
-            target = layout.output_path("samples", name)
+            target = layout.output_path(SAMPLES_FOLDER, name)
             image.save(target)
-            progress.output(layout.relative(target), "samples", name, step=step)
+            progress.output(layout.relative(target), SAMPLES_FOLDER, name, step=step)
 
 
 def _autocast(runtime):
@@ -114,11 +133,16 @@ def _save(parts, spec: TrainSpec, layout: Layout, scratch: Path) -> None:
 
         folder = scratch / "dreambooth"
         StableDiffusionPipeline(
-            vae=parts["vae"], text_encoder=parts["text_encoder"], tokenizer=parts["tokenizer"], unet=parts["unet"],
-            scheduler=parts["noise"], safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+            vae=parts["vae"],
+            text_encoder=parts["text_encoder"],
+            tokenizer=parts["tokenizer"],
+            unet=parts["unet"],
+            scheduler=parts["noise"],
+            safety_checker=None,
+            feature_extractor=None,
+            requires_safety_checker=False,
         ).save_pretrained(str(folder), safe_serialization=True)
-        name, kind = safetensors_file_name(spec.output_name), "Stable-diffusion"
-        target = layout.output_path(kind, name)
+        target, folder_name, name = layout.result_path("train", spec.model_dump())
         convert.export_pipeline(folder, target)
     else:
         from peft.utils import get_peft_model_state_dict
@@ -126,10 +150,9 @@ def _save(parts, spec: TrainSpec, layout: Layout, scratch: Path) -> None:
         state = {f"unet.{k}": v for k, v in get_peft_model_state_dict(parts["unet"]).items()}
         if spec.train_text_encoder:
             state |= {f"text_encoder.{k}": v for k, v in get_peft_model_state_dict(parts["text_encoder"]).items()}
-        name, kind = safetensors_file_name(spec.output_name), "Lora"
-        target = layout.output_path(kind, name)
+        target, folder_name, name = layout.result_path("train", spec.model_dump())
         convert.export_lora({k: v.detach().float().cpu() for k, v in state.items()}, target, alpha=spec.alpha)
-    progress.output(layout.relative(target), kind, name)
+    progress.output(layout.relative(target), folder_name, name)
 
 
 def run(spec: TrainSpec, layout: Layout, kind: str) -> None:
@@ -177,8 +200,11 @@ def run(spec: TrainSpec, layout: Layout, kind: str) -> None:
             else:
                 target = noise
             with _autocast(runtime):
-                text = (_encode_text(parts, [captions[i] for i in idx], device) if cached_text is None
-                        else cached_text[idx].to(device))
+                text = (
+                    _encode_text(parts, [captions[i] for i in idx], device)
+                    if cached_text is None
+                    else cached_text[idx].to(device)
+                )
                 pred = parts["unet"](noisy.to(device, runtime.dtype), t.to(device), text.to(runtime.dtype)).sample
             loss = F.mse_loss(pred.float(), target.to(device))
             loss.backward()

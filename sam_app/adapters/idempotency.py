@@ -7,7 +7,7 @@ the validated payload, so the same key with a different body is refused.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from sam_app.core.errors import Conflict
+from sdaws.contract.errors import Conflict
 
 KEEP_SECONDS = 24 * 3600
 # A submission that crashed half way frees its key after this long instead of a day.

@@ -12,9 +12,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from sam_app.core.errors import Conflict, InvalidInput, NotFound, SdawsError
 from sam_app.core.job_refs import InvalidParams
 from sam_app.core.services import Services
+from sdaws.contract.errors import Conflict, InvalidInput, NotFound, SdawsError
 
 from .routers import endpoints, jobs, models, ping, uploads
 
@@ -60,7 +60,9 @@ def create_app(svc: Services | None) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
-        return error_response(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+        return error_response(
+            415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"
+        )
 
     @app.exception_handler(UnicodeDecodeError)
     def undecodable_body(exc: UnicodeDecodeError) -> Response:

@@ -16,4 +16,6 @@ def check(event: dict) -> dict | None:
     declared = (header(event, "content-type") or "application/json").split(";")[0].strip().lower()
     if declared == "application/json" or declared.endswith("+json"):
         return None
-    return proxy_error(415, "unsupported_media_type", f"send the body as JSON (Content-Type: application/json), not {declared}")
+    return proxy_error(
+        415, "unsupported_media_type", f"send the body as JSON (Content-Type: application/json), not {declared}"
+    )

@@ -17,7 +17,9 @@ class PutEndpoint(BaseModel):
 
 class Endpoint(BaseModel):
     name: str
-    status: str = Field(description="SageMaker endpoint status (Creating, InService, Updating, Failed…); 'local' is always InService")
+    status: str = Field(
+        description="SageMaker endpoint status (Creating, InService, Updating, Failed…); 'local' is always InService"
+    )
     instance_type: str
     min_instances: int
     max_instances: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,24 +13,24 @@ JobStatus = Literal["QUEUED", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "CAN
 class CreateJob(BaseModel):
     kind: JobKind
     params: dict[str, Any] = Field(
-        description="the kind's parameters (see sdaws_jobs.specs); models as `Stable-diffusion/x.safetensors`, "
+        description="the kind's parameters (see sdaws.contract.specs); models as `Stable-diffusion/x.safetensors`, "
         "`diffusers/<name>` or, for train, a Hugging Face repo id; job inputs as POST /job-inputs keys"
     )
-    name: Optional[str] = Field(default=None, min_length=1, max_length=100, description="a label; default from the params")
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="a label; default from the params")
 
 
 class JobProgress(BaseModel):
-    step: Optional[int] = None
-    total: Optional[int] = None
-    eta_s: Optional[float] = None
-    message: Optional[str] = None
+    step: int | None = None
+    total: int | None = None
+    eta_s: float | None = None
+    message: str | None = None
 
 
 class JobOutput(BaseModel):
     type: str = Field(description="model folder (Stable-diffusion, Lora, diffusers) or images/samples")
     name: str
     key: str
-    size: Optional[int] = None
+    size: int | None = None
 
 
 class Job(BaseModel):
@@ -39,18 +39,18 @@ class Job(BaseModel):
     name: str
     status: JobStatus
     params: dict[str, Any]
-    progress: Optional[JobProgress]
-    error: Optional[str]
+    progress: JobProgress | None
+    error: str | None
     created_at: str
     updated_at: str
-    started_at: Optional[str]
-    finished_at: Optional[str]
+    started_at: str | None
+    finished_at: str | None
     outputs: list[JobOutput]
 
 
 class JobPage(BaseModel):
     jobs: list[Job]
-    next_cursor: Optional[str]
+    next_cursor: str | None
 
 
 class JobLogPage(BaseModel):
@@ -60,7 +60,7 @@ class JobLogPage(BaseModel):
 
 
 class JobOutputLink(JobOutput):
-    url: Optional[str] = Field(description="presigned download URL; null for folders (converted models)")
+    url: str | None = Field(description="presigned download URL; null for folders (converted models)")
 
 
 class JobOutputList(BaseModel):
@@ -70,7 +70,7 @@ class JobOutputList(BaseModel):
 class CreateJobInput(BaseModel):
     filename: str = Field(min_length=1, max_length=200, description="plain file name: an image or a .txt caption")
     size: int = Field(description="bytes the client will PUT")
-    group: Optional[str] = Field(default=None, max_length=64, description="collects a dataset; new when omitted")
+    group: str | None = Field(default=None, max_length=64, description="collects a dataset; new when omitted")
 
 
 class JobInputSlot(BaseModel):

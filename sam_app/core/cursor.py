@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from .errors import InvalidInput
+from sdaws.contract.errors import InvalidInput
 
 
 def encode(key: str) -> str:

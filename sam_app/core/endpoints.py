@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from .errors import InvalidInput
+from sdaws.contract.errors import InvalidInput
 
 NAME = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,29}$")
 DEFAULT_NAME = "default"
@@ -39,7 +39,7 @@ class EndpointRequest:
     max_instances: int
     target_backlog: float  # queued requests per instance the autoscaler aims for
 
-    def check(self) -> "EndpointRequest":
+    def check(self) -> EndpointRequest:
         if not NAME.match(self.name):
             raise InvalidInput("name: 1-30 lowercase letters, digits and single '-', starting with a letter or digit")
         if self.instance_type not in INSTANCE_TYPES:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .job_status import CANCELLED, FAILED, RUNNING, SUCCEEDED, is_final, predecessors
+from sdaws.contract.job_status import CANCELLED, FAILED, RUNNING, SUCCEEDED, is_final, predecessors
 
 # SageMaker job names are "sdaws-<job id>" (see the launcher); the prefix is also what
 # the EventBridge rule filters on, so other SageMaker work in the account is ignored.
@@ -56,7 +56,7 @@ def sagemaker_job_name(job_id: str) -> str:
     return name
 
 
-def job_id_from_sagemaker_name(name: str) -> str | None:
+def job_id_from_sagemaker_name(name: str | None) -> str | None:
     match = _NAME.match(name or "")
     return match.group("job_id") if match else None
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 
 from pydantic import ValidationError
-from sdaws_jobs.specs import SPECS
 
-from .errors import Conflict
+from sdaws.contract.errors import Conflict, describe_validation_error
+from sdaws.contract.model_tree import REQUIRED_TYPE
+from sdaws.contract.outputs import result_marker_key
+from sdaws.contract.specs import SPECS
+
 from .job_refs import InvalidParams, Ref, RefResolver
 from .jobs_ports import JobInput, JobInputs
-from .model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from .ports import ObjectStore
 
 # Reference fields a spec names by plain file name; masked while checking the rest of the params.
@@ -32,14 +34,6 @@ _REF_FIELDS = {
 _API_ONLY = {"train": ("dataset",)}
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:8]:
-        where = ".".join(str(p) for p in ("params", *err.get("loc", ())))
-        parts.append(f"{where}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}")
-    return "; ".join(parts)
-
-
 class JobParams:
     def __init__(self, store: ObjectStore, inputs: JobInputs) -> None:
         self.store = store
@@ -50,7 +44,7 @@ class JobParams:
         try:
             SPECS[kind].model_validate(spec)
         except ValidationError as exc:
-            raise InvalidParams(_describe(exc)) from None
+            raise InvalidParams(describe_validation_error(exc, "params")) from None
 
     def _masked(self, kind: str, params: dict) -> dict:
         """Params with references replaced by a valid plain name: the spec checks everything else first."""
@@ -81,7 +75,9 @@ class JobParams:
             if params.get("vae") is not None:
                 spec["vae"] = take(r.model(params["vae"], "vae", "vae", "VAE", converted=False))
             for i, lora in enumerate(params.get("loras") or []):
-                spec["loras"][i]["name"] = take(r.model(lora.get("name"), f"loras.{i}.name", "lora", "Lora", converted=False))
+                spec["loras"][i]["name"] = take(
+                    r.model(lora.get("name"), f"loras.{i}.name", "lora", "Lora", converted=False)
+                )
             if kind == "img2img":
                 spec["init_image"] = take(r.input_file(params.get("init_image"), "init_image", "init_image"))
         elif kind == "train":
@@ -100,24 +96,11 @@ class JobParams:
         elif kind == "export":
             value = params.get("model")
             if isinstance(value, str) and value.lower().endswith((".safetensors", ".ckpt")):
-                raise InvalidParams("params.model: export takes a converted model (diffusers/<name>); convert the file first")
+                raise InvalidParams(
+                    "params.model: export takes a converted model (diffusers/<name>); convert the file first"
+                )
             spec["model"] = take(r.model(value, "model", "model", REQUIRED_TYPE))
         return spec, inputs
-
-    def _planned_outputs(self, kind: str, spec: dict) -> list[str]:
-        name = spec.get("output_name")
-        if not name:
-            return []
-        if kind == "convert":
-            return [f"{CONVERTED_PREFIX}/{name}/model_index.json"]
-        # DreamBooth trains a whole model, which lands beside the checkpoints.
-        train_folder = "Lora" if spec.get("kind", "lora") == "lora" else REQUIRED_TYPE
-        folder = {"merge": REQUIRED_TYPE, "export": REQUIRED_TYPE, "train": train_folder}.get(kind)
-        if folder is None:
-            return []
-        if name.lower().endswith((".safetensors", ".ckpt")):
-            return [f"{folder}/{name}"]
-        return [f"{folder}/{name}.safetensors", f"{folder}/{name}"]
 
     def validate(self, kind: str, params: dict) -> tuple[dict, list[JobInput]]:
         """Check params for `kind`; returns (spec for the job code, inputs to stage)."""
@@ -128,7 +111,9 @@ class JobParams:
         self._check_spec(kind, self._masked(kind, params))
         spec, inputs = self._resolve(kind, params)
         self._check_spec(kind, spec)
-        for key in self._planned_outputs(kind, spec):
-            if self.store.head(key) is not None:
-                raise Conflict(f"{key.removesuffix('/model_index.json')} already exists; choose another output_name or delete it")
+        marker = result_marker_key(kind, spec)
+        if marker is not None and self.store.head(marker) is not None:
+            raise Conflict(
+                f"{marker.removesuffix('/model_index.json')} already exists; choose another output_name or delete it"
+            )
         return spec, inputs

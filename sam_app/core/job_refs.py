@@ -18,16 +18,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidInput
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.model_tree import (
+    CONVERTED_PREFIX,
+    INPUT_EXTENSIONS,
+    JOB_INPUTS_PREFIX,
+    MODEL_TYPES,
+    canonical_type,
+    check_name,
+    is_plain_name,
+    is_repo_id,
+)
+
 from .jobs_ports import JobInput, JobInputs
-from .model_tree import CONVERTED_PREFIX, MODEL_TYPES, canonical_type, check_name
 from .ports import ObjectStore
 
-JOB_INPUTS_PREFIX = "job-inputs"
-INPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".txt")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-_PLAIN = re.compile(r"^[\w][\w .+\-()\[\]]{0,199}$")
-_REPO_ID = re.compile(r"^[\w.\-]+/[\w.\-]+(:[\w.\-/]+)?$")
 _TYPES_LOWER = {t.lower() for t in MODEL_TYPES}
 
 
@@ -45,12 +51,14 @@ class Ref:
 
 def check_group(group: str) -> str:
     if not isinstance(group, str) or not _GROUP.match(group) or ".." in group:
-        raise InvalidParams(f"group {group!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
+        raise InvalidParams(
+            f"group {group!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        )
     return group
 
 
 def check_input_filename(filename: str) -> str:
-    if not isinstance(filename, str) or not _PLAIN.match(filename) or ".." in filename:
+    if not is_plain_name(filename):
         raise InvalidParams(f"filename {filename!r} must be a plain file name (no folders, no '..')")
     if not filename.lower().endswith(INPUT_EXTENSIONS):
         raise InvalidParams(f"filename {filename!r} must end in one of {', '.join(INPUT_EXTENSIONS)}")
@@ -58,7 +66,7 @@ def check_input_filename(filename: str) -> str:
 
 
 def _plain(value: str, field: str) -> str:
-    if not _PLAIN.match(value) or ".." in value:
+    if not is_plain_name(value):
         raise InvalidParams(f"params.{field}: {value!r} is not a valid name (no '..', no path separators)")
     return value
 
@@ -73,7 +81,9 @@ class RefResolver:
     def _converted(self, name: str, field: str, channel: str) -> Ref:
         name = _plain(name, field)
         if self.store.head(f"{CONVERTED_PREFIX}/{name}/model_index.json") is None:
-            raise InvalidInput(f"params.{field}: no converted model {name!r} ({CONVERTED_PREFIX}/{name}); convert a checkpoint first")
+            raise InvalidInput(
+                f"params.{field}: no converted model {name!r} ({CONVERTED_PREFIX}/{name}); convert a checkpoint first"
+            )
         return Ref(JobInput(channel, f"{CONVERTED_PREFIX}/{name}", folder=True), name)
 
     def _tree_file(self, folder: str, name: str, field: str, channel: str) -> Ref:
@@ -99,7 +109,7 @@ class RefResolver:
                 raise InvalidParams(f"params.{field}: expects a model from {folder}/, not {actual}/")
             return self._tree_file(folder, rest, field, channel)
         if sep:
-            if hub and _REPO_ID.match(value) and ".." not in value:
+            if hub and is_repo_id(value):
                 return Ref(None, value)
             where = f"{folder}/<file>" + (f", {CONVERTED_PREFIX}/<name>" if converted else "")
             where += ", or a Hugging Face repo id org/name" if hub else ""
@@ -132,5 +142,7 @@ class RefResolver:
         except InvalidParams as exc:
             raise InvalidParams(f"params.{field}: {exc.message}") from None
         if not self.inputs.list_group(group):
-            raise InvalidInput(f"params.{field}: job-input group {group!r} is empty; upload the images with POST /job-inputs first")
+            raise InvalidInput(
+                f"params.{field}: job-input group {group!r} is empty; upload the images with POST /job-inputs first"
+            )
         return Ref(JobInput(channel, f"{JOB_INPUTS_PREFIX}/{group}", folder=True), group)

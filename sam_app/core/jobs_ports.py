@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 # Fields a status write or a progress update may set besides the status itself.
 MUTABLE_FIELDS = frozenset({"progress", "error", "updated_at", "started_at", "finished_at", "outputs", "launch"})
@@ -64,7 +65,7 @@ class JobRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "JobRecord":
+    def from_dict(cls, data: dict) -> JobRecord:
         data = dict(data)
         data["inputs"] = [JobInput(**i) for i in data.get("inputs") or []]
         return cls(**data)
@@ -83,7 +84,9 @@ class JobRecords(Protocol):
 
     def get(self, job_id: str) -> JobRecord | None: ...
 
-    def list(self, status: str | None, kind: str | None, limit: int, cursor: str | None) -> tuple[list[JobRecord], str | None]:
+    def list(
+        self, status: str | None, kind: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[JobRecord], str | None]:
         """Newest first, after job id `cursor`; returns (jobs, next cursor or None)."""
 
     def transition(self, job_id: str, expected_statuses: tuple[str, ...], new_status: str, **fields) -> bool:

@@ -13,12 +13,13 @@ import threading
 import time
 import uuid
 
-from sdaws_jobs.specs import SPECS
+from sdaws.contract import job_status as st
+from sdaws.contract.errors import Conflict, InvalidInput, NotFound
+from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
+from sdaws.contract.specs import SPECS
 
-from . import job_status as st
-from .errors import Conflict, InvalidInput, NotFound
 from .job_params import JobParams
-from .job_refs import JOB_INPUTS_PREFIX, check_group, check_input_filename
+from .job_refs import check_group, check_input_filename
 from .jobs_ports import IdempotencyStore, JobInputs, JobLauncher, JobLogs, JobOutputs, JobRecord, JobRecords
 from .ports import Clock, ObjectStore
 
@@ -121,7 +122,9 @@ class JobsService:
             raise
         return record
 
-    def submit(self, kind: str, params: dict, name: str | None = None, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    def submit(
+        self, kind: str, params: dict, name: str | None = None, idempotency_key: str | None = None
+    ) -> tuple[dict, bool]:
         """Returns (job, created): a retried submission with the same key returns the first job."""
         if idempotency_key is None:
             return self._create(kind, params, name).public(), True
@@ -143,7 +146,9 @@ class JobsService:
     def get(self, job_id: str) -> dict:
         return self._record(job_id).public()
 
-    def list(self, status: str | None = None, kind: str | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> dict:
+    def list(
+        self, status: str | None = None, kind: str | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None
+    ) -> dict:
         if status is not None and status not in st.STATUSES:
             raise InvalidInput(f"status {status!r} is not one of {', '.join(st.STATUSES)}")
         if kind is not None and kind not in SPECS:
@@ -188,4 +193,9 @@ class JobsService:
         if not 0 < size <= self.max_input_bytes:
             raise InvalidInput(f"size must be between 1 and {self.max_input_bytes} bytes")
         key = f"{JOB_INPUTS_PREFIX}/{group}/{filename}"
-        return {"key": key, "group": group, "url": self.inputs.upload_url(key, size, INPUT_URL_SECONDS), "method": "PUT"}
+        return {
+            "key": key,
+            "group": group,
+            "url": self.inputs.upload_url(key, size, INPUT_URL_SECONDS),
+            "method": "PUT",
+        }

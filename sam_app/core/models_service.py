@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from sdaws.contract.architecture import detect_architecture
+from sdaws.contract.errors import InvalidInput, NotFound
+from sdaws.contract.model_tree import (
+    CONVERTED_PREFIX,
+    MODEL_TYPES,
+    REQUIRED_TYPE,
+    canonical_type,
+    check_name,
+    model_format,
+    model_key,
+    strip_model_extension,
+)
+from sdaws.contract.safetensors_header import HeaderError, read_header, summarize, tensor_shapes
 
 from . import cursor as cursors
-from .errors import InvalidInput, NotFound
-from .model_tree import CONVERTED_PREFIX, MODEL_TYPES, REQUIRED_TYPE, canonical_type, check_name, model_format, model_key
 from .ports import ModelCatalog, ObjectStore, StoredObject
-from .safetensors_header import HeaderError, read_header, summarize
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -21,22 +30,19 @@ def _item(obj: StoredObject) -> dict:
     return {"type": model_type, "name": name, "size": obj.size, "modified": obj.modified.isoformat()}
 
 
-# (tensor name -> shape, file name) -> what the conversion engine would detect, or None.
-DescribeCheckpoint = Callable[[dict[str, list[int]], str], "dict | None"]
-
-
-def _stem(name: str) -> str:
-    for ext in (".safetensors", ".ckpt"):
-        if name.lower().endswith(ext):
-            return name[: -len(ext)]
-    return name
+def _architecture(shapes: dict, name: str) -> dict | None:
+    """What the conversion engine would detect from these shapes; None for a LoRA, VAE or
+    foreign file put in the checkpoint folder."""
+    try:
+        return detect_architecture(shapes, name).as_dict()
+    except InvalidInput:
+        return None
 
 
 class ModelService:
-    def __init__(self, store: ObjectStore, catalog: ModelCatalog, describe_checkpoint: DescribeCheckpoint | None = None) -> None:
+    def __init__(self, store: ObjectStore, catalog: ModelCatalog) -> None:
         self.store = store
         self.catalog = catalog
-        self.describe_checkpoint = describe_checkpoint
 
     def warnings(self) -> list[str]:
         if self.store.folder_exists(REQUIRED_TYPE):
@@ -84,25 +90,29 @@ class ModelService:
         facts = self.catalog.get(key) or {}
         # A sha256 is only trusted for the bytes it was computed on.
         sha256 = facts.get("sha256") if facts.get("size") == obj.size else None
-        info = _item(obj) | {"sha256": sha256, "format": model_format(key), "safetensors": None,
-                             "architecture": None, "conversions": []}
+        info = _item(obj) | {
+            "sha256": sha256,
+            "format": model_format(key),
+            "safetensors": None,
+            "architecture": None,
+            "conversions": [],
+        }
         if info["format"] == "safetensors":
             try:
-                header = read_header(lambda start, length: self.store.read_range(key, start, length))
+                header = read_header(lambda start, length: self.store.read_range(key, start, length), obj.size)
                 info["safetensors"] = summarize(header)
             except HeaderError as exc:
                 info["warnings"] = [f"not a readable safetensors file: {exc}"]
             else:
-                if info["type"] == REQUIRED_TYPE and self.describe_checkpoint is not None:
-                    shapes = {k: v.get("shape", []) for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
-                    info["architecture"] = self.describe_checkpoint(shapes, info["name"])
+                if info["type"] == REQUIRED_TYPE:
+                    info["architecture"] = _architecture(tensor_shapes(header), info["name"])
         if info["type"] == REQUIRED_TYPE:
             info["conversions"] = self._conversions(info["name"])
         return info
 
     def _conversions(self, name: str) -> list[str]:
         """Converted names of this checkpoint: the convert job's default name is its stem."""
-        stem = _stem(name)
+        stem = strip_model_extension(name)
         if self.store.head(f"{CONVERTED_PREFIX}/{stem}/model_index.json") is not None:
             return [stem]
         return []

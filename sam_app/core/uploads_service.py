@@ -11,8 +11,9 @@ import math
 import uuid
 from datetime import timedelta
 
-from .errors import Conflict, InvalidInput, NotFound
-from .model_tree import canonical_type, normalize_upload_name
+from sdaws.contract.errors import Conflict, InvalidInput, NotFound
+from sdaws.contract.model_tree import canonical_type, normalize_upload_name
+
 from .ports import Clock, ModelCatalog, MultipartStore, ObjectStore, StoredPart, UploadRecord, UploadRecords
 
 MiB = 1024 * 1024
@@ -89,7 +90,9 @@ class UploadService:
         }
 
     # -- use cases ---------------------------------------------------------------
-    def create(self, model_type: str, filename: str, size: int, sha256: str | None = None, overwrite: bool = False) -> dict:
+    def create(
+        self, model_type: str, filename: str, size: int, sha256: str | None = None, overwrite: bool = False
+    ) -> dict:
         folder = canonical_type(model_type)
         name = normalize_upload_name(filename)
         if size <= 0:
@@ -148,7 +151,9 @@ class UploadService:
         if missing:
             shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
             raise Conflict(f"parts not uploaded yet: {shown}; GET /uploads/{upload_id} for their URLs")
-        wrong = [n for n, p in sorted(parts.items()) if n <= record.part_count and p.size != self._expected_size(record, n)]
+        wrong = [
+            n for n, p in sorted(parts.items()) if n <= record.part_count and p.size != self._expected_size(record, n)
+        ]
         if wrong:
             raise Conflict(f"parts {wrong} have the wrong size; upload them again, then complete")
         ordered = [parts[n] for n in range(1, record.part_count + 1)]

@@ -13,14 +13,14 @@ import tempfile
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sam_app.adapters.local.job_files import FILES_ROUTE, LocalJobFiles
-from sam_app.core.job_refs import JOB_INPUTS_PREFIX
+from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
 
 CHUNK = 1024 * 1024
 
 
 def serve_job_file(handler, files: LocalJobFiles) -> None:
     url = urlsplit(handler.path)
-    key = unquote(url.path[len(FILES_ROUTE):])
+    key = unquote(url.path[len(FILES_ROUTE) :])
     query = {k: v[-1] for k, v in parse_qs(url.query).items()}
     method = handler.command
     if method not in ("GET", "PUT"):

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sam_app.api.dispatch import Dispatcher
-from sam_app.core.errors import SdawsError
+from sdaws.contract.errors import SdawsError
 
 from .job_files_route import FILES_ROUTE, serve_job_file
 from .wiring import build_local_services
@@ -62,7 +62,7 @@ def to_event(method: str, raw_path: str, headers: dict[str, list[str]], body: by
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "LocalApiServer"
+    server: LocalApiServer
     protocol_version = "HTTP/1.1"
     server_version = "sdaws"
 
@@ -125,9 +125,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self._send_error(404, "no_route", "part URLs take PUT /_parts/<upload>/<part>")
         storage_id, part_number = parts[1], int(parts[2])
-        if not self.server.multipart.signer.valid(storage_id, part_number, query.get("expires"), query.get("signature")):
+        if not self.server.multipart.signer.valid(
+            storage_id, part_number, query.get("expires"), query.get("signature")
+        ):
             self.close_connection = True
-            return self._send_error(403, "forbidden", "part URL signature is invalid or expired; GET /uploads/<id> for fresh URLs")
+            return self._send_error(
+                403, "forbidden", "part URL signature is invalid or expired; GET /uploads/<id> for fresh URLs"
+            )
         length = self._length()
         if length is None:
             self.close_connection = True
@@ -172,12 +176,16 @@ class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options) -> None:
+    def __init__(
+        self, models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options
+    ) -> None:
         super().__init__((host, port), _Handler)
         bound_host, bound_port = self.server_address[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
         self.url = f"http://{shown}:{bound_port}"
-        services, self.multipart, self.jobs = build_local_services(models_dir, data_dir, token, lambda: self.url, **options)
+        services, self.multipart, self.jobs = build_local_services(
+            models_dir, data_dir, token, lambda: self.url, **options
+        )
         self.services = services
         self.dispatcher = Dispatcher(services)
         self.jobs.start()  # jobs a previous server left running are marked FAILED; queued ones run
@@ -203,7 +211,9 @@ class ServerHandle:
         self.thread.join(timeout=10)
 
 
-def serve_in_thread(models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options) -> ServerHandle:
+def serve_in_thread(
+    models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options
+) -> ServerHandle:
     server = LocalApiServer(models_dir, data_dir, token, host, port, **options)
     thread = threading.Thread(target=server.serve_forever, name="sdaws-local-server", daemon=True)
     thread.start()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from sam_app.adapters.checkpoint_architecture import describe_checkpoint
 from sam_app.adapters.clock import UtcClock
 from sam_app.adapters.local.jobs_wiring import LocalJobs, build_local_jobs
 from sam_app.adapters.local.multipart import LocalMultipart
@@ -54,7 +53,7 @@ def build_local_services(
     uploads = UploadService(tree, multipart, SqliteUploadRecords(db), catalog, UtcClock(), max_upload_bytes, **extra)
     services = Services(
         mode="local",
-        models=ModelService(tree, catalog, describe_checkpoint),
+        models=ModelService(tree, catalog),
         uploads=uploads,
         tokens=StaticTokenVerifier(token),
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import boto3
 import pytest
 from moto import mock_aws
@@ -61,7 +59,9 @@ class FakeLambdaContext:
     aws_request_id = "req-1"
 
 
-def proxy_event(method: str, path: str, headers: dict | None = None, query: dict | None = None, body: str | None = None) -> dict:
+def proxy_event(
+    method: str, path: str, headers: dict | None = None, query: dict | None = None, body: str | None = None
+) -> dict:
     from sam_app.local_server.server import to_event
 
     raw = path

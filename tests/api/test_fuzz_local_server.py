@@ -44,14 +44,22 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
 
     run = subprocess.run(
         [
-            str(st), "run", str(REPO_ROOT / "sam_app" / "openapi.json"),
-            "--url", server.url,
-            "--header", f"x-api-key: {TOKEN}",
-            "--checks", "not_a_server_error",
-            "--max-examples", str(EXAMPLES_PER_OPERATION),
-            "--seed", "20261123",
+            str(st),
+            "run",
+            str(REPO_ROOT / "sam_app" / "openapi.json"),
+            "--url",
+            server.url,
+            "--header",
+            f"x-api-key: {TOKEN}",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--seed",
+            "20261123",
             "--no-shrink",
-            "--workers", "1",  # hypothesis lambda reflection is not thread-safe on 3.11
+            "--workers",
+            "1",  # hypothesis lambda reflection is not thread-safe on 3.11
         ],
         capture_output=True,
         text=True,

@@ -72,11 +72,18 @@ def test_listing_all_types_and_prefix(server):
         (root / key).write_bytes(b"x")
     everything, cursor = [], None
     while True:
-        page = requests.get(f"{server.url}/models", headers=AUTH, params={"limit": 1} | ({"cursor": cursor} if cursor else {})).json()
+        page = requests.get(
+            f"{server.url}/models", headers=AUTH, params={"limit": 1} | ({"cursor": cursor} if cursor else {})
+        ).json()
         everything += [f"{i['type']}/{i['name']}" for i in page["items"]]
         if not (cursor := page["next_cursor"]):
             break
-    assert everything == ["Lora/a.safetensors", "Stable-diffusion/a.safetensors", "Stable-diffusion/b.ckpt", "VAE/a.ckpt"]
+    assert everything == [
+        "Lora/a.safetensors",
+        "Stable-diffusion/a.safetensors",
+        "Stable-diffusion/b.ckpt",
+        "VAE/a.ckpt",
+    ]
     page = requests.get(f"{server.url}/models", headers=AUTH, params={"type": "stable-diffusion", "prefix": "b"}).json()
     assert [i["name"] for i in page["items"]] == ["b.ckpt"]
 
@@ -146,7 +153,9 @@ def test_bad_input_says_what_to_fix(server):
 
 
 def test_invalid_json_body_is_422_not_500(server):
-    response = requests.post(f"{server.url}/uploads", headers=AUTH | {"Content-Type": "application/json"}, data=b"{not json")
+    response = requests.post(
+        f"{server.url}/uploads", headers=AUTH | {"Content-Type": "application/json"}, data=b"{not json"
+    )
     assert response.status_code in (400, 422) and response.json()["error"]
 
 
@@ -184,6 +193,8 @@ def test_info_reports_architecture_and_conversions(server, tmp_path):
 
 
 def test_a_lora_in_the_checkpoint_folder_has_no_architecture(server, tmp_path):
-    write_safetensors(tmp_path / "models" / "Stable-diffusion" / "oops.safetensors", {"lora_unet_x.lora_down.weight": ("F16", [4, 8])})
+    write_safetensors(
+        tmp_path / "models" / "Stable-diffusion" / "oops.safetensors", {"lora_unet_x.lora_down.weight": ("F16", [4, 8])}
+    )
     info = requests.get(f"{server.url}/models/Stable-diffusion/oops.safetensors", headers=AUTH)
     assert info.status_code == 200 and info.json()["architecture"] is None

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from sam_app.core.errors import InvalidInput
-from sam_app.core.model_tree import MODEL_TYPES, canonical_type, check_name, model_key, normalize_upload_name
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.model_tree import MODEL_TYPES, canonical_type, check_name, model_key, normalize_upload_name
 
 
 def test_fifteen_folders_with_stable_diffusion_required():
     assert len(MODEL_TYPES) == 15 and "Stable-diffusion" in MODEL_TYPES
 
 
-@pytest.mark.parametrize("given,expected", [("lora", "Lora"), ("STABLE-DIFFUSION", "Stable-diffusion"), ("VAE-approx", "VAE-approx")])
+@pytest.mark.parametrize(
+    "given,expected", [("lora", "Lora"), ("STABLE-DIFFUSION", "Stable-diffusion"), ("VAE-approx", "VAE-approx")]
+)
 def test_type_is_case_insensitive(given, expected):
     assert canonical_type(given) == expected
 

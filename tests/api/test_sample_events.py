@@ -45,7 +45,10 @@ def handler_for_events(aws_env, monkeypatch):
 
 def test_there_is_an_event_per_route_family():
     families = {json.loads(p.read_text())["resource"].strip("/").split("/")[0] for p in EVENTS}
-    documented = {path.strip("/").split("/")[0] for path in json.loads((REPO_ROOT / "sam_app" / "openapi.json").read_text())["paths"]}
+    documented = {
+        path.strip("/").split("/")[0]
+        for path in json.loads((REPO_ROOT / "sam_app" / "openapi.json").read_text())["paths"]
+    }
     assert documented - {"job-inputs", "endpoints"} <= families
 
 

@@ -23,7 +23,9 @@ def user_dirs(tmp_path, monkeypatch):
 
 
 def start(env: dict, *args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([SDAWS, "serve", "--port", "0", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [SDAWS, "serve", "--port", "0", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     line = proc.stdout.readline()
     match = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
     assert match, line + proc.stderr.read()
@@ -76,11 +78,15 @@ def test_default_model_root_is_under_the_user_data_dir(user_dirs, tmp_path):
 
 
 def test_bad_max_jobs_is_a_usage_error(user_dirs, tmp_path):
-    result = subprocess.run([SDAWS, "serve", "--max-jobs", "0"], env=user_dirs, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [SDAWS, "serve", "--max-jobs", "0"], env=user_dirs, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "--max-jobs" in result.stderr
 
 
 def test_bad_models_folder_is_a_usage_error(user_dirs, tmp_path):
-    result = subprocess.run([SDAWS, "serve", "--models", str(tmp_path / "nope")], env=user_dirs, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [SDAWS, "serve", "--models", str(tmp_path / "nope")], env=user_dirs, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert "is not a folder" in result.stderr and "Traceback" not in result.stderr

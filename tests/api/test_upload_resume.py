@@ -114,7 +114,9 @@ def test_interrupted_upload_resumes_with_only_missing_parts(api):
     source = os.urandom(3 * part_size + 12345)  # four parts, the last one short
     chunks = [source[i : i + part_size] for i in range(0, len(source), part_size)]
     status, created = client.call(
-        "POST", "/uploads", {"type": "lora", "filename": "style", "size": len(source), "sha256": hashlib.sha256(source).hexdigest()}
+        "POST",
+        "/uploads",
+        {"type": "lora", "filename": "style", "size": len(source), "sha256": hashlib.sha256(source).hexdigest()},
     )
     assert status == 201, created
     assert created["name"] == "style.ckpt" and created["part_count"] == 4

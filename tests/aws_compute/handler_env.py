@@ -35,7 +35,10 @@ def build_sink(stack) -> JobEventSink:
     table = boto3.resource("dynamodb", region_name=REGION).Table(stack["jobs_table"])
     s3 = boto3.client("s3", region_name=REGION)
     return JobEventSink(
-        job_records(table), S3JobOutputs(s3, stack["bucket"]), boto3.client("sns", region_name=REGION), stack["topic_arn"]
+        job_records(table),
+        S3JobOutputs(s3, stack["bucket"]),
+        boto3.client("sns", region_name=REGION),
+        stack["topic_arn"],
     )
 
 

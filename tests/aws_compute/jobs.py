@@ -5,8 +5,14 @@ from __future__ import annotations
 from sam_app.core.jobs_ports import JobInput, JobRecord
 
 DEFAULT_INPUTS = {
-    "train": [JobInput("model", "Stable-diffusion/base.safetensors"), JobInput("dataset", "job-inputs/cats", folder=True)],
-    "merge": [JobInput("model_a", "Stable-diffusion/a.safetensors"), JobInput("model_b", "Stable-diffusion/b.safetensors")],
+    "train": [
+        JobInput("model", "Stable-diffusion/base.safetensors"),
+        JobInput("dataset", "job-inputs/cats", folder=True),
+    ],
+    "merge": [
+        JobInput("model_a", "Stable-diffusion/a.safetensors"),
+        JobInput("model_b", "Stable-diffusion/b.safetensors"),
+    ],
     "convert": [JobInput("model", "Stable-diffusion/base.safetensors")],
     "export": [JobInput("model", "diffusers/base", folder=True)],
     "txt2img": [JobInput("model", "diffusers/base", folder=True), JobInput("lora", "Lora/style.safetensors")],

@@ -41,7 +41,12 @@ def plan(job_id: str, n: int) -> tuple[str, str, list[tuple], bool]:
         return "convert", "FAILED", [_processing(job_id, "InProgress"), _processing(job_id, "Failed", "OOM")], True
     if variant == 2:
         stopping = _processing(job_id, "Stopping")
-        return "export", "CANCELLED", [_processing(job_id, "InProgress"), stopping, _processing(job_id, "Stopped")], False
+        return (
+            "export",
+            "CANCELLED",
+            [_processing(job_id, "InProgress"), stopping, _processing(job_id, "Stopped")],
+            False,
+        )
     if variant == 3:
         name = "async_inference_success.json" if n % 2 else "async_inference_error.json"
         final = "SUCCEEDED" if n % 2 else "FAILED"

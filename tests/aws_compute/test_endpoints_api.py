@@ -35,7 +35,12 @@ def api(aws_env, lambda_handler, monkeypatch):  # noqa: F811
         monkeypatch.setenv(name, value)
 
     def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        event = proxy_event(method, path, headers=AUTH | {"content-type": "application/json"}, body=json.dumps(body) if body is not None else None)
+        event = proxy_event(
+            method,
+            path,
+            headers=AUTH | {"content-type": "application/json"},
+            body=json.dumps(body) if body is not None else None,
+        )
         response = lambda_handler(event, FakeLambdaContext())
         return response["statusCode"], json.loads(response["body"])
 
@@ -47,7 +52,9 @@ def test_create_scales_to_zero_on_backlog_and_delete_cleans_up(api):
     assert call("GET", "/endpoints") == (200, {"endpoints": [], "mode": "aws"})
 
     # ml.g4dn: moto's list of endpoint instance types predates g5/g6.
-    status, created = call("POST", "/endpoints", {"instance_type": "ml.g4dn.xlarge", "min_instances": 0, "max_instances": 2})
+    status, created = call(
+        "POST", "/endpoints", {"instance_type": "ml.g4dn.xlarge", "min_instances": 0, "max_instances": 2}
+    )
     assert status == 200, created
     assert created == {
         "name": "default",
@@ -59,14 +66,25 @@ def test_create_scales_to_zero_on_backlog_and_delete_cleans_up(api):
     }
     endpoint = f"{STACK}-default"
     sm = boto3.client("sagemaker")
-    config = sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
+    config = sm.describe_endpoint_config(
+        EndpointConfigName=sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    )
     notify = config["AsyncInferenceConfig"]["OutputConfig"]["NotificationConfig"]
-    assert notify == {"SuccessTopic": env["INFERENCE_SUCCESS_TOPIC_ARN"], "ErrorTopic": env["INFERENCE_ERROR_TOPIC_ARN"]}
+    assert notify == {
+        "SuccessTopic": env["INFERENCE_SUCCESS_TOPIC_ARN"],
+        "ErrorTopic": env["INFERENCE_ERROR_TOPIC_ARN"],
+    }
 
     aas = boto3.client("application-autoscaling")
     [target] = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
-    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (f"endpoint/{endpoint}/variant/main", 0, 2)
-    policies = {p["PolicyName"]: p for p in aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]}
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (
+        f"endpoint/{endpoint}/variant/main",
+        0,
+        2,
+    )
+    policies = {
+        p["PolicyName"]: p for p in aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    }
     backlog = policies[f"{endpoint}-backlog"]["TargetTrackingScalingPolicyConfiguration"]
     assert backlog["CustomizedMetricSpecification"]["MetricName"] == "ApproximateBacklogSizePerInstance"
     assert backlog["TargetValue"] == 5.0
@@ -111,7 +129,14 @@ def test_local_mode_has_one_local_endpoint_and_refuses_changes(server):  # noqa:
     assert listed.status_code == 200
     assert listed.json() == {
         "endpoints": [
-            {"name": "local", "status": "InService", "instance_type": "local", "min_instances": 1, "max_instances": 1, "current_instances": 1}
+            {
+                "name": "local",
+                "status": "InService",
+                "instance_type": "local",
+                "min_instances": 1,
+                "max_instances": 1,
+                "current_instances": 1,
+            }
         ],
         "mode": "local",
     }

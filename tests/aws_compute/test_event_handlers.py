@@ -38,7 +38,9 @@ def test_processing_completed_succeeds_lists_output_and_mails_once(env):
 
     job = env["records"].get(EVENT_JOB_ID)
     assert job.status == "SUCCEEDED" and job.finished_at
-    assert job.outputs == [{"type": "Stable-diffusion", "name": "ab.safetensors", "key": "Stable-diffusion/ab.safetensors", "size": 10}]
+    assert job.outputs == [
+        {"type": "Stable-diffusion", "name": "ab.safetensors", "key": "Stable-diffusion/ab.safetensors", "size": 10}
+    ]
     mail = inbox_messages(env["stack"])
     assert [m["subject"] for m in mail] == ["sdaws: merge succeeded"]
 
@@ -98,7 +100,9 @@ def test_timed_out_training_execution_fails_the_job(env):
 
 def test_late_event_never_reverses_a_final_status(env):
     add_job(env, "merge", MERGE_SPEC, status="CANCELLED")
-    assert sagemaker_events.handler(load_event("sagemaker_processing_completed.json"), LambdaContext()) == {"applied": False}
+    assert sagemaker_events.handler(load_event("sagemaker_processing_completed.json"), LambdaContext()) == {
+        "applied": False
+    }
     assert env["records"].get(EVENT_JOB_ID).status == "CANCELLED"
     assert inbox_messages(env["stack"]) == []
 

@@ -68,7 +68,11 @@ def delivered(rule: str, event: dict) -> bool:
 @pytest.mark.parametrize(
     "rule, sample, name_field",
     [
-        ("SageMakerEventsFunction.ProcessingJobStateChange", "sagemaker_processing_completed.json", "ProcessingJobName"),
+        (
+            "SageMakerEventsFunction.ProcessingJobStateChange",
+            "sagemaker_processing_completed.json",
+            "ProcessingJobName",
+        ),
         ("SageMakerEventsFunction.TrainingJobStateChange", "sagemaker_training_in_progress.json", "TrainingJobName"),
     ],
 )

@@ -67,9 +67,11 @@ def test_merge_runs_as_processing_job_on_the_utility_instance(stack, launcher):
     [output] = described["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == f"s3://{stack['bucket']}/Stable-diffusion/"
     # The spec the job reads is in the config channel.
-    body = boto3.client("s3", region_name=REGION).get_object(
-        Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/config/spec.json"
-    )["Body"].read()
+    body = (
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/config/spec.json")["Body"]
+        .read()
+    )
     assert json.loads(body) == spec
     stored = records.get(job.job_id)
     assert stored.status == "STARTING" and stored.launch["processing_job_arn"].endswith(f"sdaws-{job.job_id}")
@@ -84,7 +86,9 @@ def test_train_starts_the_state_machine_named_by_job_and_the_training_job_carrie
     arn = records.get(job.job_id).launch["execution_arn"]
     assert arn.endswith(f":{job.job_id}")
     run_to_end(arn)  # no LoRA appears in moto, so this ends on the failure path
-    training = boto3.client("sagemaker", region_name=REGION).describe_training_job(TrainingJobName=f"sdaws-{job.job_id}")
+    training = boto3.client("sagemaker", region_name=REGION).describe_training_job(
+        TrainingJobName=f"sdaws-{job.job_id}"
+    )
     assert json.loads(training["HyperParameters"]["spec"]) == spec
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in training["InputDataConfig"]}
     assert channels == {
@@ -102,7 +106,9 @@ def test_dreambooth_result_is_registered_as_a_checkpoint(launcher):
     output = launch.training_input(job_record("9" * 32, "train", spec))["output"]
     assert output["target_key"] == "Stable-diffusion/me.safetensors"
     assert output["source_key"].endswith("/output/model/Stable-diffusion/me.safetensors")
-    assert json.loads(output["record"]) == [{"type": "Stable-diffusion", "name": "me.safetensors", "key": "Stable-diffusion/me.safetensors"}]
+    assert json.loads(output["record"]) == [
+        {"type": "Stable-diffusion", "name": "me.safetensors", "key": "Stable-diffusion/me.safetensors"}
+    ]
 
 
 def test_txt2img_invokes_the_async_endpoint_with_its_request_in_s3(stack, launcher):
@@ -112,7 +118,9 @@ def test_txt2img_invokes_the_async_endpoint_with_its_request_in_s3(stack, launch
     launch.launch(job)
 
     request = json.loads(
-        boto3.client("s3", region_name=REGION).get_object(Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/request.json")["Body"].read()
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/request.json")["Body"]
+        .read()
     )
     assert request == {
         "job_id": job.job_id,

@@ -10,7 +10,7 @@ import requests
 
 from sam_app.adapters.aws.cloudwatch_logs import CloudWatchJobLogs
 from sam_app.adapters.aws.s3_outputs import S3JobOutputs
-from sam_app.core.errors import InvalidInput
+from sdaws.contract.errors import InvalidInput
 
 from .conftest import REGION
 from .jobs import job_record
@@ -65,7 +65,11 @@ def test_logs_of_a_job_that_has_not_started_are_empty_and_bad_cursors_are_refuse
 
 
 def test_inference_logs_are_the_endpoint_lines_naming_the_job(aws):
-    _log("/aws/sagemaker/Endpoints/sdaws-default", "main/i-0abc", [(1, f"{JOB} step 1"), (2, "other job"), (3, f"{JOB} done")])
+    _log(
+        "/aws/sagemaker/Endpoints/sdaws-default",
+        "main/i-0abc",
+        [(1, f"{JOB} step 1"), (2, "other job"), (3, f"{JOB} done")],
+    )
     reader = CloudWatchJobLogs(boto3.client("logs", region_name=REGION), "sdaws-default")
     job = job_record(JOB, "txt2img", {"prompt": "x", "model": "m"}, status="RUNNING")
     assert reader.read(job, None, 10).lines == [f"{JOB} step 1", f"{JOB} done"]
@@ -81,7 +85,9 @@ def test_outputs_are_discovered_and_downloadable(stack):
 
     image_job = job_record(JOB, "txt2img", {"prompt": "x", "model": "m"})
     found = outputs.discover(image_job)
-    assert found == [{"type": "images", "name": "00000-7.png", "key": f"jobs/{JOB}/output/images/00000-7.png", "size": 10}]
+    assert found == [
+        {"type": "images", "name": "00000-7.png", "key": f"jobs/{JOB}/output/images/00000-7.png", "size": 10}
+    ]
     image_job.outputs = found
     [listed] = outputs.list(image_job)
     assert requests.get(listed["url"], timeout=10).content == b"\x89PNG-bytes"  # moto answers requests in-process
@@ -90,4 +96,6 @@ def test_outputs_are_discovered_and_downloadable(stack):
     convert_job.outputs = outputs.discover(convert_job)
     assert convert_job.outputs == [{"type": "diffusers", "name": "conv", "key": "diffusers/conv", "size": 7}]
     assert outputs.list(convert_job)[0]["url"] is None  # a folder has no single download
-    assert outputs.discover(job_record("2" * 32, "merge", {"model_a": "a", "model_b": "b", "output_name": "none"})) == []
+    assert (
+        outputs.discover(job_record("2" * 32, "merge", {"model_a": "a", "model_b": "b", "output_name": "none"})) == []
+    )

@@ -34,8 +34,11 @@ def world(moto_container):  # noqa: F811
     tables = create_tables(moto_container.client("dynamodb"), prefix=f"c{uuid.uuid4().hex[:6]}-")
     topic = moto_container.client("sns").create_topic(Name="sdaws-compute-notify")["TopicArn"]
     table = boto3.resource(
-        "dynamodb", endpoint_url=moto_container.host_endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "dynamodb",
+        endpoint_url=moto_container.host_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     ).Table(tables["JobsTable"])
     env = {
         "SDAWS_ENDPOINT_URL": moto_container.function_endpoint,
@@ -51,10 +54,27 @@ def invoke(build_dir, world, function: str, event_name: str, tmp_path) -> dict:
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps({function: world["env"]}))
     result = subprocess.run(
-        [SAM, "local", "invoke", function, "--template", str(build_dir / "template.yaml"),
-         "--event", str(EVENTS / event_name), "--env-vars", str(env_file), "--docker-network", world["network"],
-         "--skip-pull-image", "--region", "us-east-1"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            SAM,
+            "local",
+            "invoke",
+            function,
+            "--template",
+            str(build_dir / "template.yaml"),
+            "--event",
+            str(EVENTS / event_name),
+            "--env-vars",
+            str(env_file),
+            "--docker-network",
+            world["network"],
+            "--skip-pull-image",
+            "--region",
+            "us-east-1",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env=os.environ | FAKE_CREDENTIALS | {"SAM_CLI_TELEMETRY": "0"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -70,7 +90,9 @@ def fresh_job(world, kind: str, spec: dict) -> None:
 
 def test_sagemaker_events_function_finishes_a_processing_job(sam_build, world, tmp_path):  # noqa: F811
     fresh_job(world, "merge", {"model_a": "a.safetensors", "model_b": "b.safetensors", "output_name": "ab"})
-    assert invoke(sam_build, world, "SageMakerEventsFunction", "sagemaker_processing_completed.json", tmp_path) == {"applied": True}
+    assert invoke(sam_build, world, "SageMakerEventsFunction", "sagemaker_processing_completed.json", tmp_path) == {
+        "applied": True
+    }
     job = world["records"].get(EVENT_JOB_ID)
     assert job.status == "SUCCEEDED" and job.outputs[0]["key"] == "Stable-diffusion/ab.safetensors"
 

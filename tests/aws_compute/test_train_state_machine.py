@@ -13,9 +13,8 @@ import boto3
 
 from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
 
-from .jobs import job_record
-
 from .conftest import REGION, inbox_messages, job_item, put_job
+from .jobs import job_record
 from .machine import create_machine, run_to_end, start, state_names
 
 TRAIN_SPEC = {"base_model": "base.safetensors", "steps": 4, "output_name": "cat-lora"}

@@ -14,7 +14,7 @@ as in SD2's ViT-H).
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -36,7 +36,7 @@ def sd_mecha_configs() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def published(name: str) -> dict[str, tuple[tuple[int, ...], str]]:
     """{key: (full-size shape, dtype)} from sd-mecha's YAML (read as data, never imported)."""
     import yaml
@@ -59,9 +59,24 @@ def _value(key: str, shape, dtype, gen) -> torch.Tensor:
     if dtype.startswith("int"):
         return torch.arange(shape[-1] if shape else 1, dtype=DTYPES[dtype]).reshape(shape) if shape else torch.tensor(0)
     t = torch.randn(shape, generator=gen) * 0.05
-    if key.endswith(("norm.weight", "norm1.weight", "norm2.weight", "norm3.weight", "ln_1.weight", "ln_2.weight",
-                     "ln_final.weight", "layer_norm1.weight", "layer_norm2.weight", "final_layer_norm.weight",
-                     "in_layers.0.weight", "out_layers.0.weight", "norm_out.weight", "out.0.weight")):
+    if key.endswith(
+        (
+            "norm.weight",
+            "norm1.weight",
+            "norm2.weight",
+            "norm3.weight",
+            "ln_1.weight",
+            "ln_2.weight",
+            "ln_final.weight",
+            "layer_norm1.weight",
+            "layer_norm2.weight",
+            "final_layer_norm.weight",
+            "in_layers.0.weight",
+            "out_layers.0.weight",
+            "norm_out.weight",
+            "out.0.weight",
+        )
+    ):
         t = 1.0 + t
     return t.to(DTYPES[dtype])
 
@@ -104,7 +119,7 @@ def sd2(seed=0, inpaint=False, dtype=None) -> dict[str, torch.Tensor]:
         head = "conditioner.embedders.1.model."
         if not key.startswith(head):
             continue
-        rest = key[len(head):]
+        rest = key[len(head) :]
         if rest.startswith("transformer.resblocks.") and int(rest.split(".")[2]) >= 24:
             continue
         entries["cond_stage_model.model." + rest] = spec
@@ -114,13 +129,20 @@ def sd2(seed=0, inpaint=False, dtype=None) -> dict[str, torch.Tensor]:
 
 def sdxl(seed=0, dtype=None) -> dict[str, torch.Tensor]:
     # label_emb input = pooled text width (1280 -> 64) + 6 * 256 time ids
-    maps = [("model.", {**UNET_MAP, 2048: 32 + 64, 2816: 64 + 6 * 256}), ("first_stage_model.", VAE_MAP),
-            ("conditioner.embedders.0.", CLIP_L_MAP), ("conditioner.embedders.1.", OPEN_CLIP_MAP)]
+    maps = [
+        ("model.", {**UNET_MAP, 2048: 32 + 64, 2816: 64 + 6 * 256}),
+        ("first_stage_model.", VAE_MAP),
+        ("conditioner.embedders.0.", CLIP_L_MAP),
+        ("conditioner.embedders.1.", OPEN_CLIP_MAP),
+    ]
     return _build(dict(published("sdxl-sgm")), maps, seed, dtype)
 
 
 BUILDERS = {
-    "sd1": lambda: sd1(), "sd1-inpaint": lambda: sd1(seed=1, inpaint=True),
-    "sd2-768": lambda: sd2(), "sd2-512": lambda: sd2(seed=2), "sd2-inpaint": lambda: sd2(seed=3, inpaint=True),
+    "sd1": lambda: sd1(),
+    "sd1-inpaint": lambda: sd1(seed=1, inpaint=True),
+    "sd2-768": lambda: sd2(),
+    "sd2-512": lambda: sd2(seed=2),
+    "sd2-inpaint": lambda: sd2(seed=3, inpaint=True),
     "sdxl": lambda: sdxl(),
 }

@@ -21,11 +21,23 @@ def build_refiner(folder: Path, single_file: Path) -> None:
     from sdaws_jobs.convert.export import export_pipeline
 
     torch.manual_seed(0)
-    unet_cfg = dict(shipped("sdxl-refiner", "unet"), block_out_channels=[32, 64, 96, 96], attention_head_dim=[1, 2, 3, 3],
-                    cross_attention_dim=64, projection_class_embeddings_input_dim=64 + 5 * 256, transformer_layers_per_block=2)
+    unet_cfg = dict(
+        shipped("sdxl-refiner", "unet"),
+        block_out_channels=[32, 64, 96, 96],
+        attention_head_dim=[1, 2, 3, 3],
+        cross_attention_dim=64,
+        projection_class_embeddings_input_dim=64 + 5 * 256,
+        transformer_layers_per_block=2,
+    )
     vae_cfg = dict(shipped("sdxl-refiner", "vae"), block_out_channels=[32, 64, 64, 64])
-    te_cfg = dict(shipped("sdxl-refiner", "text_encoder_2"), hidden_size=64, intermediate_size=256, num_attention_heads=2,
-                  num_hidden_layers=4, projection_dim=64)
+    te_cfg = dict(
+        shipped("sdxl-refiner", "text_encoder_2"),
+        hidden_size=64,
+        intermediate_size=256,
+        num_attention_heads=2,
+        num_hidden_layers=4,
+        projection_dim=64,
+    )
     folder.mkdir(parents=True)
     UNet2DConditionModel.from_config(unet_cfg).save_pretrained(folder / "unet")
     AutoencoderKL.from_config(vae_cfg).save_pretrained(folder / "vae")

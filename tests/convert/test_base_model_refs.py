@@ -43,8 +43,14 @@ def test_repo_id_with_subfolder_resolves_from_huggingface_hub_cache(converted, t
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HUGGINGFACE_HUB_CACHE": str(cache), "HF_API_TOKEN": "hf_test"}
     env.pop("HF_HOME", None)
     env.pop("HF_HUB_CACHE", None)
-    run = subprocess.run([sys.executable, "-c", CHILD, str(channel), "someone/tiny-sd:v1", str(tmp_path / "scratch")],
-                         capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(channel), "someone/tiny-sd:v1", str(tmp_path / "scratch")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     kind_line, path_line = run.stdout.strip().splitlines()[-2:]
     assert kind_line == "hub someone/tiny-sd v1"

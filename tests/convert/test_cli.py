@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 def sdaws(*args, cwd=None):
     exe = shutil.which("sdaws", path=os.path.dirname(sys.executable)) or shutil.which("sdaws")
-    cmd = [exe] if exe else [sys.executable, "-m", "tui.cli.main"]
+    cmd = [exe] if exe else [sys.executable, "-m", "sdaws.cli.main"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
@@ -39,7 +39,9 @@ def test_sd2_default_is_explained_and_overridable(checkpoint_file, tmp_path):
     run = sdaws("convert", checkpoint_file("sd2-768"), "--output", tmp_path / "a")
     assert run.returncode == 0, run.stderr
     assert "sd2-768" in run.stdout and "--arch sd2-512" in run.stdout
-    run = sdaws("convert", checkpoint_file("sd2-768"), "--output", tmp_path / "b", "--arch", "sd2-512", "--half", "--json")
+    run = sdaws(
+        "convert", checkpoint_file("sd2-768"), "--output", tmp_path / "b", "--arch", "sd2-512", "--half", "--json"
+    )
     summary = json.loads(run.stdout)
     assert (summary["arch"], summary["prediction_type"], summary["image_size"]) == ("sd2-512", "epsilon", 512)
     from safetensors import safe_open
@@ -62,14 +64,14 @@ def test_bad_input_exits_2_with_one_line(problem, checkpoint_file, tmp_path):
         (out / "keep.txt").write_text("mine")
     elif problem == "not-a-model":
         src = tmp_path / "vae.safetensors"
-        from safetensors.torch import save_file
         import torch
+        from safetensors.torch import save_file
 
         save_file({"encoder.conv_in.weight": torch.zeros(1)}, str(src))
     else:
         src = tmp_path / "lora.safetensors"
-        from safetensors.torch import save_file
         import torch
+        from safetensors.torch import save_file
 
         save_file({"lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": torch.zeros(1)}, str(src))
     run = sdaws("convert", src, "--output", out)

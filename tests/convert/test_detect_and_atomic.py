@@ -7,14 +7,17 @@ import pytest
 pytestmark = pytest.mark.torch
 
 
-@pytest.mark.parametrize("arch, expected", [
-    ("sd1", ("sd1", "epsilon", 512, False)),
-    ("sd1-inpaint", ("sd1-inpaint", "epsilon", 512, False)),
-    ("sd2-768", ("sd2-768", "v_prediction", 768, True)),
-    ("sd2-inpaint", ("sd2-inpaint", "epsilon", 512, False)),
-    ("sdxl", ("sdxl", "epsilon", 1024, False)),
-    ("sdxl-refiner", ("sdxl-refiner", "epsilon", 1024, False)),
-])
+@pytest.mark.parametrize(
+    "arch, expected",
+    [
+        ("sd1", ("sd1", "epsilon", 512, False)),
+        ("sd1-inpaint", ("sd1-inpaint", "epsilon", 512, False)),
+        ("sd2-768", ("sd2-768", "v_prediction", 768, True)),
+        ("sd2-inpaint", ("sd2-inpaint", "epsilon", 512, False)),
+        ("sdxl", ("sdxl", "epsilon", 1024, False)),
+        ("sdxl-refiner", ("sdxl-refiner", "epsilon", 1024, False)),
+    ],
+)
 def test_detects_architecture_from_the_file(arch, expected, checkpoint_file):
     from sdaws_jobs.convert import detect
 

@@ -49,8 +49,11 @@ def test_every_tensor_equals_diffusers_from_single_file(arch, checkpoint_file, c
         assert set(got) == set(want), f"{component}: keys differ: {sorted(set(got) ^ set(want))[:5]}"
         # No weight we wrote may be ignored by the model the config describes.
         written = _written_keys(out / component)
-        unused = {k for k in written if k not in want and "text_model." + k not in want and
-                  k.removeprefix("text_model.") not in want}
+        unused = {
+            k
+            for k in written
+            if k not in want and "text_model." + k not in want and k.removeprefix("text_model.") not in want
+        }
         assert not unused, f"{component}: weights the config leaves unused: {sorted(unused)[:5]}"
         for key, value in want.items():
             assert got[key].shape == value.shape, f"{component}.{key}"
@@ -123,10 +126,24 @@ def test_export_of_a_folder_written_by_diffusers(arch, checkpoint_file, converte
         assert torch.equal(value, original[key]), key
     dropped = set(original) - set(exported)
     # Only what diffusers' own pipeline does not keep: schedule buffers, ids, unused text parts.
-    allowed = ("alphas_cumprod", "alphas_cumprod_prev", "betas", "log_one_minus_alphas_cumprod",
-               "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2", "posterior_variance",
-               "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod",
-               "sqrt_recipm1_alphas_cumprod")
+    allowed = (
+        "alphas_cumprod",
+        "alphas_cumprod_prev",
+        "betas",
+        "log_one_minus_alphas_cumprod",
+        "posterior_log_variance_clipped",
+        "posterior_mean_coef1",
+        "posterior_mean_coef2",
+        "posterior_variance",
+        "sqrt_alphas_cumprod",
+        "sqrt_one_minus_alphas_cumprod",
+        "sqrt_recip_alphas_cumprod",
+        "sqrt_recipm1_alphas_cumprod",
+    )
     for key in dropped:
-        assert key in allowed or key.endswith(("position_ids", "logit_scale")) or ".resblocks.23." in key \
-            or key == "cond_stage_model.model.text_projection", key
+        assert (
+            key in allowed
+            or key.endswith(("position_ids", "logit_scale"))
+            or ".resblocks.23." in key
+            or key == "cond_stage_model.model.text_projection"
+        ), key

@@ -26,8 +26,14 @@ def test_kohya_lora_loads_in_diffusers_and_matches_the_peft_adapter(converted, t
 
     folder = str(converted("sd1"))
     trained = diffusers.StableDiffusionPipeline.from_pretrained(folder, local_files_only=True)
-    trained.unet.add_adapter(LoraConfig(r=4, lora_alpha=8, init_lora_weights=False,
-                                        target_modules=["to_q", "to_k", "to_v", "to_out.0", "proj_in", "conv1"]))
+    trained.unet.add_adapter(
+        LoraConfig(
+            r=4,
+            lora_alpha=8,
+            init_lora_weights=False,
+            target_modules=["to_q", "to_k", "to_v", "to_out.0", "proj_in", "conv1"],
+        )
+    )
     with_lora = _unet_output(trained.unet)
     state = {f"unet.{k}": v for k, v in get_peft_model_state_dict(trained.unet).items()}
     out = tmp_path / "my_lora.safetensors"

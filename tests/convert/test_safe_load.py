@@ -115,10 +115,18 @@ def _lightning_checkpoint(path):
     try:
         for name in parents:
             sys.modules[name] = fake
-        torch.save({"epoch": 3, "global_step": 4000,
-                    "callbacks": {cls: {"best_model_score": np.float64(0.5)}},
-                    "state_dict": {"model.diffusion_model.w": torch.ones(3), "model_ema.diffusion_modelw": torch.full((3,), 2.0)}},
-                   path)
+        torch.save(
+            {
+                "epoch": 3,
+                "global_step": 4000,
+                "callbacks": {cls: {"best_model_score": np.float64(0.5)}},
+                "state_dict": {
+                    "model.diffusion_model.w": torch.ones(3),
+                    "model_ema.diffusion_modelw": torch.full((3,), 2.0),
+                },
+            },
+            path,
+        )
     finally:
         for name, mod in saved.items():
             if mod is None:

@@ -30,9 +30,9 @@ def test_plan_shapes_match_models_built_from_shipped_configs(arch, layout):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
+    from sdaws_jobs.convert.configs import shipped
     from sdaws_jobs.convert.convert import _configs
     from sdaws_jobs.convert.detection import detect
-    from sdaws_jobs.convert.configs import shipped
     from sdaws_jobs.convert.plan import make_plan, out_shape
 
     shapes = _full_size(layout)
@@ -41,12 +41,15 @@ def test_plan_shapes_match_models_built_from_shipped_configs(arch, layout):
     configs = _configs(arch, shapes, det)
     for component, cfg in configs.items():  # fitting a real-size file changes nothing shipped
         want = shipped(arch, component)
-        assert {k: v for k, v in cfg.items() if k in want and k != "sample_size"} == \
-               {k: v for k, v in want.items() if k != "sample_size"}, component
+        assert {k: v for k, v in cfg.items() if k in want and k != "sample_size"} == {
+            k: v for k, v in want.items() if k != "sample_size"
+        }, component
     plan = make_plan(shapes, arch, {c: configs[c]["num_hidden_layers"] for c in configs if c.startswith("text")})
     with torch.device("meta"):
-        models = {"unet": UNet2DConditionModel.from_config(configs["unet"]),
-                  "vae": AutoencoderKL.from_config(configs["vae"])}
+        models = {
+            "unet": UNet2DConditionModel.from_config(configs["unet"]),
+            "vae": AutoencoderKL.from_config(configs["vae"]),
+        }
         for name in ("text_encoder", "text_encoder_2"):
             if name in configs:
                 cls = CLIPTextModelWithProjection if name == "text_encoder_2" else CLIPTextModel

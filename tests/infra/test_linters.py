@@ -41,7 +41,9 @@ def checkov_binary() -> Path | None:
 def test_checkov_has_no_failed_check(template):
     checkov = checkov_binary()
     need(checkov is not None and checkov.exists(), "checkov could not be installed (.ci/install_checkov.sh)")
-    result = run(str(checkov), "-f", str(template), "--framework", "cloudformation", "--output", "json", "--quiet", "--compact")
+    result = run(
+        str(checkov), "-f", str(template), "--framework", "cloudformation", "--output", "json", "--quiet", "--compact"
+    )
     report = json.loads(result.stdout or "{}")
     reports = report if isinstance(report, list) else [report]
     failed = [

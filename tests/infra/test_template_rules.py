@@ -57,7 +57,12 @@ def test_parameters_users_were_told_about():
     params = TEMPLATE["Parameters"]
     assert params["ApiToken"]["NoEcho"] is True
     assert "Email" in params and "ExistingBucketName" in params
-    assert params["UtilInstanceType"]["AllowedValues"] == ["ml.r5.large", "ml.r5.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge"]
+    assert params["UtilInstanceType"]["AllowedValues"] == [
+        "ml.r5.large",
+        "ml.r5.xlarge",
+        "ml.c6i.2xlarge",
+        "ml.c6i.4xlarge",
+    ]
 
 
 def test_model_bucket_is_private_encrypted_versioned_tls_only_with_cors_etag():
@@ -65,7 +70,10 @@ def test_model_bucket_is_private_encrypted_versioned_tls_only_with_cors_etag():
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     assert all(bucket["PublicAccessBlockConfiguration"].values())
-    assert any("ETag" in rule["ExposedHeaders"] and "PUT" in rule["AllowedMethods"] for rule in bucket["CorsConfiguration"]["CorsRules"])
+    assert any(
+        "ETag" in rule["ExposedHeaders"] and "PUT" in rule["AllowedMethods"]
+        for rule in bucket["CorsConfiguration"]["CorsRules"]
+    )
     policy = RESOURCES["ModelBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in policy)
 
@@ -87,7 +95,9 @@ def test_every_checkov_skip_gives_a_reason():
     for path in (REPO_ROOT / "template.yaml", REPO_ROOT / "sam_app" / "deployer_role.yaml"):
         for logical_id, resource in load_template(path)["Resources"].items():
             for skip in (resource.get("Metadata") or {}).get("checkov", {}).get("skip", []):
-                assert len(str(skip.get("comment", "")).strip()) > 20, f"{path.name} {logical_id} skips {skip['id']} without a reason"
+                assert len(str(skip.get("comment", "")).strip()) > 20, (
+                    f"{path.name} {logical_id} skips {skip['id']} without a reason"
+                )
 
 
 def test_no_wildcard_actions_in_function_policies():

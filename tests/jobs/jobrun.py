@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdaws_jobs.progress import parse_line
+from sdaws.contract.progress import parse_line
 
 
 @dataclass
@@ -44,7 +44,10 @@ def run_job(kind: str, workdir: Path, timeout: float = 600, env: dict[str, str] 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "sdaws_jobs", kind, "--workdir", str(workdir)],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
     events = [e for e in map(parse_line, proc.stdout.splitlines()) if e is not None]
     return JobResult(proc.returncode, events, proc.stdout, proc.stderr)

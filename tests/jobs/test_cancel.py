@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sdaws_jobs.progress import parse_line
+from sdaws.contract.progress import parse_line
 from tests.jobs.jobrun import make_workdir
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -17,9 +17,13 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 def test_sigterm_mid_generation_reports_cancelled(tiny_sd, tmp_path):
     spec = {"prompt": "p", "model": "tiny-sd", "steps": 500, "width": 32, "height": 32, "batch_count": 100}
     workdir = make_workdir(tmp_path, spec, {"model": [tiny_sd]})
-    proc = subprocess.Popen([sys.executable, "-m", "sdaws_jobs", "txt2img", "--workdir", str(workdir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sdaws_jobs", "txt2img", "--workdir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     events = []
     for line in proc.stdout:  # wait until denoising has started
         event = parse_line(line)

@@ -21,8 +21,9 @@ def _hadolint() -> str | None:
 def test_dockerfile_is_clean_under_hadolint():
     binary = _hadolint()
     need(binary is not None, "hadolint binary (in .venv/bin or on PATH)")
-    result = subprocess.run([binary, "--failure-threshold", "info", str(CONTAINERS / "Dockerfile")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [binary, "--failure-threshold", "info", str(CONTAINERS / "Dockerfile")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -30,8 +31,8 @@ def test_dockerfile_copies_what_exists_and_sagemaker_entrypoints_are_executable(
     text = (CONTAINERS / "Dockerfile").read_text()
     for line in text.splitlines():
         if line.startswith("COPY "):
-            source = line.split()[1]
-            assert (CONTAINERS / source).exists(), source
+            source = line.split()[1]  # relative to the build context, the repository root
+            assert (REPO_ROOT / source).exists(), source
     for name in ("train", "serve", "process"):
         script = CONTAINERS / "bin" / name
         assert os.access(script, os.X_OK), name
@@ -39,15 +40,19 @@ def test_dockerfile_copies_what_exists_and_sagemaker_entrypoints_are_executable(
 
 
 def test_image_requirements_are_pinned_and_leave_torch_to_the_base_image():
-    lines = [l.strip() for l in (CONTAINERS / "requirements.txt").read_text().splitlines()]
-    pins = [l for l in lines if l and not l.startswith("#")]
+    lines = [line.strip() for line in (CONTAINERS / "requirements.txt").read_text().splitlines()]
+    pins = [line for line in lines if line and not line.startswith("#")]
     assert pins and all("==" in p for p in pins)
     assert not any(p.startswith("torch") for p in pins)
 
 
 def _script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(CONTAINERS / "build_and_push.sh"), *args], capture_output=True, text=True,
-                          env={**os.environ, "AWS_REGION": "us-east-1"})
+    return subprocess.run(
+        ["bash", str(CONTAINERS / "build_and_push.sh"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AWS_REGION": "us-east-1"},
+    )
 
 
 def test_build_script_parses_and_has_help():

@@ -26,8 +26,15 @@ def single_file(tmp_path_factory):
 
 
 def test_txt2img_from_a_single_file_checkpoint(single_file, tmp_path):
-    spec = {"prompt": "a hill", "model": "Stable-diffusion/tiny-sd1.safetensors", "steps": 2, "width": 32,
-            "height": 32, "seed": 9, "scheduler": "ddim"}
+    spec = {
+        "prompt": "a hill",
+        "model": "Stable-diffusion/tiny-sd1.safetensors",
+        "steps": 2,
+        "width": 32,
+        "height": 32,
+        "seed": 9,
+        "scheduler": "ddim",
+    }
     result = run_job("txt2img", make_workdir(tmp_path, spec, {"model": [single_file]}))
     assert result.code == 0, result.stderr[-3000:]
     [out] = result.outputs("images")
@@ -37,8 +44,12 @@ def test_txt2img_from_a_single_file_checkpoint(single_file, tmp_path):
 def test_convert_then_export_round_trip(single_file, tmp_path):
     from safetensors import safe_open
 
-    conv = run_job("convert", make_workdir(tmp_path / "c", {"model": "tiny-sd1.safetensors", "output_name": "tiny"},
-                                           {"model": [single_file]}))
+    conv = run_job(
+        "convert",
+        make_workdir(
+            tmp_path / "c", {"model": "tiny-sd1.safetensors", "output_name": "tiny"}, {"model": [single_file]}
+        ),
+    )
     assert conv.code == 0, conv.stderr[-3000:]
     [out] = conv.outputs("diffusers")
     assert out["arch"] == "sd1" and out["file"] == "diffusers/tiny"
@@ -49,7 +60,10 @@ def test_convert_then_export_round_trip(single_file, tmp_path):
     exp = run_job("export", make_workdir(tmp_path / "e", {"output_name": "tiny-again"}, {"model": [folder]}))
     assert exp.code == 0, exp.stderr[-3000:]
     [out] = exp.outputs("Stable-diffusion")
-    with safe_open(str(tmp_path / "e" / "output" / out["file"]), "pt") as back, safe_open(str(single_file), "pt") as src:
+    with (
+        safe_open(str(tmp_path / "e" / "output" / out["file"]), "pt") as back,
+        safe_open(str(single_file), "pt") as src,
+    ):
         assert set(back.keys()) <= set(src.keys())
         key = "model.diffusion_model.input_blocks.0.0.weight"
         assert back.get_tensor(key).equal(src.get_tensor(key))

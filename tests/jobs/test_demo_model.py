@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.torch]
 
 def test_demo_checkpoint_is_detected_and_generates(tmp_path):
     need(torch_available(), "torch/diffusers not installed")
+    from sdaws.client.demo import DEMO_NAME, write_demo
     from sdaws_jobs.convert import detect
-    from tui.demo import DEMO_NAME, write_demo
 
     path = tmp_path / DEMO_NAME
     assert write_demo(path) is True

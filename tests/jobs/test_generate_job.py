@@ -75,8 +75,16 @@ def test_img2img_from_an_image(tiny_sd, tmp_path):
     source = tmp_path / "source.png"
     gradient = np.linspace(0, 255, 32 * 32 * 3).reshape(32, 32, 3).astype(np.uint8)
     Image.fromarray(gradient).save(source)
-    spec = {**SPEC, "batch_count": 1, "batch_size": 1, "width": 32, "scheduler": "euler",
-            "steps": 4, "denoising_strength": 0.5, "init_image": "job-inputs/g1/source.png"}
+    spec = {
+        **SPEC,
+        "batch_count": 1,
+        "batch_size": 1,
+        "width": 32,
+        "scheduler": "euler",
+        "steps": 4,
+        "denoising_strength": 0.5,
+        "init_image": "job-inputs/g1/source.png",
+    }
     workdir = make_workdir(tmp_path / "job", spec, {"model": [tiny_sd], "init_image": [source]})
     result = run_job("img2img", workdir)
     assert result.code == 0, result.stderr[-3000:]

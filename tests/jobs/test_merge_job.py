@@ -41,13 +41,23 @@ def _load(path):
 
 @pytest.mark.parametrize("half", [False, True])
 def test_weighted_sum(tmp_path, checkpoints, half):
-    spec = {"model_a": "Stable-diffusion/a.safetensors", "model_b": "b.safetensors", "multiplier": 0.3,
-            "half": half, "output_name": "ab"}
+    spec = {
+        "model_a": "Stable-diffusion/a.safetensors",
+        "model_b": "b.safetensors",
+        "multiplier": 0.3,
+        "half": half,
+        "output_name": "ab",
+    }
     channels = {"model_a": [checkpoints["a"][0]], "model_b": [checkpoints["b"][0]]}
     result = run_job("merge", make_workdir(tmp_path / "job", spec, channels))
     assert result.code == 0, result.stderr[-2000:]
     [out] = result.outputs()
-    assert out == {"event": "output", "file": "Stable-diffusion/ab.safetensors", "type": "Stable-diffusion", "name": "ab.safetensors"}
+    assert out == {
+        "event": "output",
+        "file": "Stable-diffusion/ab.safetensors",
+        "type": "Stable-diffusion",
+        "name": "ab.safetensors",
+    }
     merged = _load(tmp_path / "job" / "output" / out["file"])
     a, b = checkpoints["a"][1], checkpoints["b"][1]
     assert set(merged) == set(a)  # A's keys decide; B's extra key is dropped
@@ -57,12 +67,21 @@ def test_weighted_sum(tmp_path, checkpoints, half):
         assert merged[key].dtype == expected.dtype
         assert merged[key].equal(expected), key
     # Shape mismatch (inpainting-style conv_in) and integer tensors: A, unchanged.
-    assert merged["model.diffusion_model.conv_in"].equal(a["model.diffusion_model.conv_in"].half() if half else a["model.diffusion_model.conv_in"])
+    assert merged["model.diffusion_model.conv_in"].equal(
+        a["model.diffusion_model.conv_in"].half() if half else a["model.diffusion_model.conv_in"]
+    )
     assert merged["cond_stage_model.position_ids"].equal(a["cond_stage_model.position_ids"])
 
 
 def test_add_difference(tmp_path, checkpoints):
-    spec = {"mode": "add_difference", "model_a": "a", "model_b": "b", "model_c": "c", "multiplier": 1.5, "output_name": "abc.safetensors"}
+    spec = {
+        "mode": "add_difference",
+        "model_a": "a",
+        "model_b": "b",
+        "model_c": "c",
+        "multiplier": 1.5,
+        "output_name": "abc.safetensors",
+    }
     channels = {k: [checkpoints[k[-1]][0]] for k in ("model_a", "model_b", "model_c")}
     result = run_job("merge", make_workdir(tmp_path / "job", spec, channels))
     assert result.code == 0, result.stderr[-2000:]

@@ -41,8 +41,12 @@ def s3(tiny_sd):
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     moto.start()
     endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, **{k.lower(): v for k, v in AWS_ENV.items()
-                                                             if k != "AWS_DEFAULT_REGION"}, region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        **{k.lower(): v for k, v in AWS_ENV.items() if k != "AWS_DEFAULT_REGION"},
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket="models")
     for path in tiny_sd.rglob("*"):
         if path.is_file():
@@ -58,8 +62,12 @@ def server(tiny_sd, s3, tmp_path_factory):
     (root / "Stable-diffusion" / "tiny-sd").symlink_to(tiny_sd, target_is_directory=True)
     port = _free_port()
     env = {**os.environ, **AWS_ENV, "HF_HUB_OFFLINE": "1", "AWS_ENDPOINT_URL": s3[0]}
-    proc = subprocess.Popen([sys.executable, "-m", "sdaws_jobs.serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--models", str(root)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sdaws_jobs.serve", "--host", "127.0.0.1", "--port", str(port), "--models", str(root)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):  # readiness poll, not a timing assertion
         try:
@@ -88,8 +96,15 @@ def _png(item) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(item["png_b64"])))
 
 
-PARAMS = {"prompt": "a lighthouse", "model": "tiny-sd", "steps": 2, "width": 32, "height": 24, "seed": 77,
-          "batch_size": 2}
+PARAMS = {
+    "prompt": "a lighthouse",
+    "model": "tiny-sd",
+    "steps": 2,
+    "width": 32,
+    "height": 24,
+    "seed": 77,
+    "batch_size": 2,
+}
 
 
 def test_ping(server):
@@ -112,20 +127,26 @@ def test_txt2img_invocation_and_same_seed_same_pixels(server):
 def test_img2img_invocation(server):
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), (200, 30, 30)).save(buffer, format="PNG")
-    body = {"kind": "img2img", "params": {**PARAMS, "batch_size": 1, "denoising_strength": 0.6, "height": 32},
-            "init_image_b64": base64.b64encode(buffer.getvalue()).decode()}
+    body = {
+        "kind": "img2img",
+        "params": {**PARAMS, "batch_size": 1, "denoising_strength": 0.6, "height": 32},
+        "init_image_b64": base64.b64encode(buffer.getvalue()).decode(),
+    }
     status, result = _post(server, body)
     assert status == 200, result
     assert _png(result["images"][0]).size == (32, 32)
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    (b"{not json", "Expecting"),
-    ({"params": {**PARAMS, "steps": 0}}, "steps"),
-    ({"kind": "train", "params": PARAMS}, "kind"),
-    ({"kind": "img2img", "params": PARAMS}, "init_image_b64"),
-    ({"params": {**PARAMS, "model": "missing"}}, "missing"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"{not json", "Expecting"),
+        ({"params": {**PARAMS, "steps": 0}}, "steps"),
+        ({"kind": "train", "params": PARAMS}, "kind"),
+        ({"kind": "img2img", "params": PARAMS}, "init_image_b64"),
+        ({"params": {**PARAMS, "model": "missing"}}, "missing"),
+    ],
+)
 def test_bad_requests_get_400_with_a_message(server, body, needle):
     status, result = _post(server, body)
     assert status == 400 and needle in result["error"], result
@@ -143,10 +164,13 @@ def test_job_request_stages_inputs_from_s3_and_uploads_outputs(server, s3):
     Image.new("RGB", (32, 32), (10, 200, 30)).save(buffer, format="PNG")
     client.put_object(Bucket="models", Key="job-inputs/g1/src.png", Body=buffer.getvalue())
     request = {
-        "job_id": "j1", "kind": "img2img",
+        "job_id": "j1",
+        "kind": "img2img",
         "spec": {**PARAMS, "model": "tiny-sd", "init_image": "src.png", "height": 32, "denoising_strength": 0.5},
-        "inputs": [{"channel": "model", "uri": "s3://models/diffusers/tiny-sd", "folder": True},
-                   {"channel": "init_image", "uri": "s3://models/job-inputs/g1/src.png", "folder": False}],
+        "inputs": [
+            {"channel": "model", "uri": "s3://models/diffusers/tiny-sd", "folder": True},
+            {"channel": "init_image", "uri": "s3://models/job-inputs/g1/src.png", "folder": False},
+        ],
         "output": "s3://models/jobs/j1/output/",
     }
     for _ in range(2):  # the second request finds the model in the instance cache

@@ -8,10 +8,12 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from sdaws.contract.hyperparameters import from_sagemaker_hyperparameters
+from sdaws.contract.progress import parse_line
+from sdaws.contract.specs import parse_spec
 from sdaws_jobs import progress
 from sdaws_jobs.layout import Layout
 from sdaws_jobs.pngmeta import build_infotext, infotext_for, parse_infotext, spec_fields
-from sdaws_jobs.specs import from_sagemaker_hyperparameters, parse_spec
 
 
 @pytest.mark.parametrize("bad", ["../x.safetensors", "/etc/passwd", "a/../b", "a\\b", "x/y/z/w", ""])
@@ -21,11 +23,17 @@ def test_model_references_cannot_escape(bad):
 
 
 def test_tree_references_and_job_input_keys_are_accepted():
-    spec = parse_spec("img2img", {
-        "prompt": "p", "model": "Stable-diffusion/m.safetensors", "init_image": "job-inputs/g/i.png",
-        "loras": [{"name": "Lora/l.safetensors", "weight": 0.5}], "vae": "VAE/v.safetensors",
-        "scheduler": "DPM++ 2M Karras",
-    })
+    spec = parse_spec(
+        "img2img",
+        {
+            "prompt": "p",
+            "model": "Stable-diffusion/m.safetensors",
+            "init_image": "job-inputs/g/i.png",
+            "loras": [{"name": "Lora/l.safetensors", "weight": 0.5}],
+            "vae": "VAE/v.safetensors",
+            "scheduler": "DPM++ 2M Karras",
+        },
+    )
     assert spec.scheduler == "dpmpp_2m_karras"
 
 
@@ -39,8 +47,14 @@ def test_unknown_keys_and_bad_sizes_are_rejected():
 
 
 def test_sagemaker_hyperparameters_decode_back_to_a_spec():
-    hp = {"base_model": "org/repo:sub", "steps": "10", "output_name": "x", "sample_prompts": '["a", "b"]',
-          "default_caption": "42", "sagemaker_region": '"us-east-1"'}
+    hp = {
+        "base_model": "org/repo:sub",
+        "steps": "10",
+        "output_name": "x",
+        "sample_prompts": '["a", "b"]',
+        "default_caption": "42",
+        "sagemaker_region": '"us-east-1"',
+    }
     spec = parse_spec("train", from_sagemaker_hyperparameters("train", hp))
     assert spec.steps == 10 and spec.sample_prompts == ["a", "b"] and spec.default_caption == "42"
     whole = {"spec": json.dumps({"base_model": "m", "steps": 2, "output_name": "y"})}
@@ -63,22 +77,35 @@ def test_progress_lines_parse_and_are_throttled():
         progress.done()
     finally:
         progress.set_stream(None)
-    events = [progress.parse_line(line) for line in out.getvalue().splitlines()]
+    events = [parse_line(line) for line in out.getvalue().splitlines()]
     assert [e["event"] for e in events] == ["progress", "progress", "output", "done"]
     assert events[0]["step"] == 1 and events[1]["step"] == 3 and events[1]["eta_s"] == 0
     assert set(events[0]) == {"event", "step", "total", "eta_s", "message"}
-    assert progress.parse_line("Traceback (most recent call last):") is None
-    assert progress.parse_line('{"not": "an event"}') is None
+    assert parse_line("Traceback (most recent call last):") is None
+    assert parse_line('{"not": "an event"}') is None
 
 
 def test_infotext_round_trips_through_webui_format():
-    spec = parse_spec("txt2img", {
-        "prompt": "castle, \"night\"\nsecond line", "negative_prompt": "ugly: bad", "model": "Stable-diffusion/m.ckpt",
-        "seed": 7, "cfg_scale": 7.5, "steps": 30, "width": 640, "height": 384, "scheduler": "euler_a",
-        "loras": [{"name": "Lora/style.safetensors", "weight": 0.8}], "clip_skip": 2,
-    })
+    spec = parse_spec(
+        "txt2img",
+        {
+            "prompt": 'castle, "night"\nsecond line',
+            "negative_prompt": "ugly: bad",
+            "model": "Stable-diffusion/m.ckpt",
+            "seed": 7,
+            "cfg_scale": 7.5,
+            "steps": 30,
+            "width": 640,
+            "height": 384,
+            "scheduler": "euler_a",
+            "loras": [{"name": "Lora/style.safetensors", "weight": 0.8}],
+            "clip_skip": 2,
+        },
+    )
     text = infotext_for(spec, 7)
-    assert text.splitlines()[-1].startswith("Steps: 30, Sampler: Euler a, CFG scale: 7.5, Seed: 7, Size: 640x384, Model: m")
+    assert text.splitlines()[-1].startswith(
+        "Steps: 30, Sampler: Euler a, CFG scale: 7.5, Seed: 7, Size: 640x384, Model: m"
+    )
     fields = spec_fields(text)
     assert fields["prompt"] == spec.prompt
     assert fields["loras"] == [{"name": "style", "weight": 0.8}]

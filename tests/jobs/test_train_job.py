@@ -24,10 +24,23 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tiny_sd, dataset, tmp_path_factory):
-    spec = {"base_model": "tiny-sd", "dataset": "g1", "rank": 4, "alpha": 2, "learning_rate": 1e-2, "steps": 4,
-            "resolution": 32, "batch_size": 2, "seed": 5, "sample_every": 2, "sample_steps": 2,
-            "sample_prompts": ["a square"], "train_text_encoder": True, "default_caption": "a thing",
-            "output_name": "tiny-style"}
+    spec = {
+        "base_model": "tiny-sd",
+        "dataset": "g1",
+        "rank": 4,
+        "alpha": 2,
+        "learning_rate": 1e-2,
+        "steps": 4,
+        "resolution": 32,
+        "batch_size": 2,
+        "seed": 5,
+        "sample_every": 2,
+        "sample_steps": 2,
+        "sample_prompts": ["a square"],
+        "train_text_encoder": True,
+        "default_caption": "a thing",
+        "output_name": "tiny-style",
+    }
     workdir = make_workdir(tmp_path_factory.mktemp("train"), spec, {"model": [tiny_sd], "dataset": [dataset]})
     return workdir, run_job("train", workdir)
 
@@ -62,8 +75,14 @@ def _tiny_pipe(tiny_sd):
 def _image(pipe):
     import torch
 
-    return pipe("a blue square", num_inference_steps=2, width=32, height=32, output_type="np",
-                generator=torch.Generator().manual_seed(0)).images[0]
+    return pipe(
+        "a blue square",
+        num_inference_steps=2,
+        width=32,
+        height=32,
+        output_type="np",
+        generator=torch.Generator().manual_seed(0),
+    ).images[0]
 
 
 def test_diffusers_load_lora_weights_accepts_the_unet_lora_and_it_changes_the_output(trained, tiny_sd, tmp_path):
@@ -104,8 +123,16 @@ def test_txt2img_job_with_the_trained_lora_and_a_vae_folder(trained, tiny_sd, tm
     assert result.code == 0, result.stderr[-3000:]
     vae = tmp_path / "tiny-vae"
     vae.symlink_to(tiny_sd / "vae", target_is_directory=True)
-    spec = {"prompt": "a blue square", "model": "tiny-sd", "steps": 2, "width": 32, "height": 32, "seed": 1,
-            "loras": [{"name": "Lora/tiny-style.safetensors", "weight": 0.8}], "vae": "VAE/tiny-vae"}
+    spec = {
+        "prompt": "a blue square",
+        "model": "tiny-sd",
+        "steps": 2,
+        "width": 32,
+        "height": 32,
+        "seed": 1,
+        "loras": [{"name": "Lora/tiny-style.safetensors", "weight": 0.8}],
+        "vae": "VAE/tiny-vae",
+    }
     channels = {"model": [tiny_sd], "lora": [workdir / "output" / "Lora" / "tiny-style.safetensors"], "vae": [vae]}
     job = run_job("txt2img", make_workdir(tmp_path / "job", spec, channels))
     assert job.code == 0, job.stderr[-3000:]
@@ -117,8 +144,15 @@ def test_txt2img_job_with_the_trained_lora_and_a_vae_folder(trained, tiny_sd, tm
 def test_dreambooth_fine_tunes_the_unet_into_a_single_file_checkpoint(tiny_sd, dataset, tmp_path):
     from safetensors import safe_open
 
-    spec = {"base_model": "tiny-sd", "kind": "dreambooth", "learning_rate": 1e-3, "steps": 2, "resolution": 32,
-            "seed": 1, "output_name": "tiny-db"}
+    spec = {
+        "base_model": "tiny-sd",
+        "kind": "dreambooth",
+        "learning_rate": 1e-3,
+        "steps": 2,
+        "resolution": 32,
+        "seed": 1,
+        "output_name": "tiny-db",
+    }
     result = run_job("train", make_workdir(tmp_path, spec, {"model": [tiny_sd], "dataset": [dataset]}))
     assert result.code == 0, result.stderr[-3000:]
     [out] = result.outputs("Stable-diffusion")

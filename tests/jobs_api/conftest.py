@@ -49,7 +49,12 @@ def api(start_server):
 
 
 def merge_params(output_name: str, **extra) -> dict:
-    return {"model_a": "Stable-diffusion/a.safetensors", "model_b": "b.safetensors", "output_name": output_name, **extra}
+    return {
+        "model_a": "Stable-diffusion/a.safetensors",
+        "model_b": "b.safetensors",
+        "output_name": output_name,
+        **extra,
+    }
 
 
 def wait_for(client: httpx.Client, job_id: str, statuses=FINAL, deadline_s: float = 120) -> dict:

@@ -12,8 +12,8 @@ from sam_app.adapters.aws.dynamo_jobs import DynamoJobRecords, dynamo_idempotenc
 from sam_app.adapters.aws.s3_job_inputs import S3JobInputs
 from sam_app.adapters.aws.s3_store import S3TreeStore
 from sam_app.adapters.clock import UtcClock
-from sam_app.core.errors import Conflict
 from sam_app.core.jobs_service import JobsService
+from sdaws.contract.errors import Conflict
 from tests.jobs_api.conftest import merge_params
 from tests.template_tables import create_tables
 
@@ -36,13 +36,21 @@ class RecordingLauncher:
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        for key in ("Stable-diffusion/a.safetensors", "Stable-diffusion/b.safetensors", "diffusers/base/model_index.json"):
+        for key in (
+            "Stable-diffusion/a.safetensors",
+            "Stable-diffusion/b.safetensors",
+            "diffusers/base/model_index.json",
+        ):
             s3.put_object(Bucket=BUCKET, Key=key, Body=b"{}")
         yield s3, create_tables(boto3.client("dynamodb"))
 
@@ -73,7 +81,10 @@ def test_submit_resolves_refs_in_the_bucket_and_is_idempotent(service):
     with pytest.raises(Conflict):
         svc.submit("merge", merge_params("other"), idempotency_key="k-1")
     (launched,) = launcher.launched
-    assert [(i.channel, i.key) for i in launched.inputs] == [("model_a", "Stable-diffusion/a.safetensors"), ("model_b", "Stable-diffusion/b.safetensors")]
+    assert [(i.channel, i.key) for i in launched.inputs] == [
+        ("model_a", "Stable-diffusion/a.safetensors"),
+        ("model_b", "Stable-diffusion/b.safetensors"),
+    ]
     assert launched.spec["model_a"] == "a.safetensors"
 
     cancelled = svc.cancel(job["job_id"])
@@ -100,8 +111,14 @@ def test_job_inputs_by_presigned_put_then_img2img(service):
 def test_api_without_job_compute_answers_503(aws, monkeypatch):
     _, tables = aws
     key = boto3.client("apigateway").create_api_key(name="sdaws", value=TOKEN, enabled=True)
-    env = {"MODELS_BUCKET": BUCKET, "MODELS_TABLE": tables["ModelsTable"], "UPLOADS_TABLE": tables["UploadsTable"],
-           "JOBS_TABLE": tables["JobsTable"], "IDEMPOTENCY_TABLE": tables["IdempotencyTable"], "API_KEY_ID": key["id"]}
+    env = {
+        "MODELS_BUCKET": BUCKET,
+        "MODELS_TABLE": tables["ModelsTable"],
+        "UPLOADS_TABLE": tables["UploadsTable"],
+        "JOBS_TABLE": tables["JobsTable"],
+        "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
+        "API_KEY_ID": key["id"],
+    }
     from sam_app.adapters.aws.wiring import build_aws_services
     from sam_app.api.dispatch import Dispatcher
     from sam_app.local_server.server import to_event

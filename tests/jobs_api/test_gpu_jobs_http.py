@@ -15,8 +15,17 @@ from tests.jobs_api.conftest import only_forward, watch
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
-PARAMS = {"prompt": "a red fox", "negative_prompt": "blurry", "steps": 2, "cfg_scale": 5.0, "seed": 77,
-          "width": 32, "height": 32, "batch_size": 2, "model": "diffusers/tiny"}
+PARAMS = {
+    "prompt": "a red fox",
+    "negative_prompt": "blurry",
+    "steps": 2,
+    "cfg_scale": 5.0,
+    "seed": 77,
+    "width": 32,
+    "height": 32,
+    "batch_size": 2,
+    "model": "diffusers/tiny",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +72,7 @@ def test_txt2img_pngs_carry_parameters_and_repeat_with_the_seed(api):
     fields = spec_fields(read_png_infotext(io.BytesIO(first[0])))
     assert fields["prompt"] == "a red fox" and fields["seed"] == 77 and fields["steps"] == 2
     again = images(api, run(api, "txt2img", PARAMS))
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert np.array_equal(pixels(a), pixels(b))
 
 
@@ -75,7 +84,10 @@ def test_img2img_from_an_uploaded_image(api):
     data = buffer.getvalue()
     slot = api.post("/job-inputs", json={"filename": "red.png", "size": len(data)}).json()
     assert httpx.put(slot["url"], content=data).status_code == 200
-    params = {k: v for k, v in PARAMS.items() if k != "batch_size"} | {"init_image": slot["key"], "denoising_strength": 0.5}
+    params = {k: v for k, v in PARAMS.items() if k != "batch_size"} | {
+        "init_image": slot["key"],
+        "denoising_strength": 0.5,
+    }
     (png,) = images(api, run(api, "img2img", params))
     assert pixels(png).shape == (32, 32, 3)
 
@@ -90,8 +102,16 @@ def test_lora_training_on_an_uploaded_dataset_registers_into_lora(api, models_di
         for filename, data in ((f"img{i}.png", buffer.getvalue()), (f"img{i}.txt", f"a photo of sks {i}".encode())):
             slot = api.post("/job-inputs", json={"filename": filename, "size": len(data), "group": "cats"}).json()
             assert httpx.put(slot["url"], content=data).status_code == 200
-    params = {"base_model": "diffusers/tiny", "dataset": "cats", "steps": 2, "resolution": 32, "rank": 2, "alpha": 2.0,
-              "seed": 3, "output_name": "sks"}
+    params = {
+        "base_model": "diffusers/tiny",
+        "dataset": "cats",
+        "steps": 2,
+        "resolution": 32,
+        "rank": 2,
+        "alpha": 2.0,
+        "seed": 3,
+        "output_name": "sks",
+    }
     job = run(api, "train", params)
     assert [(o["type"], o["key"]) for o in job["outputs"]] == [("Lora", "Lora/sks.safetensors")]
     with safe_open(str(models_dir / "Lora" / "sks.safetensors"), "pt") as lora:

@@ -26,7 +26,12 @@ def test_job_runs_to_success_with_progress_outputs_and_logs(api, models_dir):
     assert done["progress"] == {"step": 3, "total": 3, "eta_s": 0.0, "message": "step 3"}
     assert done["started_at"] and done["finished_at"] and done["error"] is None
     by_type = {o["type"]: o for o in done["outputs"]}
-    assert by_type["Stable-diffusion"] == {"type": "Stable-diffusion", "name": "ok-1.safetensors", "key": "Stable-diffusion/ok-1.safetensors", "size": 12}
+    assert by_type["Stable-diffusion"] == {
+        "type": "Stable-diffusion",
+        "name": "ok-1.safetensors",
+        "key": "Stable-diffusion/ok-1.safetensors",
+        "size": 12,
+    }
     assert by_type["images"]["key"] == f"job-outputs/{job['job_id']}/images/00000-1.png"
     # The model went into the tree, where the models API sees it.
     assert (models_dir / "Stable-diffusion" / "ok-1.safetensors").read_bytes() == b"merged-bytes"
@@ -145,13 +150,36 @@ def test_list_filters_and_pages_newest_first(api):
         ({"kind": "merge", "params": merge_params("x", multiplier=99)}, 422, "params.multiplier"),
         ({"kind": "merge", "params": {**merge_params("x"), "model_a": "../../etc/passwd"}}, 422, "params.model_a"),
         ({"kind": "merge", "params": {**merge_params("x"), "model_a": "Lora/a.safetensors"}}, 422, "Stable-diffusion/"),
-        ({"kind": "merge", "params": {**merge_params("x"), "model_b": "Stable-diffusion/missing.safetensors"}}, 400, "not in the model tree"),
+        (
+            {"kind": "merge", "params": {**merge_params("x"), "model_b": "Stable-diffusion/missing.safetensors"}},
+            400,
+            "not in the model tree",
+        ),
         ({"kind": "merge", "params": merge_params("a")}, 409, "already exists"),
         ({"kind": "txt2img", "params": {"prompt": "p", "model": "nope"}}, 400, "no converted model"),
-        ({"kind": "img2img", "params": {"prompt": "p", "model": "a.safetensors", "init_image": "/etc/passwd"}}, 422, "params.init_image"),
-        ({"kind": "img2img", "params": {"prompt": "p", "model": "a.safetensors", "init_image": "job-inputs/g/x.png"}}, 400, "was not uploaded"),
-        ({"kind": "train", "params": {"base_model": "org/repo", "steps": 2, "output_name": "l", "dataset": "../x"}}, 422, "params.dataset"),
-        ({"kind": "train", "params": {"base_model": "org/repo", "steps": 2, "output_name": "l", "dataset": "empty"}}, 400, "is empty"),
+        (
+            {"kind": "img2img", "params": {"prompt": "p", "model": "a.safetensors", "init_image": "/etc/passwd"}},
+            422,
+            "params.init_image",
+        ),
+        (
+            {
+                "kind": "img2img",
+                "params": {"prompt": "p", "model": "a.safetensors", "init_image": "job-inputs/g/x.png"},
+            },
+            400,
+            "was not uploaded",
+        ),
+        (
+            {"kind": "train", "params": {"base_model": "org/repo", "steps": 2, "output_name": "l", "dataset": "../x"}},
+            422,
+            "params.dataset",
+        ),
+        (
+            {"kind": "train", "params": {"base_model": "org/repo", "steps": 2, "output_name": "l", "dataset": "empty"}},
+            400,
+            "is empty",
+        ),
         ({"kind": "convert", "params": {"model": "diffusers/x", "output_name": "c"}}, 422, "params.model"),
     ],
 )
@@ -168,7 +196,12 @@ def test_unknown_jobs_and_bad_queries(api):
     assert api.post("/jobs/nope/cancel").status_code == 404
     assert api.get("/jobs", params={"status": "DONE"}).status_code == 422
     assert api.get("/jobs", params={"cursor": "zz"}).status_code == 400
-    assert api.post("/jobs", json={"kind": "merge", "params": merge_params("x")}, headers={"Idempotency-Key": "has space"}).status_code == 400
+    assert (
+        api.post(
+            "/jobs", json={"kind": "merge", "params": merge_params("x")}, headers={"Idempotency-Key": "has space"}
+        ).status_code
+        == 400
+    )
 
 
 def test_job_input_upload_and_img2img_reference(api, tmp_path):
@@ -183,9 +216,16 @@ def test_job_input_upload_and_img2img_reference(api, tmp_path):
 
     default_group = api.post("/job-inputs", json={"filename": "cap.txt", "size": 1}).json()
     assert default_group["key"] == f"job-inputs/{default_group['group']}/cap.txt"
-    for bad, says in ((("../x.png", 1, None)), "filename"), (("x.exe", 1, None), "must end in"), (("x.png", 0, None), "size"), (("x.png", 1, "a/b"), "group"):
+    for bad, says in (
+        ((("../x.png", 1, None)), "filename"),
+        (("x.exe", 1, None), "must end in"),
+        (("x.png", 0, None), "size"),
+        (("x.png", 1, "a/b"), "group"),
+    ):
         filename, size, group = bad
-        answer = api.post("/job-inputs", json={"filename": filename, "size": size, **({"group": group} if group else {})})
+        answer = api.post(
+            "/job-inputs", json={"filename": filename, "size": size, **({"group": group} if group else {})}
+        )
         assert answer.status_code in (400, 422) and says in answer.json()["message"], answer.text
 
 

@@ -8,7 +8,9 @@ from sam_app.adapters.local.job_files import KeyPaths
 from sam_app.adapters.local.job_results import collect_results
 
 
-@pytest.mark.parametrize("key", ["../x", "/etc/passwd", "Stable-diffusion/../../x", "a//b", "job-inputs/./g/x", "", "Lora\\..\\x"])
+@pytest.mark.parametrize(
+    "key", ["../x", "/etc/passwd", "Stable-diffusion/../../x", "a//b", "job-inputs/./g/x", "", "Lora\\..\\x"]
+)
 def test_keys_that_could_leave_their_root_are_refused(tmp_path, key):
     with pytest.raises(ValueError):
         KeyPaths(tmp_path / "models", tmp_path / "data").path(key)
@@ -18,7 +20,10 @@ def test_keys_map_to_data_or_models(tmp_path):
     paths = KeyPaths(tmp_path / "models", tmp_path / "data")
     assert paths.path("job-inputs/g/x.png") == (tmp_path / "data" / "job-inputs" / "g" / "x.png").resolve()
     assert paths.path("job-outputs/j/images/0.png").is_relative_to((tmp_path / "data").resolve())
-    assert paths.path("Stable-diffusion/a.safetensors") == (tmp_path / "models" / "Stable-diffusion" / "a.safetensors").resolve()
+    assert (
+        paths.path("Stable-diffusion/a.safetensors")
+        == (tmp_path / "models" / "Stable-diffusion" / "a.safetensors").resolve()
+    )
 
 
 def test_links_in_a_jobs_output_are_skipped(tmp_path):

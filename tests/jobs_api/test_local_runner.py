@@ -75,7 +75,10 @@ def _record(status: str, output_name: str, pid: int | None = None) -> JobRecord:
         status=status,
         params=params,
         spec=params | {"model_a": "a.safetensors"},
-        inputs=[JobInput("model_a", "Stable-diffusion/a.safetensors"), JobInput("model_b", "Stable-diffusion/b.safetensors")],
+        inputs=[
+            JobInput("model_a", "Stable-diffusion/a.safetensors"),
+            JobInput("model_b", "Stable-diffusion/b.safetensors"),
+        ],
         created_at="2026-01-01T00:00:00+00:00",
         updated_at="2026-01-01T00:00:00+00:00",
         launch={"pid": pid} if pid else {},
@@ -91,7 +94,9 @@ def test_restart_fails_orphans_keeps_their_logs_and_runs_queued_jobs(start_serve
     starting = _record("STARTING", "starting")
     live = _record("RUNNING", "live")
     # A job process the previous server left behind, still running in its own group.
-    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", live.job_id], start_new_session=True)
+    orphan = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)", live.job_id], start_new_session=True
+    )
     live.launch = {"pid": orphan.pid}
     queued = _record("QUEUED", "ok-after-restart")
     for record in (dead, starting, live, queued):
@@ -132,6 +137,7 @@ def test_a_result_never_overwrites_a_model_that_appeared_meanwhile(api, models_d
     (kept,) = api.get(f"/jobs/{second}").json()["outputs"]
     assert kept["key"] == f"job-outputs/{second}/Stable-diffusion/block-same.safetensors"
     assert httpx.get(api.get(f"/jobs/{second}/outputs").json()["outputs"][0]["url"]).content == second.encode()
-    assert "[sdaws] Stable-diffusion/block-same.safetensors already exists in the tree; this result stays with the job" in (
-        api.get(f"/jobs/{second}/logs").json()["lines"]
+    assert (
+        "[sdaws] Stable-diffusion/block-same.safetensors already exists in the tree; this result stays with the job"
+        in (api.get(f"/jobs/{second}/logs").json()["lines"])
     )

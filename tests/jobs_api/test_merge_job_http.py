@@ -34,7 +34,12 @@ def test_merge_job_through_the_api(start_server, models_dir):
     a = _checkpoint(models_dir / "Stable-diffusion" / "base.safetensors", 1)
     b = _checkpoint(models_dir / "Stable-diffusion" / "style.safetensors", 2)
     _, api = start_server(job_command=job_command)
-    params = {"model_a": "Stable-diffusion/base.safetensors", "model_b": "style.safetensors", "multiplier": 0.25, "output_name": "blend"}
+    params = {
+        "model_a": "Stable-diffusion/base.safetensors",
+        "model_b": "style.safetensors",
+        "multiplier": 0.25,
+        "output_name": "blend",
+    }
     created = api.post("/jobs", json={"kind": "merge", "params": params}, headers={"Idempotency-Key": "merge-blend"})
     assert created.status_code == 201, created.text
     job_id = created.json()["job_id"]
@@ -43,7 +48,14 @@ def test_merge_job_through_the_api(start_server, models_dir):
     assert job["status"] == "SUCCEEDED", api.get(f"/jobs/{job_id}/logs").json()["lines"]
     assert only_forward(seen) and seen[-1] == "SUCCEEDED"
     assert job["progress"]["step"] == job["progress"]["total"] == 3
-    assert job["outputs"] == [{"type": "Stable-diffusion", "name": "blend.safetensors", "key": "Stable-diffusion/blend.safetensors", "size": job["outputs"][0]["size"]}]
+    assert job["outputs"] == [
+        {
+            "type": "Stable-diffusion",
+            "name": "blend.safetensors",
+            "key": "Stable-diffusion/blend.safetensors",
+            "size": job["outputs"][0]["size"],
+        }
+    ]
 
     output = api.get(f"/jobs/{job_id}/outputs").json()["outputs"][0]
     merged = load(httpx.get(output["url"]).content)

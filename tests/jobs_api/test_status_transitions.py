@@ -12,10 +12,10 @@ from moto import mock_aws
 
 from sam_app.adapters.local.jobs_db import SqliteIdempotencyLayer, SqliteJobRecords
 from sam_app.adapters.local.sqlite_db import SqliteDb
-from sam_app.core import job_status as st
-from sam_app.core.errors import Conflict
 from sam_app.core.jobs_ports import JobRecord
 from sam_app.core.jobs_service import advance_job, new_job_id
+from sdaws.contract import job_status as st
+from sdaws.contract.errors import Conflict
 from tests.template_tables import create_tables
 
 FINALS = (st.SUCCEEDED, st.FAILED, st.CANCELLED)
@@ -57,7 +57,11 @@ def _atomic_moto_writes(monkeypatch) -> None:
 @pytest.fixture
 def dynamo_env(monkeypatch):
     _atomic_moto_writes(monkeypatch)
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -92,7 +96,9 @@ def storm(records, jobs: int = 10) -> None:
         job_id, what = event
         if what == "progress":
             return event, records.update_progress(job_id, {"step": 1, "total": 2, "eta_s": None, "message": "m"}, "t")
-        return event, advance_job(records, "2026-01-01T00:01:00+00:00", job_id, what, error=f"by {what}" if what in FINALS else None)
+        return event, advance_job(
+            records, "2026-01-01T00:01:00+00:00", job_id, what, error=f"by {what}" if what in FINALS else None
+        )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(apply, events))
@@ -135,7 +141,9 @@ def _idempotency(which, request):
     if which == "sqlite":
         from sam_app.adapters.idempotency import PowertoolsIdempotency
 
-        return PowertoolsIdempotency(SqliteIdempotencyLayer(SqliteDb(request.getfixturevalue("tmp_path") / "i.sqlite3")))
+        return PowertoolsIdempotency(
+            SqliteIdempotencyLayer(SqliteDb(request.getfixturevalue("tmp_path") / "i.sqlite3"))
+        )
     from sam_app.adapters.aws.dynamo_jobs import dynamo_idempotency
 
     return dynamo_idempotency(request.getfixturevalue("dynamo_env")["IdempotencyTable"])

@@ -15,7 +15,9 @@ EVENTS = REPO_ROOT / "events"
 
 
 def invoke(sam_build, moto_container, api_world, tmp_path, event_name):
-    response = sam_local_invoke(sam_build, "ApiFunction", EVENTS / event_name, api_world, moto_container.network, tmp_path)
+    response = sam_local_invoke(
+        sam_build, "ApiFunction", EVENTS / event_name, api_world, moto_container.network, tmp_path
+    )
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -49,10 +51,15 @@ def test_wrong_token_is_refused_inside_the_runtime(sam_build, moto_container, ap
     assert response["statusCode"] == 403
 
 
-def test_bundle_has_detection_and_no_torch(sam_build):
+def test_bundle_is_sam_app_and_the_contract_layer_and_no_job_code(sam_build):
     bundle = sam_build / "ApiFunction"
-    assert (bundle / "sdaws_jobs" / "convert" / "detection.py").is_file()
-    assert not (bundle / "torch").exists() and not (bundle / "diffusers").exists() and not (bundle / "textual").exists()
+    assert (bundle / "sam_app" / "handlers" / "api.py").is_file()
+    for absent in ("sdaws_jobs", "sdaws", "torch", "diffusers", "textual"):
+        assert not (bundle / absent).exists(), absent
+    layer = sam_build / "ContractLayer" / "python" / "sdaws"
+    assert sorted(p.name for p in (layer / "contract").glob("*.py")) == sorted(
+        p.name for p in (REPO_ROOT / "sdaws" / "contract").glob("*.py")
+    )
 
 
 def test_model_info_detects_architecture_in_the_runtime(sam_build, moto_container, api_world, tmp_path):
@@ -60,7 +67,9 @@ def test_model_info_detects_architecture_in_the_runtime(sam_build, moto_containe
 
     local = tmp_path / "base.safetensors"
     write_safetensors(local, SD1_HEADER)
-    moto_container.client("s3").put_object(Bucket="sdaws-models", Key="Stable-diffusion/base.safetensors", Body=local.read_bytes())
+    moto_container.client("s3").put_object(
+        Bucket="sdaws-models", Key="Stable-diffusion/base.safetensors", Body=local.read_bytes()
+    )
     event = json.loads((EVENTS / "api_get_model.json").read_text())
     event["path"] = "/models/Stable-diffusion/base.safetensors"
     event["pathParameters"] = {"model_type": "Stable-diffusion", "name": "base.safetensors"}

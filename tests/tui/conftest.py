@@ -47,7 +47,7 @@ class Server:
     handle: object
 
     def client(self):
-        from tui.client import ApiClient
+        from sdaws.client.api import ApiClient
 
         return ApiClient(self.url, self.token)
 
@@ -63,7 +63,9 @@ def server(tmp_path, user_env):
     handle.stop()
 
 
-def run_sdaws(server: Server | None, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_sdaws(
+    server: Server | None, *args: str, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run the installed console script, the way a user's script would."""
     argv = [str(SDAWS), *args]
     if server is not None:

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tui.demo import demo_bytes
+from sdaws.client.demo import demo_bytes
 
 from .conftest import run_sdaws
 
@@ -101,7 +101,7 @@ def test_upload_suggests_type_from_header_and_verifies_sha256(server, tmp_path):
 
 
 def test_upload_resumes_after_a_restart_from_state_in_the_config_dir(server, tmp_path):
-    from tui.uploader import UploadCancelled, UploadState, upload_file
+    from sdaws.client.uploader import UploadCancelled, UploadState, upload_file
 
     src = tmp_path / "big.ckpt"
     src.write_bytes(bytes(range(256)) * (4096 * 6) + b"tail")  # 6 MiB + 4 bytes: 7 parts of 1 MiB
@@ -129,15 +129,21 @@ def test_upload_resumes_after_a_restart_from_state_in_the_config_dir(server, tmp
 
 
 def test_resume_sends_only_the_parts_the_server_lacks(server, tmp_path):
-    from tui.uploader import UploadCancelled, upload_file
+    from sdaws.client.uploader import UploadCancelled, upload_file
 
     src = tmp_path / "five.safetensors"
     src.write_bytes(b"\x07" * (5 * 1024 * 1024))
     client = server.client()
     cancel = threading.Event()
     with pytest.raises(UploadCancelled):
-        upload_file(client, src, "Lora", workers=1, cancel=cancel,
-                    on_progress=lambda p: cancel.set() if p.parts_done >= 3 else None)
+        upload_file(
+            client,
+            src,
+            "Lora",
+            workers=1,
+            cancel=cancel,
+            on_progress=lambda p: cancel.set() if p.parts_done >= 3 else None,
+        )
     events = []
     result = upload_file(client, src, "Lora", workers=2, on_progress=events.append)
     stored_first = events[0]

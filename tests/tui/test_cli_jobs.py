@@ -21,8 +21,26 @@ def api(job_server, user_env) -> Server:
 
 def test_generate_waits_saves_images_and_jobs_show_and_ls_report_it(api, tmp_path):
     out = tmp_path / "out"
-    result = run_sdaws(api, "generate", "a lighthouse", "--model", "tiny-sd", "--steps", "2", "--width", "32",
-                       "--height", "32", "--seed", "11", "--wait", "--out", str(out), "--json", timeout=600)
+    result = run_sdaws(
+        api,
+        "generate",
+        "a lighthouse",
+        "--model",
+        "tiny-sd",
+        "--steps",
+        "2",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--seed",
+        "11",
+        "--wait",
+        "--out",
+        str(out),
+        "--json",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     job = report["job"]
@@ -42,8 +60,23 @@ def test_generate_waits_saves_images_and_jobs_show_and_ls_report_it(api, tmp_pat
 def test_img2img_from_a_local_image_and_watch_streams_the_log(api, tmp_path):
     source = tmp_path / "start.png"
     Image.new("RGB", (32, 32), "green").save(source)
-    submitted = run_sdaws(api, "generate", "a green field", "--model", "tiny-sd", "--steps", "2", "--width", "32",
-                          "--height", "32", "--init-image", str(source), "--strength", "0.5")
+    submitted = run_sdaws(
+        api,
+        "generate",
+        "a green field",
+        "--model",
+        "tiny-sd",
+        "--steps",
+        "2",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--init-image",
+        str(source),
+        "--strength",
+        "0.5",
+    )
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip()
     watched = run_sdaws(api, "jobs", "watch", job_id, "--interval", "0.5", timeout=600)
@@ -52,8 +85,9 @@ def test_img2img_from_a_local_image_and_watch_streams_the_log(api, tmp_path):
 
 
 def test_cancel_a_queued_or_running_job(api):
-    submitted = run_sdaws(api, "generate", "slow", "--model", "tiny-sd", "--steps", "500", "--width", "32",
-                          "--height", "32", "--json")
+    submitted = run_sdaws(
+        api, "generate", "slow", "--model", "tiny-sd", "--steps", "500", "--width", "32", "--height", "32", "--json"
+    )
     job_id = json.loads(submitted.stdout)["job_id"]
     cancelled = run_sdaws(api, "jobs", "cancel", job_id, "--json")
     assert cancelled.returncode == 0, cancelled.stderr

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from sdaws.client.config import Target
+from sdaws.client.demo import demo_bytes
 from tui.app import SdawsApp
-from tui.config import Target
-from tui.demo import demo_bytes
 from tui.widgets.model_tree import ModelData, ModelTree
 
 from .pilot_helpers import settle, until

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
+from sdaws.client.demo import demo_bytes
 from tests.conftest import need
-from tui.demo import demo_bytes
 
 from .conftest import SDAWS
 
@@ -53,8 +53,9 @@ def test_sdaws_in_a_real_terminal(server, tmp_path):
     # A convert job of the (not convertible) demo file: it ends quickly whatever happens.
     job = client.submit_job("convert", {"model": "demo-model.safetensors", "output_name": "demo-conv"})
     exit_file = tmp_path / "exit-code"
-    command = (f"{shlex.quote(str(SDAWS))} --api {server.url} --token {server.token}; "
-               f"echo $? > {shlex.quote(str(exit_file))}")
+    command = (
+        f"{shlex.quote(str(SDAWS))} --api {server.url} --token {server.token}; echo $? > {shlex.quote(str(exit_file))}"
+    )
     tmux = Tmux({**os.environ, "TERM": "xterm-256color"})
     try:
         assert tmux.run("new-session", "-d", "-s", "sdaws", "-x", "130", "-y", "40", command).returncode == 0

@@ -12,15 +12,15 @@ import threading
 import pytest
 from textual.widgets import Input, Label, Select
 
+from sdaws.client.config import Target, config_path, resolve
+from sdaws.client.demo import DEMO_NAME, demo_bytes
+from sdaws.client.uploader import UploadCancelled, UploadState, upload_file
 from tui.app import SdawsApp
-from tui.config import Target, config_path, resolve
-from tui.demo import DEMO_NAME, demo_bytes
 from tui.screens.confirm import ConfirmModal
 from tui.screens.help import HelpModal
 from tui.screens.path_picker import PathPickerModal
 from tui.screens.settings import SettingsModal
 from tui.screens.upload_dialog import UploadDialog
-from tui.uploader import UploadCancelled, UploadState, upload_file
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.widgets.uploads_pane import UploadsPane
 
@@ -39,8 +39,11 @@ async def test_embedded_server_starts_and_offers_a_demo_on_an_empty_tree(user_en
         await pilot.press("y")
         await until(pilot, lambda: (models / "Stable-diffusion" / DEMO_NAME).exists(), "demo written")
         sd = app.query_one(ModelTree)._folders["Stable-diffusion"]
-        await until(pilot, lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)] == [DEMO_NAME],
-                    "demo listed")
+        await until(
+            pilot,
+            lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)] == [DEMO_NAME],
+            "demo listed",
+        )
     assert app.conn is None or app.conn.server is None  # the server stopped with the app
 
 
@@ -120,16 +123,25 @@ async def test_an_upload_interrupted_in_an_earlier_run_resumes_after_restart(ser
     client = server.client()
     cancel = threading.Event()
     with pytest.raises(UploadCancelled):  # "the earlier run": stopped after two of five parts
-        upload_file(client, src, "Lora", workers=1, cancel=cancel,
-                    on_progress=lambda p: cancel.set() if p.parts_done >= 2 else None)
+        upload_file(
+            client,
+            src,
+            "Lora",
+            workers=1,
+            cancel=cancel,
+            on_progress=lambda p: cancel.set() if p.parts_done >= 2 else None,
+        )
     (record,) = UploadState().pending().values()
     (server.models / "Stable-diffusion/x.safetensors").write_bytes(demo_bytes())  # not empty: no demo offer
     app = SdawsApp(Target(server.url, server.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         pane = app.query_one(UploadsPane)
-        await until(pilot, lambda: any(i.status.startswith("interrupted") for i in pane.queue.values()),
-                    "interrupted upload listed")
+        await until(
+            pilot,
+            lambda: any(i.status.startswith("interrupted") for i in pane.queue.values()),
+            "interrupted upload listed",
+        )
         await pilot.press("u")
         await pilot.press("ctrl+r")
         await until(pilot, lambda: pane.results, "resumed and completed")
@@ -149,9 +161,19 @@ async def test_help_screen_and_every_action_in_the_command_palette(server):
         await pilot.press("escape")
         await settle(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        for wanted in ("Upload a model file", "New txt2img job", "New img2img job", "New train job",
-                       "New merge job", "Settings", "Help", "Models: delete highlighted",
-                       "Models: convert highlighted", "Uploads: resume interrupted", "Models: filter by name"):
+        for wanted in (
+            "Upload a model file",
+            "New txt2img job",
+            "New img2img job",
+            "New train job",
+            "New merge job",
+            "Settings",
+            "Help",
+            "Models: delete highlighted",
+            "Models: convert highlighted",
+            "Uploads: resume interrupted",
+            "Models: filter by name",
+        ):
             assert wanted in titles
         await pilot.press("ctrl+p")
         await settle(pilot)

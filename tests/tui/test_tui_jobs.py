@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 from textual.widgets import Input, Log, Select
 
+from sdaws.client.config import Target
 from tui.app import SdawsApp
-from tui.config import Target
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
@@ -35,7 +35,7 @@ async def open_form(pilot, kind: str) -> JobForm:
     await until(pilot, lambda: app.conn is not None, "connected")
     await pilot.press("n")
     await settle(pilot)
-    await pilot.click(f"#job-kinds")
+    await pilot.click("#job-kinds")
     app.screen.query_one("#job-kinds").highlighted = ["txt2img", "img2img", "train", "merge"].index(kind)
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, JobForm), "form open")
@@ -51,8 +51,15 @@ async def finished(pilot) -> dict:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job detail open")
     screen: JobDetailScreen = app.screen
-    await until(pilot, lambda: screen.job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED")
-                and (screen.job["status"] != "SUCCEEDED" or screen.outputs_shown), "job finished", JOB_WAIT)
+    await until(
+        pilot,
+        lambda: (
+            screen.job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED")
+            and (screen.job["status"] != "SUCCEEDED" or screen.outputs_shown)
+        ),
+        "job finished",
+        JOB_WAIT,
+    )
     assert screen.job["status"] == "SUCCEEDED", screen.job.get("error")
     return screen.job
 
@@ -97,8 +104,15 @@ async def test_train_form_uploads_the_dataset_folder_and_registers_a_lora(app, j
         (dataset / f"img{i}.txt").write_text(f"a {colour} square")
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "train")
-        fill(form, base_model="tiny-sd", dataset=str(dataset), output_name="tui-lora", steps="2",
-             resolution="32", rank="2")
+        fill(
+            form,
+            base_model="tiny-sd",
+            dataset=str(dataset),
+            output_name="tui-lora",
+            steps="2",
+            resolution="32",
+            rank="2",
+        )
         await pilot.press("ctrl+s")
         job = await finished(pilot)
         assert job["params"]["dataset"]  # the group the form uploaded the folder into
@@ -124,8 +138,9 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
         await until(pilot, lambda: app.conn is not None, "connected")
         tree = app.query_one(ModelTree)
         sd = tree._folders["Stable-diffusion"]
-        await until(pilot, lambda: any(getattr(c.data, "name", "") == "alpha.safetensors" for c in sd.children),
-                    "listed")
+        await until(
+            pilot, lambda: any(getattr(c.data, "name", "") == "alpha.safetensors" for c in sd.children), "listed"
+        )
         tree.focus()
         tree.move_cursor(next(c for c in sd.children if getattr(c.data, "name", "") == "alpha.safetensors"))
         await settle(pilot)
@@ -145,11 +160,12 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
 @pytest.mark.anyio
 async def test_cancel_a_job_from_the_jobs_table(app, job_server):
     handle, _ = job_server
-    from tui.client import ApiClient
+    from sdaws.client.api import ApiClient
 
     with ApiClient(handle.url, TOKEN) as client:
-        long = client.submit_job("txt2img", {"model": "tiny-sd", "prompt": "slow", "steps": 500,
-                                             "width": 32, "height": 32})
+        long = client.submit_job(
+            "txt2img", {"model": "tiny-sd", "prompt": "slow", "steps": 500, "width": 32, "height": 32}
+        )
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         await pilot.press("j")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sdaws.client.config import Target
+from sdaws.client.demo import demo_bytes
 from tui.app import SdawsApp
-from tui.config import Target
-from tui.demo import demo_bytes
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree, MoreData
 
@@ -79,8 +79,14 @@ async def test_ten_thousand_models_page_lazily_and_filter_as_you_type(server):
         await until(pilot, lambda: len(node.children) == 401, "second page")
         await pilot.press("slash")
         await pilot.press(*"m0199")
-        await until(pilot, lambda: [c.data.name for c in node.children if isinstance(c.data, ModelData)]
-                    == [f"m0199{i}.safetensors" for i in range(10)], "filtered by prefix")
+        await until(
+            pilot,
+            lambda: (
+                [c.data.name for c in node.children if isinstance(c.data, ModelData)]
+                == [f"m0199{i}.safetensors" for i in range(10)]
+            ),
+            "filtered by prefix",
+        )
 
 
 @pytest.mark.anyio
@@ -106,5 +112,8 @@ async def test_delete_asks_first_and_then_deletes(server):
         await settle(pilot)
         await pilot.press("y")
         await until(pilot, lambda: not model.exists(), "deleted on disk")
-        await until(pilot, lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)]
-                    == ["kept.safetensors"], "tree refreshed")
+        await until(
+            pilot,
+            lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)] == ["kept.safetensors"],
+            "tree refreshed",
+        )

@@ -18,7 +18,9 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes"),
     ]
 
-    def __init__(self, question: str, *, yes: str = "Delete", title: str = "Are you sure?", danger: bool = True) -> None:
+    def __init__(
+        self, question: str, *, yes: str = "Delete", title: str = "Are you sure?", danger: bool = True
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.question = question
         self.yes_label = yes
@@ -32,7 +34,6 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="no")
                 yield Button(self.yes_label, id="yes", variant="error" if self.danger else "primary")
-
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import get_args
 
-from sdaws_jobs.specs import ConvertSpec
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from tui.job_params import build_params, default_output_name
+from sdaws.client.job_params import build_params, default_output_name
+from sdaws.contract.specs import ConvertSpec
 
 # The engine's architecture names, as the API's convert spec lists them ("auto" detects).
 ARCHS = get_args(ConvertSpec.model_fields["arch"].annotation)
@@ -49,8 +48,12 @@ class ConvertDialog(ModalScreen[dict | None]):
             yield Label("Architecture")
             yield Select([(a, a) for a in ARCHS], value=arch, allow_blank=False, id="arch")
             yield Label("Prediction type (blank: from the architecture)")
-            yield Select([(p, p) for p in PREDICTIONS], value=prediction if prediction in PREDICTIONS else Select.NULL,
-                         id="prediction", prompt="auto")
+            yield Select(
+                [(p, p) for p in PREDICTIONS],
+                value=prediction if prediction in PREDICTIONS else Select.NULL,
+                id="prediction",
+                prompt="auto",
+            )
             yield Label("Image size")
             yield Input(str(self.prefill.get("image_size") or ""), placeholder="auto", id="image-size")
             yield Label("Output name (the short name jobs use as base model)")

@@ -17,9 +17,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Log, ProgressBar
 
-from tui.client import ApiClient
-from tui.job_params import FINAL_STATUSES
-from tui.outputs import save_outputs
+from sdaws.client.api import ApiClient
+from sdaws.client.outputs import save_outputs
+from sdaws.contract.job_status import FINAL as FINAL_STATUSES
 from tui.widgets.jobs_pane import progress_text
 from tui.workers import io_worker
 

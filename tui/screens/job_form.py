@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from tui.job_params import accepts, build_params
+from sdaws.client.job_params import accepts, build_params
 from tui.screens.path_picker import IMAGE_SUFFIXES, PathPickerModal
 
 SCHEDULERS = ("euler_a", "euler", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "pndm", "lms", "heun", "unipc")
@@ -49,8 +49,11 @@ _GENERATE = (
 )
 FORMS: dict[str, tuple[Field, ...]] = {
     "txt2img": _GENERATE,
-    "img2img": (Field("init_image", "Init image", kind="file"), *_GENERATE,
-                Field("denoising_strength", "Denoising strength", "0.75")),
+    "img2img": (
+        Field("init_image", "Init image", kind="file"),
+        *_GENERATE,
+        Field("denoising_strength", "Denoising strength", "0.75"),
+    ),
     "train": (
         Field("base_model", "Base model (converted name, tree model or HF repo id)", kind="model"),
         Field("dataset", "Dataset folder (images + .txt captions)", kind="dir"),
@@ -160,8 +163,11 @@ class JobForm(ModalScreen[JobRequest | None]):
                 text = (values[name] or "").strip()
                 path = Path(text).expanduser()
                 if not text or not path.exists():
-                    self.notify(f"{name.replace('_', ' ')}: choose a {'folder' if name == 'dataset' else 'file'} that exists",
-                                severity="error", markup=False)
+                    self.notify(
+                        f"{name.replace('_', ' ')}: choose a {'folder' if name == 'dataset' else 'file'} that exists",
+                        severity="error",
+                        markup=False,
+                    )
                     return
                 files[name] = path
                 values[name] = path.name  # stands in for the key until the upload gives it
@@ -175,4 +181,3 @@ class JobForm(ModalScreen[JobRequest | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-

@@ -41,8 +41,14 @@ class PathPickerModal(ModalScreen[Path | None]):
     AUTO_FOCUS = "#tree"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, *, want: str = "file", start: Path | None = None,
-                 suffixes: tuple[str, ...] | None = MODEL_SUFFIXES) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        want: str = "file",
+        start: Path | None = None,
+        suffixes: tuple[str, ...] | None = MODEL_SUFFIXES,
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.want = want
@@ -58,7 +64,6 @@ class PathPickerModal(ModalScreen[Path | None]):
                 yield Button("Up", id="up")
                 yield Button("Cancel", id="cancel")
                 yield Button("Choose", id="choose", variant="primary")
-
 
     def _set_path(self, path: Path) -> None:
         self.query_one("#path", Input).value = str(path)

@@ -9,8 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
-from tui.client import ApiClient, ApiError
-from tui.config import Settings, Target
+from sdaws.client.api import ApiClient, ApiError
+from sdaws.client.config import Settings, Target
 from tui.workers import io_worker
 
 

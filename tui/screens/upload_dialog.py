@@ -11,8 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
-from tui import fmt
-from tui.model_kind import suggest_type
+from sdaws.client import fmt
+from sdaws.client.model_kind import suggest_type
 
 
 class UploadDialog(ModalScreen[tuple[Path, str] | None]):
@@ -30,8 +30,12 @@ class UploadDialog(ModalScreen[tuple[Path, str] | None]):
             yield Label(f"{self.path}  ({fmt.size(self.path.stat().st_size)})", markup=False)
             hint = f"Suggested from the file: {self.suggested}" if self.suggested else "No suggestion: pick the folder."
             yield Label(hint, id="suggestion", markup=False)
-            yield Select([(f, f) for f in self.folders], value=self.suggested if self.suggested in self.folders else Select.NULL, id="folder",
-                         prompt="folder")
+            yield Select(
+                [(f, f) for f in self.folders],
+                value=self.suggested if self.suggested in self.folders else Select.NULL,
+                id="folder",
+                prompt="folder",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Upload", id="upload", variant="primary")

@@ -8,9 +8,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
-from tui import fmt
-from tui.client import ApiClient, NotFound
-from tui.job_params import FINAL_STATUSES
+from sdaws.client import fmt
+from sdaws.client.api import ApiClient, NotFound
+from sdaws.contract.job_status import FINAL as FINAL_STATUSES
 from tui.workers import io_worker
 
 POLL_S = 2.0
@@ -80,10 +80,16 @@ class JobsPane(Vertical):
         added = False
         for job in jobs:
             job_id = job["job_id"]
-            cells = (job_id[:12], job.get("kind", ""), job.get("name") or "", job.get("status", ""),
-                     progress_text(job), fmt.timestamp(job.get("created_at")))
+            cells = (
+                job_id[:12],
+                job.get("kind", ""),
+                job.get("name") or "",
+                job.get("status", ""),
+                progress_text(job),
+                fmt.timestamp(job.get("created_at")),
+            )
             if job_id in self.jobs:
-                for label, value in zip(COLUMNS, cells):
+                for label, value in zip(COLUMNS, cells, strict=True):
                     table.update_cell(job_id, label.lower(), value)
             else:
                 table.add_row(*cells, key=job_id)

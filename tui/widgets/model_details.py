@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
-from tui import fmt
+from sdaws.client import fmt
+from sdaws.client.safe_text import printable
 
 
 def describe_architecture(info: dict) -> str:
@@ -32,25 +34,29 @@ class ModelDetails(Static):
         self.update(f"{type_}/{name}\n\nloading…")
 
     def show_info(self, info: dict) -> None:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column(overflow="fold")
-        table.add_row("Model", f"{info['type']}/{info['name']}")
-        table.add_row("Size", f"{fmt.size(info.get('size'))} ({fmt.count(info.get('size') or 0)} bytes)")
-        table.add_row("Modified", fmt.timestamp(info.get("modified")))
-        table.add_row("Format", str(info.get("format") or "—"))
-        table.add_row("SHA-256", info.get("sha256") or "not computed yet")
-        table.add_row("Architecture", describe_architecture(info))
+        rows = [
+            ("Model", f"{info['type']}/{info['name']}"),
+            ("Size", f"{fmt.size(info.get('size'))} ({fmt.count(info.get('size') or 0)} bytes)"),
+            ("Modified", fmt.timestamp(info.get("modified"))),
+            ("Format", str(info.get("format") or "—")),
+            ("SHA-256", info.get("sha256") or "not computed yet"),
+            ("Architecture", describe_architecture(info)),
+        ]
         summary = info.get("safetensors")
         if summary:
             dtypes = ", ".join(f"{k} ×{v}" for k, v in sorted(summary.get("dtypes", {}).items()))
-            table.add_row("Tensors", f"{summary.get('tensor_count')}  ({dtypes})")
-            table.add_row("Parameters", fmt.count(summary.get("parameter_count") or 0))
+            rows.append(("Tensors", f"{summary.get('tensor_count')}  ({dtypes})"))
+            rows.append(("Parameters", fmt.count(summary.get("parameter_count") or 0)))
             for key, value in sorted((summary.get("metadata") or {}).items())[:8]:
-                table.add_row(f"meta {key}", str(value)[:120])
+                rows.append((f"meta {key}", str(value)[:120]))
         conversions = info.get("conversions")
-        table.add_row("Conversions", ", ".join(conversions) if conversions else "none yet")
-        for warning in info.get("warnings") or []:
-            table.add_row("Warning", warning)
-        self.rows = [(str(r[0]), str(r[1])) for r in zip(*(c._cells for c in table.columns))]
+        rows.append(("Conversions", ", ".join(conversions) if conversions else "none yet"))
+        rows.extend(("Warning", warning) for warning in info.get("warnings") or [])
+        # Names, metadata and warnings come from the file: shown as plain text, never markup.
+        self.rows = [(printable(label, single_line=True), printable(value)) for label, value in rows]
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column(overflow="fold")
+        for label, value in self.rows:
+            table.add_row(Text(label), Text(value))
         self.update(table)

@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from tui import fmt
-from tui.client import ApiClient
+from sdaws.client import fmt
+from sdaws.client.api import ApiClient
 from tui.workers import io_worker
 
 PAGE_SIZE = 200
@@ -128,7 +128,9 @@ class ModelTree(Tree[object]):
             more.remove()
         for item in page.get("items", []):
             label = Text.assemble(item["name"], ("  " + fmt.size(item.get("size")), "dim"))  # names are not markup
-            folder.add_leaf(label, data=ModelData(item["type"], item["name"], item.get("size", 0), item.get("modified", "")))
+            folder.add_leaf(
+                label, data=ModelData(item["type"], item["name"], item.get("size", 0), item.get("modified", ""))
+            )
         cursor = page.get("next_cursor")
         if cursor:
             folder.add_leaf(Text("… more (loads when reached)", "italic"), data=MoreData(folder.data.name, cursor))

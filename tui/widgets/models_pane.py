@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label
 
-from tui.client import ApiClient
+from sdaws.client.api import ApiClient
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.workers import io_worker

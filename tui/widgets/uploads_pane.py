@@ -16,9 +16,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, ProgressBar
 
-from tui import fmt
-from tui.connection import Connection
-from tui.uploader import Progress, UploadCancelled, UploadState, upload_file
+from sdaws.client import fmt
+from sdaws.client.connection import Connection
+from sdaws.client.uploader import Progress, UploadCancelled, UploadState, upload_file
 from tui.workers import io_worker
 
 
@@ -129,15 +129,27 @@ class UploadsPane(Vertical):
         call = self.app.call_from_thread
         call(self._set_status, item, "uploading")
         try:
-            result = upload_file(self.conn.client, item.path, item.model_type, cancel=item.cancel,
-                                 scope=self.conn.scope, on_progress=lambda p: call(self._show_progress, item, p))
+            result = upload_file(
+                self.conn.client,
+                item.path,
+                item.model_type,
+                cancel=item.cancel,
+                scope=self.conn.scope,
+                on_progress=lambda p: call(self._show_progress, item, p),
+            )
         except UploadCancelled:
             call(self._set_status, item, "stopped (ctrl+r resumes)")
             return
-        except Exception as exc:  # noqa: BLE001 - shown in the row and as a notification; the queue goes on
+        except Exception as exc:
             call(self._set_status, item, "failed (ctrl+r retries)")
-            call(self.notify, f"Upload of {item.path.name} failed: {exc}", title="Upload", severity="error",
-                 markup=False, timeout=10)
+            call(
+                self.notify,
+                f"Upload of {item.path.name} failed: {exc}",
+                title="Upload",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
             return
         self.results.append(result)
         call(self._set_status, item, f"done · sha256 {str(result.get('sha256'))[:12]}…")

@@ -16,10 +16,16 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
-    "ARCHS": "detection", "Detection": "detection", "detect": "detection",
-    "convert_checkpoint": "convert", "export_pipeline": "export", "export_lora": "lora_export",
+    "ARCHS": "detection",
+    "Detection": "detection",
+    "detect": "detection",
+    "convert_checkpoint": "convert",
+    "export_pipeline": "export",
+    "export_lora": "lora_export",
     "load_checkpoint": "source",
-    "ConvertError": "errors", "CorruptCheckpointError": "errors", "UnknownArchitectureError": "errors",
+    "ConvertError": "errors",
+    "CorruptCheckpointError": "errors",
+    "UnknownArchitectureError": "errors",
     "UnsafeCheckpointError": "errors",
 }
 __all__ = sorted(_WHERE)

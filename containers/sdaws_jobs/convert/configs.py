@@ -59,7 +59,10 @@ def fit_unet(cfg: dict, shapes: dict, image_size: int, upcast: bool, prediction_
     old_heads = cfg["attention_head_dim"]
     old_list = old_heads if isinstance(old_heads, list) else [old_heads] * len(cfg["block_out_channels"])
     old_ch = cfg["block_out_channels"]
-    heads = [fit_heads(c, old_ch[min(i, len(old_ch) - 1)], old_list[min(i, len(old_list) - 1)]) for i, c in enumerate(channels)]
+    heads = [
+        fit_heads(c, old_ch[min(i, len(old_ch) - 1)], old_list[min(i, len(old_list) - 1)])
+        for i, c in enumerate(channels)
+    ]
     cfg = dict(cfg)
     cfg.update(
         block_out_channels=channels,
@@ -105,10 +108,14 @@ def fit_clip_l(cfg: dict, shapes: dict, prefix: str) -> dict:
     width = s("embeddings.token_embedding.weight")[1]
     layers = _count(shapes, rf"{re.escape(prefix)}(?:text_model\.)?encoder\.layers\.(\d+)\.")
     cfg = dict(cfg)
-    cfg.update(hidden_size=width, vocab_size=s("embeddings.token_embedding.weight")[0],
-               max_position_embeddings=s("embeddings.position_embedding.weight")[0],
-               intermediate_size=s("encoder.layers.0.mlp.fc1.weight")[0], num_hidden_layers=layers,
-               num_attention_heads=fit_heads(width, cfg["hidden_size"], cfg["num_attention_heads"]))
+    cfg.update(
+        hidden_size=width,
+        vocab_size=s("embeddings.token_embedding.weight")[0],
+        max_position_embeddings=s("embeddings.position_embedding.weight")[0],
+        intermediate_size=s("encoder.layers.0.mlp.fc1.weight")[0],
+        num_hidden_layers=layers,
+        num_attention_heads=fit_heads(width, cfg["hidden_size"], cfg["num_attention_heads"]),
+    )
     return cfg
 
 
@@ -116,11 +123,14 @@ def fit_open_clip(cfg: dict, shapes: dict, prefix: str, drop_last: bool) -> dict
     width = shapes[prefix + "token_embedding.weight"][1]
     blocks = _count(shapes, rf"{re.escape(prefix)}transformer\.resblocks\.(\d+)\.")
     cfg = dict(cfg)
-    cfg.update(hidden_size=width, vocab_size=shapes[prefix + "token_embedding.weight"][0],
-               max_position_embeddings=shapes[prefix + "positional_embedding"][0],
-               intermediate_size=shapes[prefix + "transformer.resblocks.0.mlp.c_fc.weight"][0],
-               num_hidden_layers=blocks - 1 if drop_last else blocks,
-               num_attention_heads=fit_heads(width, cfg["hidden_size"], cfg["num_attention_heads"]))
+    cfg.update(
+        hidden_size=width,
+        vocab_size=shapes[prefix + "token_embedding.weight"][0],
+        max_position_embeddings=shapes[prefix + "positional_embedding"][0],
+        intermediate_size=shapes[prefix + "transformer.resblocks.0.mlp.c_fc.weight"][0],
+        num_hidden_layers=blocks - 1 if drop_last else blocks,
+        num_attention_heads=fit_heads(width, cfg["hidden_size"], cfg["num_attention_heads"]),
+    )
     if prefix + "text_projection" in shapes:
         cfg["projection_dim"] = shapes[prefix + "text_projection"][1]
     return cfg

@@ -18,8 +18,12 @@ from .writer import entry, write_component
 
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 EXTRAS_FILE = "sdaws_original_extras.safetensors"  # source tensors diffusers does not keep
-WEIGHT_FILES = {"unet": "diffusion_pytorch_model.safetensors", "vae": "diffusion_pytorch_model.safetensors",
-                "text_encoder": "model.safetensors", "text_encoder_2": "model.safetensors"}
+WEIGHT_FILES = {
+    "unet": "diffusion_pytorch_model.safetensors",
+    "vae": "diffusion_pytorch_model.safetensors",
+    "text_encoder": "model.safetensors",
+    "text_encoder_2": "model.safetensors",
+}
 
 
 def _dump(path: Path, obj: dict) -> None:
@@ -37,13 +41,17 @@ def _write_tokenizers(tmp: Path, arch: str) -> None:
             for f in ("vocab.json", "merges.txt"):
                 shutil.copyfile(root / "tokenizer" / f, tmp / name / f)
             special = json.loads(cfg.read_text())
-            _dump(tmp / name / "special_tokens_map.json",
-                  {k: special[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token")})
+            _dump(
+                tmp / name / "special_tokens_map.json",
+                {k: special[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token")},
+            )
 
 
 def _configs(arch: str, shapes: dict, det) -> dict[str, dict]:
-    out = {"unet": fit_unet(shipped(arch, "unet"), shapes, det.image_size, det.upcast_attention, det.prediction_type),
-           "vae": fit_vae(shipped(arch, "vae"), shapes, det.image_size)}
+    out = {
+        "unet": fit_unet(shipped(arch, "unet"), shapes, det.image_size, det.upcast_attention, det.prediction_type),
+        "vae": fit_vae(shipped(arch, "vae"), shapes, det.image_size),
+    }
     for component, kind, prefix in TEXT_ENCODERS[family(arch)]:
         base = shipped(arch, component)
         if kind == "clip_l":
@@ -53,9 +61,18 @@ def _configs(arch: str, shapes: dict, det) -> dict[str, dict]:
     return out
 
 
-def convert_checkpoint(src: Path, output: Path, *, arch: str | None = None, prediction_type: str | None = None,
-                       image_size: int | None = None, upcast_attention: bool | None = None, half: bool = False,
-                       ema: bool = False, progress=None) -> dict:
+def convert_checkpoint(
+    src: Path,
+    output: Path,
+    *,
+    arch: str | None = None,
+    prediction_type: str | None = None,
+    image_size: int | None = None,
+    upcast_attention: bool | None = None,
+    half: bool = False,
+    ema: bool = False,
+    progress=None,
+) -> dict:
     """Convert `src` (.safetensors/.ckpt) into a diffusers folder at `output`; returns a summary."""
     started = time.monotonic()
     src, output = Path(src), Path(output)
@@ -79,8 +96,10 @@ def convert_checkpoint(src: Path, output: Path, *, arch: str | None = None, pred
         try:
             configs = _configs(det.arch, shapes, det)
         except KeyError as exc:
-            raise ConvertError(f"{src.name} lacks {exc.args[0]}, which a {det.arch} model must have; "
-                               "the file is incomplete or not this architecture (see --arch)") from None
+            raise ConvertError(
+                f"{src.name} lacks {exc.args[0]}, which a {det.arch} model must have; "
+                "the file is incomplete or not this architecture (see --arch)"
+            ) from None
         text_layers = {c: cfg["num_hidden_layers"] for c, cfg in configs.items() if c.startswith("text_encoder")}
         plan = make_plan(shapes, det.arch, text_layers, ema=ema)
         total, done = plan.tensor_count, 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .errors import ConvertError
-from .plan import ema_key
 from .keymap_unet import UNET_PREFIX
+from .plan import ema_key
 
 
 def apply_ema(sd: dict, ema: bool, source: str = "checkpoint") -> dict:

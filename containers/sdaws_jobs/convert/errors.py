@@ -6,7 +6,11 @@ CLI map them to exit code 2 with the message alone, never a traceback.
 
 from __future__ import annotations
 
+from sdaws.contract.architecture import UnknownArchitectureError
+
 from ..errors import SpecError
+
+__all__ = ["ConvertError", "CorruptCheckpointError", "UnknownArchitectureError", "UnsafeCheckpointError"]
 
 
 class ConvertError(SpecError):
@@ -19,7 +23,3 @@ class UnsafeCheckpointError(ConvertError):
 
 class CorruptCheckpointError(ConvertError):
     """The file is truncated, corrupt, or not a checkpoint format we read."""
-
-
-class UnknownArchitectureError(ConvertError):
-    """The keys and shapes match no supported Stable Diffusion architecture."""

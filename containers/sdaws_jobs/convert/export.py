@@ -23,6 +23,7 @@ from .source import Source
 from .st_io import OutEntry, write_file
 from .writer import entry
 
+
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
@@ -91,8 +92,9 @@ def _text_entries(comp: _Component, kind: str, prefix: str, half: bool) -> list[
     return out
 
 
-def export_pipeline(src_dir: Path, output_file: Path, *, half: bool = False, overwrite: bool = False,
-                    progress=None) -> dict:
+def export_pipeline(
+    src_dir: Path, output_file: Path, *, half: bool = False, overwrite: bool = False, progress=None
+) -> dict:
     """Write the diffusers pipeline in `src_dir` as one original-layout .safetensors file."""
     started = time.monotonic()
     src_dir, output_file = Path(src_dir), Path(output_file)
@@ -142,5 +144,12 @@ def export_pipeline(src_dir: Path, output_file: Path, *, half: bool = False, ove
     finally:
         for c in opened:
             c.close()
-    return {"source": str(src_dir), "output": str(output_file), "family": fam, "tensors_written": total,
-            "bytes_written": written, "half": half, "seconds": round(time.monotonic() - started, 3)}
+    return {
+        "source": str(src_dir),
+        "output": str(output_file),
+        "family": fam,
+        "tensors_written": total,
+        "bytes_written": written,
+        "half": half,
+        "seconds": round(time.monotonic() - started, 3),
+    }

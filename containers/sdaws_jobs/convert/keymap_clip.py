@@ -19,8 +19,13 @@ _TOP = (  # OpenCLIP name -> transformers name
     ("ln_final.weight", "text_model.final_layer_norm.weight"),
     ("ln_final.bias", "text_model.final_layer_norm.bias"),
 )
-_LAYER = (("ln_1.", "layer_norm1."), ("ln_2.", "layer_norm2."), ("mlp.c_fc.", "mlp.fc1."),
-          ("mlp.c_proj.", "mlp.fc2."), ("attn.out_proj.", "self_attn.out_proj."))
+_LAYER = (
+    ("ln_1.", "layer_norm1."),
+    ("ln_2.", "layer_norm2."),
+    ("mlp.c_fc.", "mlp.fc1."),
+    ("mlp.c_proj.", "mlp.fc2."),
+    ("attn.out_proj.", "self_attn.out_proj."),
+)
 _BLOCK = re.compile(r"transformer\.resblocks\.(\d+)\.(.*)$")
 _LAYER_T = re.compile(r"text_model\.encoder\.layers\.(\d+)\.(.*)$")
 
@@ -48,7 +53,7 @@ def open_clip_to_diffusers(rest: str, width: int, layers: int, with_projection: 
         return [(f"{base}self_attn.{p}_proj.{kind}", ("rows", i * width, (i + 1) * width)) for i, p in enumerate("qkv")]
     for old, new in _LAYER:
         if tail.startswith(old):
-            return [(base + new + tail[len(old):], None)]
+            return [(base + new + tail[len(old) :], None)]
     return []
 
 
@@ -68,5 +73,5 @@ def open_clip_to_original(key: str):
         return f"{base}attn.in_proj_{qkv.group(2)}", ("qkv", "qkv".index(qkv.group(1)))
     for old, new in _LAYER:
         if tail.startswith(new):
-            return base + old + tail[len(new):], None
+            return base + old + tail[len(new) :], None
     return None

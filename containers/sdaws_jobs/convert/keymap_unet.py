@@ -14,8 +14,12 @@ from dataclasses import dataclass
 UNET_PREFIX = "model.diffusion_model."
 
 _RESNET = (  # original suffix -> diffusers suffix inside a ResBlock
-    ("in_layers.0.", "norm1."), ("in_layers.2.", "conv1."), ("emb_layers.1.", "time_emb_proj."),
-    ("out_layers.0.", "norm2."), ("out_layers.3.", "conv2."), ("skip_connection.", "conv_shortcut."),
+    ("in_layers.0.", "norm1."),
+    ("in_layers.2.", "conv1."),
+    ("emb_layers.1.", "time_emb_proj."),
+    ("out_layers.0.", "norm2."),
+    ("out_layers.3.", "conv2."),
+    ("skip_connection.", "conv_shortcut."),
 )
 
 
@@ -28,7 +32,9 @@ class UNetLayout:
 
 def layout_from_original(keys) -> UNetLayout:
     inputs = {int(m.group(1)) for k in keys if (m := re.match(r"model\.diffusion_model\.input_blocks\.(\d+)\.", k))}
-    downs = {int(m.group(1)) for k in keys if (m := re.match(r"model\.diffusion_model\.input_blocks\.(\d+)\.0\.op\.", k))}
+    downs = {
+        int(m.group(1)) for k in keys if (m := re.match(r"model\.diffusion_model\.input_blocks\.(\d+)\.0\.op\.", k))
+    }
     levels = len(downs) + 1
     count = max(inputs) + 1
     layers = (count - levels) // levels
@@ -45,10 +51,15 @@ def layout_from_config(config: dict) -> UNetLayout:
 
 def unet_prefix_pairs(lay: UNetLayout) -> list[tuple[str, str, str]]:
     pairs = [
-        ("time_embed.0", "time_embedding.linear_1", "plain"), ("time_embed.2", "time_embedding.linear_2", "plain"),
-        ("label_emb.0.0", "add_embedding.linear_1", "plain"), ("label_emb.0.2", "add_embedding.linear_2", "plain"),
-        ("input_blocks.0.0", "conv_in", "plain"), ("out.0", "conv_norm_out", "plain"), ("out.2", "conv_out", "plain"),
-        ("middle_block.0", "mid_block.resnets.0", "resnet"), ("middle_block.1", "mid_block.attentions.0", "plain"),
+        ("time_embed.0", "time_embedding.linear_1", "plain"),
+        ("time_embed.2", "time_embedding.linear_2", "plain"),
+        ("label_emb.0.0", "add_embedding.linear_1", "plain"),
+        ("label_emb.0.2", "add_embedding.linear_2", "plain"),
+        ("input_blocks.0.0", "conv_in", "plain"),
+        ("out.0", "conv_norm_out", "plain"),
+        ("out.2", "conv_out", "plain"),
+        ("middle_block.0", "mid_block.resnets.0", "resnet"),
+        ("middle_block.1", "mid_block.attentions.0", "plain"),
         ("middle_block.2", "mid_block.resnets.1", "resnet"),
     ]
     step = lay.layers + 1
@@ -59,7 +70,9 @@ def unet_prefix_pairs(lay: UNetLayout) -> list[tuple[str, str, str]]:
             if lay.attention[b]:
                 pairs.append((f"input_blocks.{i}.1", f"down_blocks.{b}.attentions.{j}", "plain"))
         if b < lay.levels - 1:
-            pairs.append((f"input_blocks.{1 + b * step + lay.layers}.0.op", f"down_blocks.{b}.downsamplers.0.conv", "plain"))
+            pairs.append(
+                (f"input_blocks.{1 + b * step + lay.layers}.0.op", f"down_blocks.{b}.downsamplers.0.conv", "plain")
+            )
     for u in range(lay.levels):
         attn = lay.attention[lay.levels - 1 - u]
         for j in range(step):
@@ -68,7 +81,9 @@ def unet_prefix_pairs(lay: UNetLayout) -> list[tuple[str, str, str]]:
             if attn:
                 pairs.append((f"output_blocks.{i}.1", f"up_blocks.{u}.attentions.{j}", "plain"))
             if u < lay.levels - 1 and j == lay.layers:
-                pairs.append((f"output_blocks.{i}.{2 if attn else 1}.conv", f"up_blocks.{u}.upsamplers.0.conv", "plain"))
+                pairs.append(
+                    (f"output_blocks.{i}.{2 if attn else 1}.conv", f"up_blocks.{u}.upsamplers.0.conv", "plain")
+                )
     return pairs
 
 
@@ -77,7 +92,7 @@ def _rename_suffix(suffix: str, kind: str, forward: bool) -> str:
         for old, new in _RESNET:
             a, b = (old, new) if forward else (new, old)
             if suffix.startswith(a):
-                return b + suffix[len(a):]
+                return b + suffix[len(a) :]
     return suffix
 
 
@@ -98,7 +113,7 @@ class UNetNames:
 
     def to_diffusers(self, original_key: str) -> str | None:
         """Diffusers name for a key under model.diffusion_model., or None if unmapped."""
-        hit = _lookup(original_key[len(UNET_PREFIX):], self._fwd)
+        hit = _lookup(original_key[len(UNET_PREFIX) :], self._fwd)
         if not hit:
             return None
         prefix, kind, suffix = hit

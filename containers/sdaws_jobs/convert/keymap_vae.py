@@ -21,11 +21,14 @@ def vae_levels(keys) -> int:
 def _pairs(levels: int) -> list[tuple[str, str]]:
     pairs = [("quant_conv", "quant_conv"), ("post_quant_conv", "post_quant_conv")]
     for side in ("encoder", "decoder"):
-        pairs += [(f"{side}.conv_in", f"{side}.conv_in"), (f"{side}.conv_out", f"{side}.conv_out"),
-                  (f"{side}.norm_out", f"{side}.conv_norm_out"),
-                  (f"{side}.mid.block_1", f"{side}.mid_block.resnets.0"),
-                  (f"{side}.mid.block_2", f"{side}.mid_block.resnets.1"),
-                  (f"{side}.mid.attn_1", f"{side}.mid_block.attentions.0")]
+        pairs += [
+            (f"{side}.conv_in", f"{side}.conv_in"),
+            (f"{side}.conv_out", f"{side}.conv_out"),
+            (f"{side}.norm_out", f"{side}.conv_norm_out"),
+            (f"{side}.mid.block_1", f"{side}.mid_block.resnets.0"),
+            (f"{side}.mid.block_2", f"{side}.mid_block.resnets.1"),
+            (f"{side}.mid.attn_1", f"{side}.mid_block.attentions.0"),
+        ]
     for i in range(levels):
         pairs.append((f"encoder.down.{i}.block", f"encoder.down_blocks.{i}.resnets"))
         pairs.append((f"encoder.down.{i}.downsample.conv", f"encoder.down_blocks.{i}.downsamplers.0.conv"))
@@ -53,18 +56,21 @@ class VaeNames:
                     for a, b in _ATTN:
                         a, b = (a, b) if forward else (b, a)
                         if rest.startswith(a):
-                            rest = b + rest[len(a):]
+                            rest = b + rest[len(a) :]
                             break
                 else:
-                    rest = rest.replace("nin_shortcut.", "conv_shortcut.") if forward else rest.replace(
-                        "conv_shortcut.", "nin_shortcut.")
+                    rest = (
+                        rest.replace("nin_shortcut.", "conv_shortcut.")
+                        if forward
+                        else rest.replace("conv_shortcut.", "nin_shortcut.")
+                    )
                 squeeze = is_attn and rest.endswith("weight.") and not rest.startswith(("norm", "group_norm"))
                 return f"{new_head}.{rest}"[:-1], squeeze
         return None
 
     def to_diffusers(self, original_key: str) -> tuple[str, bool] | None:
         """(diffusers name, needs [C,C,1,1]->[C,C]) or None when unmapped."""
-        return self._map(original_key[len(VAE_PREFIX):], self._fwd, True)
+        return self._map(original_key[len(VAE_PREFIX) :], self._fwd, True)
 
     def to_original(self, diffusers_key: str) -> tuple[str, bool] | None:
         hit = self._map(diffusers_key, self._inv, False)

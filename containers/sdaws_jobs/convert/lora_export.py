@@ -23,9 +23,17 @@ from .st_io import write_file
 from .writer import tensor_entry
 
 SDXL_LAYOUT = UNetLayout(levels=3, layers=2, attention=(False, True, True))
-_COMPONENTS = (("unet.", "unet"), ("text_encoder_2.", "te2"), ("text_encoder.", "te"), ("te2.", "te2"), ("te1.", "te"),
-               ("te.", "te"))
-_PART = re.compile(r"^(?P<module>.+?)\.(?:lora_(?P<ab>[AB])(?:\.[\w-]+)?|lora\.(?P<du>down|up)|lora_(?P<k>down|up))\.weight$")
+_COMPONENTS = (
+    ("unet.", "unet"),
+    ("text_encoder_2.", "te2"),
+    ("text_encoder.", "te"),
+    ("te2.", "te2"),
+    ("te1.", "te"),
+    ("te.", "te"),
+)
+_PART = re.compile(
+    r"^(?P<module>.+?)\.(?:lora_(?P<ab>[AB])(?:\.[\w-]+)?|lora\.(?P<du>down|up)|lora_(?P<k>down|up))\.weight$"
+)
 
 
 def _read(src) -> tuple[dict[str, torch.Tensor], dict]:
@@ -51,7 +59,7 @@ def _split(key: str) -> tuple[str, str, str] | None:
     component = "unet"
     for prefix, name in _COMPONENTS:
         if key.startswith(prefix):
-            component, key = name, key[len(prefix):]
+            component, key = name, key[len(prefix) :]
             break
     m = _PART.match(key)
     if not m:
@@ -66,7 +74,7 @@ def _kohya_name(component: str, module: str, sdxl: bool, unet_names: UNetNames |
             original = unet_names.to_original(module + ".weight")
             if original is None:
                 raise ConvertError(f"LoRA module {module} is not part of the SDXL UNet")
-            module = original[len(UNET_PREFIX):-len(".weight")]
+            module = original[len(UNET_PREFIX) : -len(".weight")]
         return "lora_unet_" + module.replace(".", "_")
     if not module.startswith("text_model."):
         module = "text_model." + module
@@ -74,8 +82,16 @@ def _kohya_name(component: str, module: str, sdxl: bool, unet_names: UNetNames |
     return head + module.replace(".", "_")
 
 
-def export_lora(lora, output_file: Path, *, alpha: float | dict | None = None, sdxl: bool | None = None,
-                unet_config: dict | None = None, half: bool = False, overwrite: bool = False) -> dict:
+def export_lora(
+    lora,
+    output_file: Path,
+    *,
+    alpha: float | dict | None = None,
+    sdxl: bool | None = None,
+    unet_config: dict | None = None,
+    half: bool = False,
+    overwrite: bool = False,
+) -> dict:
     """Write a kohya LoRA file from a diffusers/peft LoRA state dict (or a folder holding one).
 
     `alpha`: peft's lora_alpha (a number, or {module: alpha}); default is the adapter
@@ -107,10 +123,18 @@ def export_lora(lora, output_file: Path, *, alpha: float | dict | None = None, s
         name = _kohya_name(component, module, sdxl, names)
         rank = pair["down"].shape[0]
         a = per_module.get(module, default_alpha if default_alpha is not None else rank)
-        entries += [tensor_entry(f"{name}.lora_down.weight", pair["down"], half),
-                    tensor_entry(f"{name}.lora_up.weight", pair["up"], half),
-                    tensor_entry(f"{name}.alpha", torch.tensor(float(a), dtype=torch.float32))]
+        entries += [
+            tensor_entry(f"{name}.lora_down.weight", pair["down"], half),
+            tensor_entry(f"{name}.lora_up.weight", pair["up"], half),
+            tensor_entry(f"{name}.alpha", torch.tensor(float(a), dtype=torch.float32)),
+        ]
     with atomic_file(output_file, overwrite=overwrite) as tmp:
         written = write_file(tmp, entries, {"ss_network_module": "networks.lora", "sdaws_format": "kohya"})
-    return {"output": str(output_file), "modules": len(parts), "sdxl": sdxl, "tensors_written": len(entries),
-            "bytes_written": written, "seconds": round(time.monotonic() - started, 3)}
+    return {
+        "output": str(output_file),
+        "modules": len(parts),
+        "sdxl": sdxl,
+        "tensors_written": len(entries),
+        "bytes_written": written,
+        "seconds": round(time.monotonic() - started, 3),
+    }

@@ -20,8 +20,10 @@ from .keymap_vae import VAE_PREFIX, VaeNames, vae_levels
 TEXT_ENCODERS = {
     "sd1": [("text_encoder", "clip_l", "cond_stage_model.transformer.")],
     "sd2": [("text_encoder", "open_clip", "cond_stage_model.model.")],
-    "sdxl": [("text_encoder", "clip_l", "conditioner.embedders.0.transformer."),
-             ("text_encoder_2", "open_clip_proj", "conditioner.embedders.1.model.")],
+    "sdxl": [
+        ("text_encoder", "clip_l", "conditioner.embedders.0.transformer."),
+        ("text_encoder_2", "open_clip_proj", "conditioner.embedders.1.model."),
+    ],
     "sdxl-refiner": [("text_encoder_2", "open_clip_proj", "conditioner.embedders.0.model.")],
 }
 
@@ -49,7 +51,7 @@ class Plan:
 
 def ema_key(key: str) -> str:
     """EMA copy of a UNet weight as ldm stores it: dots removed after 'model_ema.'."""
-    return "model_ema." + key[len("model."):].replace(".", "")
+    return "model_ema." + key[len("model.") :].replace(".", "")
 
 
 def make_plan(shapes: dict[str, tuple], arch: str, text_layers: dict[str, int], ema: bool = False) -> Plan:
@@ -83,7 +85,7 @@ def make_plan(shapes: dict[str, tuple], arch: str, text_layers: dict[str, int], 
         for key in shapes:
             if not key.startswith(prefix):
                 continue
-            rest = key[len(prefix):]
+            rest = key[len(prefix) :]
             if kind == "clip_l":
                 new = clip_l_to_diffusers(rest)
                 outs = [(new, None)] if new else []

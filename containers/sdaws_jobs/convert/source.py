@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sdaws.contract.safetensors_header import TensorEntry
+
 from .errors import ConvertError, CorruptCheckpointError
-from .st_io import TensorInfo, dtype_name, read_header, read_tensor
+from .st_io import dtype_name, read_header, read_tensor
 
 PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", "")
 
@@ -21,7 +23,7 @@ class Source:
         if not self.path.is_file():
             raise ConvertError(f"{self.path} does not exist or is not a file")
         self._file = None
-        self._st: dict[str, TensorInfo] | None = None
+        self._st: dict[str, TensorEntry] | None = None
         self._sd: dict | None = None
         if self.path.suffix.lower() == ".safetensors":
             self._st, _ = read_header(self.path)
@@ -35,7 +37,7 @@ class Source:
             raise ConvertError(f"{self.path.name}: expected a .safetensors or .ckpt file")
 
     @classmethod
-    def from_state_dict(cls, state_dict: dict) -> "Source":
+    def from_state_dict(cls, state_dict: dict) -> Source:
         self = cls.__new__(cls)
         self.path = Path("<state dict>")
         self._file, self._st = None, None
@@ -54,7 +56,7 @@ class Source:
         return read_tensor(self._file, self._st[name])
 
     def raw(self, name: str):
-        """(file, TensorInfo) for a safetensors tensor, else None."""
+        """(file, TensorEntry) for a safetensors tensor, else None."""
         if self._st is None:
             return None
         return self._file, self._st[name]
@@ -79,7 +81,7 @@ def load_checkpoint(path: Path, ema: bool = False) -> dict:
             sd = {k: src.tensor(k) for k in src.infos}
         except CorruptCheckpointError:
             raise
-        except Exception as exc:  # noqa: BLE001 - damaged data block
+        except Exception as exc:
             raise CorruptCheckpointError(f"{Path(path).name} could not be read ({exc}); re-download it") from None
     from .ema import apply_ema
 

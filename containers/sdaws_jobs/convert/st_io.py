@@ -14,80 +14,64 @@ import json
 import os
 import struct
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
-from functools import cache
+from sdaws.contract.safetensors_header import (
+    DTYPE_SIZES,
+    HeaderError,
+    TensorEntry,
+    data_start,
+    header_length,
+    metadata_of,
+    parse_header,
+    tensor_entries,
+)
 
 from .errors import CorruptCheckpointError
 
-# Bytes per element by safetensors dtype name. torch is imported only when a tensor
-# must actually be computed on (dtype change, transpose, .ckpt input): a plain
-# safetensors -> safetensors conversion never pays torch's multi-second import.
-ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+# torch is imported only when a tensor must actually be computed on (dtype change,
+# transpose, .ckpt input): a plain safetensors -> safetensors conversion never pays
+# torch's multi-second import.
 
 
 @cache
 def torch_dtypes() -> dict:
     import torch
 
-    return {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-            "U8": torch.uint8, "BOOL": torch.bool}
+    return {
+        "F64": torch.float64,
+        "F32": torch.float32,
+        "F16": torch.float16,
+        "BF16": torch.bfloat16,
+        "I64": torch.int64,
+        "I32": torch.int32,
+        "I16": torch.int16,
+        "I8": torch.int8,
+        "U8": torch.uint8,
+        "BOOL": torch.bool,
+    }
 
 
 def dtype_name(dtype) -> str | None:
     """safetensors name of a torch dtype (None for dtypes safetensors cannot hold here)."""
     return next((k for k, v in torch_dtypes().items() if v == dtype), None)
-MAX_HEADER = 100 * 1024 * 1024  # the safetensors library's own limit
 
 
-@dataclass(frozen=True)
-class TensorInfo:
-    dtype: str
-    shape: tuple[int, ...]
-    start: int  # absolute file offset of the first byte
-    end: int
-
-    @property
-    def nbytes(self) -> int:
-        return self.end - self.start
-
-
-def read_header(path: Path) -> tuple[dict[str, TensorInfo], dict[str, str]]:
-    """Keys, dtypes, shapes and absolute offsets; raises CorruptCheckpointError."""
+def read_header(path: Path) -> tuple[dict[str, TensorEntry], dict[str, str]]:
+    """Keys, dtypes, shapes and absolute offsets, each checked; raises CorruptCheckpointError."""
     size = path.stat().st_size
-    with open(path, "rb") as f:
-        raw = f.read(8)
-        if len(raw) < 8:
-            raise CorruptCheckpointError(f"{path.name} is too short to be a safetensors file (truncated?)")
-        (n,) = struct.unpack("<Q", raw)
-        if n > MAX_HEADER or 8 + n > size:
-            raise CorruptCheckpointError(f"{path.name} has a damaged safetensors header (truncated or not safetensors)")
-        try:
-            header = json.loads(f.read(n))
-        except ValueError:
-            raise CorruptCheckpointError(f"{path.name} has a safetensors header that is not valid JSON") from None
-    if not isinstance(header, dict):
-        raise CorruptCheckpointError(f"{path.name} has a safetensors header that is not an object")
-    metadata = header.pop("__metadata__", None) or {}
-    base = 8 + n
-    tensors: dict[str, TensorInfo] = {}
-    for name, entry in header.items():
-        try:
-            begin, end = (int(x) for x in entry["data_offsets"])
-            info = TensorInfo(entry["dtype"], tuple(int(d) for d in entry["shape"]), base + begin, base + end)
-        except (KeyError, TypeError, ValueError):
-            raise CorruptCheckpointError(f"{path.name}: header entry for {name!r} is malformed") from None
-        if info.dtype not in ITEMSIZE:
-            raise CorruptCheckpointError(f"{path.name}: tensor {name!r} has unsupported dtype {info.dtype}")
-        if info.end > size or info.start > info.end:
-            raise CorruptCheckpointError(f"{path.name} is truncated: tensor {name!r} lies past the end of the file")
-        tensors[name] = info
-    return tensors, {str(k): str(v) for k, v in metadata.items()}
+    try:
+        with open(path, "rb") as f:
+            n = header_length(f.read(8), size)
+            header = parse_header(f.read(n))
+        return tensor_entries(header, data_start(n), size), metadata_of(header)
+    except HeaderError as exc:
+        raise CorruptCheckpointError(f"{path.name}: {exc}") from None
 
 
-def read_tensor(f: BinaryIO, info: TensorInfo):
+def read_tensor(f: BinaryIO, info: TensorEntry):
     """One tensor read with plain file I/O (no mmap, so nothing lingers in RSS)."""
     buf = bytearray(info.nbytes)
     f.seek(info.start)
@@ -118,7 +102,7 @@ class OutEntry:
 
     @property
     def nbytes(self) -> int:
-        n = ITEMSIZE[self.dtype]
+        n = DTYPE_SIZES[self.dtype]
         for d in self.shape:
             n *= d
         return n
@@ -126,7 +110,7 @@ class OutEntry:
 
 def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None) -> tuple[bytes, list[OutEntry]]:
     """Header bytes and the entries in data order (widest dtype first keeps alignment)."""
-    ordered = sorted(entries, key=lambda e: (-ITEMSIZE[e.dtype], e.order, e.name))
+    ordered = sorted(entries, key=lambda e: (-DTYPE_SIZES[e.dtype], e.order, e.name))
     header: dict[str, object] = {"__metadata__": {"format": "pt", **(metadata or {})}}
     offset = 0
     for e in ordered:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+from sdaws.contract.safetensors_header import DTYPE_SIZES
+
 from .plan import Move, out_shape
 from .source import Source
-from .st_io import ITEMSIZE, OutEntry, copy_range, dtype_name, tensor_bytes, torch_dtypes, write_file
+from .st_io import OutEntry, copy_range, dtype_name, tensor_bytes, torch_dtypes, write_file
 
 FLOATS = ("F32", "BF16", "F64")
 
@@ -23,7 +25,7 @@ def _apply(t, op, dtype: str):
     elif op == "transpose":
         t = t.T
     elif isinstance(op, tuple):
-        t = t[op[1]:op[2]]
+        t = t[op[1] : op[2]]
     return t.to(torch_dtypes()[dtype])
 
 
@@ -38,7 +40,7 @@ def entry(src: Source, move: Move, half: bool) -> OutEntry:
             f, info = raw
             start, length = info.start, info.nbytes
             if isinstance(move.op, tuple):
-                row = ITEMSIZE[dtype] * math.prod(shape[1:])
+                row = DTYPE_SIZES[dtype] * math.prod(shape[1:])
                 start, length = info.start + move.op[1] * row, (move.op[2] - move.op[1]) * row
             copy_range(f, start, length, out)
             return

@@ -16,9 +16,9 @@ import re
 
 from botocore.exceptions import ClientError
 
-from sam_app.core.errors import InvalidInput
 from sam_app.core.job_events import sagemaker_job_name
 from sam_app.core.jobs_ports import JobRecord, LogPage
+from sdaws.contract.errors import InvalidInput
 
 MAX_LOG_LINE = 10_000
 _CURSOR = re.compile(r"^(\d{1,15})\.(\d{1,9})$")

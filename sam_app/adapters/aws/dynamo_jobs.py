@@ -15,8 +15,8 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from sam_app.adapters.idempotency import PowertoolsIdempotency
-from sam_app.core import job_status as st
 from sam_app.core.jobs_ports import MUTABLE_FIELDS, JobRecord
+from sdaws.contract import job_status as st
 
 _JSON_FIELDS = frozenset({"params", "spec", "inputs", "progress", "outputs", "launch"})
 
@@ -101,5 +101,7 @@ class DynamoJobRecords:
 
 def dynamo_idempotency(table_name: str, client=None) -> PowertoolsIdempotency:
     """Submit idempotency on IdempotencyTable (key `id`, TTL `expiration`, as template.yaml declares)."""
-    layer = DynamoDBPersistenceLayer(table_name=table_name, key_attr="id", expiry_attr="expiration", boto3_client=client)
+    layer = DynamoDBPersistenceLayer(
+        table_name=table_name, key_attr="id", expiry_attr="expiration", boto3_client=client
+    )
     return PowertoolsIdempotency(layer)

@@ -13,9 +13,9 @@ import os
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sam_app.core import job_status as st
 from sam_app.core.job_events import JobTransition, timestamped
 from sam_app.core.jobs_ports import JobRecords
+from sdaws.contract import job_status as st
 
 from .s3_outputs import S3JobOutputs
 

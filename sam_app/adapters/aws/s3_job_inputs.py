@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from sam_app.core.job_refs import JOB_INPUTS_PREFIX
+from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
 
 
 class S3JobInputs:
@@ -30,6 +30,8 @@ class S3JobInputs:
     def list_group(self, group: str) -> list[str]:
         prefix = f"{JOB_INPUTS_PREFIX}/{group}/"
         keys: list[str] = []
-        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix, Delimiter="/"):
+        for page in self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=prefix, Delimiter="/"
+        ):
             keys.extend(o["Key"] for o in page.get("Contents", []) if not o["Key"].rpartition("/")[2].startswith("."))
         return keys

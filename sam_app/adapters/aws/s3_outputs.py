@@ -1,13 +1,10 @@
 """JobOutputs in the model bucket: what a finished job produced, with download URLs.
 
-Where outputs land in AWS:
-  * merge / export -> `Stable-diffusion/<output_name>[.safetensors]` (the processing
-    job uploads its tree folder straight into the model tree);
-  * convert        -> the converted folder `diffusers/<output_name>/`;
-  * train          -> `Lora/` (LoRA) or `Stable-diffusion/` (DreamBooth) `<output_name>.safetensors`,
-                      registered by the training state machine;
-  * txt2img/img2img-> files under `jobs/<job id>/output/<type>/…` (written by the endpoint).
-`discover` finds them once a job has finished, so the record can list them.
+Named results (merge, export, convert, train) land in the model tree where
+sdaws.contract.outputs places them: processing jobs upload their tree folder straight into
+the tree, the training state machine copies the trained file there. Images
+(txt2img/img2img) stay under `jobs/<job id>/output/<type>/…`, where the endpoint wrote
+them. `discover` finds them once a job has finished, so the record can list them.
 """
 
 from __future__ import annotations
@@ -15,8 +12,10 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from sam_app.core.jobs_ports import JobRecord
+from sdaws.contract.model_tree import CONVERTED_PREFIX
+from sdaws.contract.outputs import result_key
 
-from .sagemaker_launcher import OUTPUT_FOLDER, job_folder, trained_output
+from .sagemaker_launcher import job_folder
 
 DOWNLOAD_URL_SECONDS = 3600
 MAX_DISCOVERED = 1000
@@ -37,7 +36,7 @@ class S3JobOutputs:
         listed = []
         for output in job.outputs:
             key = output.get("key") or ""
-            is_file = bool(key) and not key.endswith("/") and output.get("type") != OUTPUT_FOLDER["convert"]
+            is_file = bool(key) and not key.endswith("/") and output.get("type") != CONVERTED_PREFIX
             url = self._url(key) if is_file else None
             listed.append({k: output.get(k) for k in ("type", "name", "key", "size")} | {"url": url})
         return listed
@@ -67,25 +66,16 @@ class S3JobOutputs:
             prefix = f"{job_folder(job.job_id)}/output/"
             found = []
             for obj in self._listing(prefix):
-                rel = obj["Key"][len(prefix):]
+                rel = obj["Key"][len(prefix) :]
                 type_, _, name = rel.partition("/")
                 found.append(_output(type_ if name else "files", name or rel, obj["Key"], obj["Size"]))
             return found
-        name = (job.spec or {}).get("output_name")
-        if not name or job.kind not in (*OUTPUT_FOLDER, "train"):
+        key = result_key(job.kind, job.spec or {})
+        if key is None:
             return []
+        folder, name = key.split("/", 1)
         if job.kind == "convert":
-            prefix = f"{OUTPUT_FOLDER['convert']}/{name}/"
-            files = self._listing(prefix)
-            return [_output(OUTPUT_FOLDER["convert"], name, prefix.rstrip("/"), sum(o["Size"] for o in files))] if files else []
-        if job.kind == "train":
-            folder, file_name = trained_output(job.spec)
-            candidates = [file_name]
-        else:
-            folder = OUTPUT_FOLDER[job.kind]
-            candidates = [name] if name.endswith((".safetensors", ".ckpt")) else [f"{name}.safetensors", name]
-        for file_name in candidates:
-            size = self._size(f"{folder}/{file_name}")
-            if size is not None:
-                return [_output(folder, file_name, f"{folder}/{file_name}", size)]
-        return []
+            files = self._listing(key + "/")
+            return [_output(folder, name, key, sum(o["Size"] for o in files))] if files else []
+        size = self._size(key)
+        return [_output(folder, name, key, size)] if size is not None else []

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from sam_app.core.endpoints import EndpointRequest
-from sam_app.core.errors import InvalidInput, NotFound
+from sdaws.contract.errors import InvalidInput, NotFound
 
 VARIANT = "main"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -37,7 +37,11 @@ class EndpointSettings:
 
 
 def _scalable_target(endpoint: str) -> dict[str, str]:
-    return {"ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{endpoint}/variant/{VARIANT}", "ScalableDimension": DIMENSION}
+    return {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": f"endpoint/{endpoint}/variant/{VARIANT}",
+        "ScalableDimension": DIMENSION,
+    }
 
 
 def _code(exc: ClientError) -> str:
@@ -109,7 +113,9 @@ class SageMakerEndpoints:
             self._sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config, Tags=tags)
         else:
             if existing["EndpointStatus"] not in ("InService", "Failed"):
-                raise InvalidInput(f"endpoint {request.name} is {existing['EndpointStatus']}; try again when it is InService")
+                raise InvalidInput(
+                    f"endpoint {request.name} is {existing['EndpointStatus']}; try again when it is InService"
+                )
             self._sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=config)
             self._sm.add_tags(ResourceArn=existing["EndpointArn"], Tags=tags)
         return self._view(request.name)
@@ -189,7 +195,9 @@ class SageMakerEndpoints:
         prefix = f"{self._cfg.prefix}-"
         names = []
         for page in self._sm.get_paginator("list_endpoints").paginate(NameContains=prefix):
-            names += [e["EndpointName"][len(prefix):] for e in page["Endpoints"] if e["EndpointName"].startswith(prefix)]
+            names += [
+                e["EndpointName"][len(prefix) :] for e in page["Endpoints"] if e["EndpointName"].startswith(prefix)
+            ]
         return [self._view(name) for name in sorted(names)]
 
     # ------------------------------------------------------------------ delete

@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sam_app.core import job_status as st
-from sam_app.core.errors import InvalidInput
 from sam_app.core.job_events import sagemaker_job_name
 from sam_app.core.jobs_ports import JobInput, JobRecord, JobRecords
-from sam_app.core.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
+from sdaws.contract import job_status as st
+from sdaws.contract.entrypoint import job_argv
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.hyperparameters import to_sagemaker_hyperparameters
+from sdaws.contract.outputs import result_folder, result_key
 
 JOBS_PREFIX = "jobs"
 UTILITY_KINDS = ("merge", "convert", "export")
 INFERENCE_KINDS = ("txt2img", "img2img")
 PROCESSING_ROOT = "/opt/ml/processing"
-# Where each utility kind's result lands in the model tree (the job writes <folder>/<name>).
-OUTPUT_FOLDER = {"merge": REQUIRED_TYPE, "convert": CONVERTED_PREFIX, "export": REQUIRED_TYPE}
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,15 @@ def job_folder(job_id: str) -> str:
     return f"{JOBS_PREFIX}/{job_id}"
 
 
-def trained_output(spec: dict) -> tuple[str, str]:
-    """(tree folder, file name) of what sdaws_jobs train writes: a LoRA, or a DreamBooth checkpoint."""
-    folder = REQUIRED_TYPE if spec.get("kind") == "dreambooth" else "Lora"
-    return folder, f"{spec['output_name']}.safetensors"  # the job always appends the extension
-
-
 class SageMakerLauncher:
     def __init__(
-        self, sagemaker, sagemaker_runtime, stepfunctions, s3, settings: LauncherSettings, records: JobRecords | None = None
+        self,
+        sagemaker,
+        sagemaker_runtime,
+        stepfunctions,
+        s3,
+        settings: LauncherSettings,
+        records: JobRecords | None = None,
     ):
         self._sm = sagemaker
         self._runtime = sagemaker_runtime
@@ -92,7 +92,9 @@ class SageMakerLauncher:
         if self._records is not None:
             now = datetime.now(UTC).isoformat()
             # Conditional like every status write: a fast RUNNING event may already be in.
-            self._records.transition(job.job_id, st.predecessors(st.STARTING), st.STARTING, launch=handle, updated_at=now)
+            self._records.transition(
+                job.job_id, st.predecessors(st.STARTING), st.STARTING, launch=handle, updated_at=now
+            )
 
     def _instance(self, instance_type: str) -> dict[str, Any]:
         return {"InstanceCount": 1, "InstanceType": instance_type, "VolumeSizeInGB": self._cfg.volume_gb}
@@ -135,13 +137,13 @@ class SageMakerLauncher:
                     },
                 }
             )
-        target = OUTPUT_FOLDER[job.kind]
+        target = result_folder(job.kind, job.spec)
         return {
             "ProcessingJobName": sagemaker_job_name(job.job_id),
             "RoleArn": cfg.role_arn,
             "AppSpecification": {
                 "ImageUri": cfg.image_uri,
-                "ContainerEntrypoint": ["python", "-m", "sdaws_jobs", job.kind, "--workdir", PROCESSING_ROOT],
+                "ContainerEntrypoint": job_argv("python", job.kind, "--workdir", PROCESSING_ROOT),
             },
             "ProcessingInputs": inputs,
             # Only the kind's own tree folder is uploaded, straight into the model tree.
@@ -185,7 +187,8 @@ class SageMakerLauncher:
             }
             for item in job.inputs
         ]
-        folder_name, file_name = trained_output(job.spec)
+        target_key = result_key("train", job.spec) or ""
+        folder_name, file_name = target_key.split("/", 1)
         return {
             "job_id": job.job_id,
             "poll_seconds": cfg.poll_seconds,
@@ -194,10 +197,9 @@ class SageMakerLauncher:
                 "AlgorithmSpecification": {
                     "TrainingImage": cfg.image_uri,
                     "TrainingInputMode": "File",
-                    "ContainerEntrypoint": ["python", "-m", "sdaws_jobs", "train"],
+                    "ContainerEntrypoint": job_argv("python", "train"),
                 },
-                # SageMaker carries only strings; sdaws_jobs reads the whole spec back from "spec".
-                "HyperParameters": {"spec": json.dumps(job.spec, separators=(",", ":"))},
+                "HyperParameters": to_sagemaker_hyperparameters(job.spec),
                 "InputDataConfig": channels,
                 # Uncompressed, so the LoRA is a plain object the machine can copy into Lora/.
                 "OutputDataConfig": {"S3OutputPath": _uri(cfg.bucket, f"{folder}/output/"), "CompressionType": "NONE"},
@@ -205,11 +207,11 @@ class SageMakerLauncher:
                 **self._limits_and_tags(job.job_id),
             },
             "output": {
-                "source_key": f"{folder}/output/{name}/output/model/{folder_name}/{file_name}",
-                "target_key": f"{folder_name}/{file_name}",
+                "source_key": f"{folder}/output/{name}/output/model/{target_key}",
+                "target_key": target_key,
                 # The job's outputs field as the records adapter stores it (a JSON string),
                 # built here because ASL cannot build JSON text reliably.
-                "record": json.dumps([{"type": folder_name, "name": file_name, "key": f"{folder_name}/{file_name}"}]),
+                "record": json.dumps([{"type": folder_name, "name": file_name, "key": target_key}]),
             },
         }
 
@@ -222,7 +224,7 @@ class SageMakerLauncher:
         return {"execution_arn": arn}
 
     def inference_request(self, job: JobRecord) -> dict[str, Any]:
-        """The JSON the async endpoint reads from S3 (sdaws_jobs serve, /invocations).
+        """The JSON the async endpoint reads from S3 (the job image's `serve`, /invocations).
 
         The server stages each input into input/data/<channel>/, runs the kind and
         uploads what it wrote to `output` (the job's folder, where outputs are listed).

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 import boto3
 from botocore.config import Config
 
-from sam_app.adapters.checkpoint_architecture import describe_checkpoint
 from sam_app.adapters.clock import UtcClock
 from sam_app.core.models_service import ModelService
 from sam_app.core.services import Services
@@ -17,9 +16,9 @@ from sam_app.core.uploads_service import UploadService
 from .api_key_verifier import ApiKeyVerifier
 from .dynamo_tables import DynamoModelCatalog, DynamoUploadRecords
 from .jobs_wiring import build_aws_jobs
-from .sagemaker_endpoints import endpoints_from_environment
 from .s3_multipart import S3Multipart
 from .s3_store import S3TreeStore
+from .sagemaker_endpoints import endpoints_from_environment
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024**3
 
@@ -48,7 +47,7 @@ def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
     )
     return Services(
         mode="aws",
-        models=ModelService(tree, catalog, describe_checkpoint),
+        models=ModelService(tree, catalog),
         uploads=uploads,
         tokens=ApiKeyVerifier(boto3.client("apigateway"), env["API_KEY_ID"]),
         jobs=build_aws_jobs(env, s3, dynamodb, tree),

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
-from sam_app.core.errors import InvalidInput
-from sam_app.core.job_refs import JOB_INPUTS_PREFIX
-from sam_app.core.job_status import is_final
 from sam_app.core.jobs_ports import JobRecord, LogPage
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.job_status import is_final
+from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
 
 from .signing import PartSigner
 
@@ -56,7 +56,9 @@ class KeySigner:
 
     def valid(self, method: str, key: str, query: dict[str, str]) -> bool:
         size = query.get("size", "")
-        return size.isdigit() and self.signer.valid(f"{method}:{size}:{key}", 0, query.get("expires"), query.get("signature"))
+        return size.isdigit() and self.signer.valid(
+            f"{method}:{size}:{key}", 0, query.get("expires"), query.get("signature")
+        )
 
 
 class LocalJobFiles:
@@ -81,7 +83,11 @@ class LocalJobFiles:
         folder = self.paths.path(f"{JOB_INPUTS_PREFIX}/{group}")
         if not folder.is_dir():
             return []
-        return sorted(f"{JOB_INPUTS_PREFIX}/{group}/{p.name}" for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        return sorted(
+            f"{JOB_INPUTS_PREFIX}/{group}/{p.name}"
+            for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".")
+        )
 
     # JobOutputs
     def list(self, job: JobRecord) -> list[dict]:

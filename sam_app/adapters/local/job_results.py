@@ -10,11 +10,11 @@ training samples) moves to job-outputs/<job id>/<type>/.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from sam_app.core.errors import InvalidInput
-from sam_app.core.model_tree import CONVERTED_PREFIX, MODEL_TYPES, check_name
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.model_tree import CONVERTED_PREFIX, MODEL_TYPES, check_name
 
 from .job_files import JOB_OUTPUTS_PREFIX, KeyPaths, tree_size
 
@@ -57,7 +57,11 @@ def collect_results(out_dir: Path, job_id: str, paths: KeyPaths, note: Callable[
                 dest = _place(paths, entry, key)
                 outputs.append({"type": folder.name, "name": entry.name, "key": key, "size": tree_size(dest)})
                 continue
-            files = [entry] if entry.is_file() else sorted(f for f in entry.rglob("*") if f.is_file() and not f.is_symlink())
+            files = (
+                [entry]
+                if entry.is_file()
+                else sorted(f for f in entry.rglob("*") if f.is_file() and not f.is_symlink())
+            )
             for file in files:
                 name = file.relative_to(folder).as_posix()
                 key = f"{JOB_OUTPUTS_PREFIX}/{job_id}/{folder.name}/{name}"

@@ -1,6 +1,6 @@
 """The local JobLauncher: each job a subprocess in its own process group.
 
-`python -m sdaws_jobs <kind> --workdir <data>/jobs/<id>` runs in a folder laid out
+The job entrypoint (sdaws.contract.entrypoint) with `--workdir <data>/jobs/<id>` runs in a folder laid out
 like SageMaker's /opt/ml (spec in input/config/, inputs linked into
 input/data/<channel>/). Its stdout progress lines update the record, stdout and
 stderr go to job.log, and on success results move into the model tree (model
@@ -19,16 +19,16 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from sdaws_jobs.progress import parse_line
-
-from sam_app.core import job_status as st
-from sam_app.core.job_refs import JOB_INPUTS_PREFIX
 from sam_app.core.jobs_ports import JobRecord, JobRecords
 from sam_app.core.jobs_service import advance_job
 from sam_app.core.ports import Clock
+from sdaws.contract import job_status as st
+from sdaws.contract.entrypoint import job_argv
+from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
+from sdaws.contract.progress import parse_line
 
 from .job_files import KeyPaths, link_or_copy
 from .job_results import collect_results
@@ -44,7 +44,7 @@ Command = Callable[[JobRecord, Path], list[str]]
 
 
 def job_command(job: JobRecord, workdir: Path) -> list[str]:
-    return [sys.executable, "-m", "sdaws_jobs", job.kind, "--workdir", str(workdir)]
+    return job_argv(sys.executable, job.kind, "--workdir", str(workdir))
 
 
 class _Log:
@@ -280,7 +280,9 @@ class LocalJobRunner:
             return
         if code != 0:
             # The job's own error event says it best; else the last thing it printed (an import error, say).
-            reason = last_error[-1] if last_error else f"exit code {code}" + (f": {last_stderr[0]}" if last_stderr else "")
+            reason = (
+                last_error[-1] if last_error else f"exit code {code}" + (f": {last_stderr[0]}" if last_stderr else "")
+            )
             log.note(f"failed: {reason}")
             self._advance(job_id, st.FAILED, error=reason)
             return

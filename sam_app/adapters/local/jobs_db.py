@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer, DataRecord
 
 from sam_app.adapters.local.sqlite_db import SqliteDb
-from sam_app.core import job_status as st
 from sam_app.core.jobs_ports import MUTABLE_FIELDS, JobRecord
+from sdaws.contract import job_status as st
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

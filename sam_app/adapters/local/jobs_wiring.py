@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sam_app.adapters.idempotency import PowertoolsIdempotency
 from sam_app.core.jobs_service import JobsService

@@ -12,11 +12,11 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from sam_app.core.errors import Conflict, InvalidInput
 from sam_app.core.ports import StoredPart
+from sdaws.contract.errors import Conflict, InvalidInput
 
 from .signing import PartSigner
 from .tree_store import LocalTreeStore
@@ -25,7 +25,9 @@ CHUNK = 8 * 1024 * 1024
 
 
 class LocalMultipart:
-    def __init__(self, tree: LocalTreeStore, uploads_dir: Path, signer: PartSigner, base_url: Callable[[], str]) -> None:
+    def __init__(
+        self, tree: LocalTreeStore, uploads_dir: Path, signer: PartSigner, base_url: Callable[[], str]
+    ) -> None:
         self.tree = tree
         self.uploads_dir = Path(uploads_dir)
         self.signer = signer

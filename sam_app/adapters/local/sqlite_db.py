@@ -71,9 +71,9 @@ class SqliteUploadRecords:
         )
 
     def get(self, upload_id: str) -> UploadRecord | None:
-        row = self.db.connect().execute(
-            "SELECT record, status FROM uploads WHERE upload_id = ?", (upload_id,)
-        ).fetchone()
+        row = (
+            self.db.connect().execute("SELECT record, status FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+        )
         return _from_json(*row) if row else None
 
     def transition(self, upload_id: str, expected: str, new: str, result: dict | None = None) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sam_app.core.ports import StoredObject
@@ -25,7 +25,7 @@ class LocalTreeStore:
 
     @staticmethod
     def _object(key: str, stat: os.stat_result) -> StoredObject:
-        return StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
+        return StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def list_files(self, prefix: str, start_after: str | None, limit: int) -> tuple[list[StoredObject], bool]:
         folder, _, name_prefix = prefix.partition("/")

@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from sam_app.core.endpoints import EndpointManager, EndpointRequest, LocalEndpoints
-from sam_app.core.errors import InvalidInput
 from sam_app.core.services import Services
+from sdaws.contract.errors import InvalidInput
 
 from ..endpoint_schemas import Endpoint, EndpointDeleted, EndpointList, PutEndpoint
 from ..responses import documented

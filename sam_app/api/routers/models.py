@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -22,10 +22,10 @@ def build(svc: Services) -> APIGatewayRouter:
 
     @router.get("/models", summary="List models, page by page", responses=documented(400))
     def list_models(
-        type: Annotated[Optional[str], Query(max_length=64, description="one model folder; all when omitted")] = None,
+        type: Annotated[str | None, Query(max_length=64, description="one model folder; all when omitted")] = None,
         prefix: Annotated[str, Query(max_length=200, description="file-name prefix filter")] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-        cursor: Annotated[Optional[str], Query(max_length=1024, description="next_cursor of the previous page")] = None,
+        cursor: Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")] = None,
     ) -> ModelPage:
         return ModelPage.model_validate(svc.models.list_models(type, prefix, limit, cursor))
 

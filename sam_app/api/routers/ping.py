@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from sam_app import __version__
-from sam_app.core.model_tree import DEFAULT_EXTENSION, EXTENSIONS, MODEL_TYPES, REQUIRED_TYPE
 from sam_app.core.services import Services
+from sdaws.contract.model_tree import DEFAULT_EXTENSION, EXTENSIONS, MODEL_TYPES, REQUIRED_TYPE
 
 from ..responses import documented
 from ..schemas import ModelType, ModelTypes, Ping
@@ -19,9 +19,7 @@ def build(svc: Services) -> APIGatewayRouter:
     def ping() -> Ping:
         return Ping(version=__version__, mode=svc.mode)
 
-    @router.get(
-        "/model-types", summary="The model-tree folders and allowed file extensions", responses=documented()
-    )
+    @router.get("/model-types", summary="The model-tree folders and allowed file extensions", responses=documented())
     def model_types() -> ModelTypes:
         return ModelTypes(
             types=[ModelType(name=t, required=t == REQUIRED_TYPE) for t in MODEL_TYPES],

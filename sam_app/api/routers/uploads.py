@@ -28,11 +28,19 @@ def build(svc: Services) -> APIGatewayRouter:
         created = svc.uploads.create(body.type, body.filename, body.size, body.sha256, body.overwrite)
         return Response(status_code=201, content_type="application/json", body=UploadCreated.model_validate(created))
 
-    @router.get("/uploads/<upload_id>", summary="Parts already stored and URLs for the missing ones (resume)", responses=documented(404))
+    @router.get(
+        "/uploads/<upload_id>",
+        summary="Parts already stored and URLs for the missing ones (resume)",
+        responses=documented(404),
+    )
     def upload_status(upload_id: UploadId) -> UploadStatus:
         return UploadStatus.model_validate(svc.uploads.status(upload_id))
 
-    @router.post("/uploads/<upload_id>/complete", summary="Assemble the uploaded parts into the model", responses=documented(404, 409))
+    @router.post(
+        "/uploads/<upload_id>/complete",
+        summary="Assemble the uploaded parts into the model",
+        responses=documented(404, 409),
+    )
     def complete_upload(upload_id: UploadId) -> UploadCompleted:
         return UploadCompleted.model_validate(svc.uploads.complete(upload_id))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui import fmt
-from tui.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.client import fmt
 
 
 def _usage(message: str):
-    from tui.cli.main import UsageError
+    from sdaws.cli.main import UsageError
 
     return UsageError(message)
 
@@ -76,7 +76,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for item in items:
-        print(f"{item['type']:<17} {fmt.size(item.get('size')):>10}  {fmt.timestamp(item.get('modified'))}  {item['name']}")
+        print(
+            f"{item['type']:<17} {fmt.size(item.get('size')):>10}  {fmt.timestamp(item.get('modified'))}  {item['name']}"
+        )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`sdaws` entry point: no arguments opens the TUI; subcommands are for scripts.
+"""The scripting CLI: `sdaws <subcommand>` (sdaws.entry opens the TUI when none is given).
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the
 module sets ``func`` on its parser, which receives the parsed args and returns
@@ -12,11 +12,15 @@ import argparse
 import importlib
 import sys
 
-# Modules under tui.cli that provide subcommands, in the order --help lists them.
+# Modules under sdaws.cli that provide subcommands, in the order --help lists them.
 SUBCOMMAND_MODULES = (
     "serve_cmd",
-    "convert_cmd", "export_cmd",
-    "models_cmd", "upload_cmd", "jobs_cmd", "generate_cmd",
+    "convert_cmd",
+    "export_cmd",
+    "models_cmd",
+    "upload_cmd",
+    "jobs_cmd",
+    "generate_cmd",
 )
 
 
@@ -29,23 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sdaws",
         description="Stable Diffusion model operations on AWS or on this machine.",
     )
-    from tui.cli.common import add_connection_args  # `sdaws --api URL --token T` opens the TUI on it
+    from sdaws.cli.common import add_connection_args  # `sdaws --api URL --token T` opens the TUI on it
 
     add_connection_args(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
-        module = importlib.import_module(f"tui.cli.{name}")
+        module = importlib.import_module(f"sdaws.cli.{name}")
         module.register(subparsers)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        from tui.app_entry import run_tui
-
-        return run_tui(args)
+def run_command(args: argparse.Namespace) -> int:
+    """Run the subcommand `args` names; its exit code (2 for a usage error, as one line)."""
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
@@ -54,7 +53,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sdaws: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -29,8 +29,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sdaws.contract.errors import InvalidInput
     from sdaws_jobs.convert import export_lora, export_pipeline
-    from sdaws_jobs.errors import SpecError
 
     from .main import UsageError
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.src.is_dir():
                 raise UsageError(f"{args.src} is not a diffusers folder (for a LoRA file add --lora)")
             summary = export_pipeline(args.src, args.output, half=args.half, overwrite=args.force)
-    except SpecError as exc:
+    except InvalidInput as exc:
         raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(summary, indent=2))

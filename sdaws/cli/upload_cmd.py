@@ -7,16 +7,14 @@ import sys
 import threading
 from pathlib import Path
 
-from tui import fmt
-from tui.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
-from tui.model_kind import suggest_type
-from tui.uploader import Progress, UploadCancelled, upload_file
+from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.client import fmt
+from sdaws.client.model_kind import suggest_type
+from sdaws.client.uploader import Progress, UploadCancelled, upload_file
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "upload", help="upload model files (resumes an interrupted upload of the same file)"
-    )
+    parser = subparsers.add_parser("upload", help="upload model files (resumes an interrupted upload of the same file)")
     parser.add_argument("files", nargs="+", metavar="FILE", type=Path)
     parser.add_argument("--type", help="target folder, e.g. Lora (default: suggested from the file header)")
     parser.add_argument("--name", help="name in the model tree (one file only; default: the file name)")
@@ -31,8 +29,10 @@ def _printer(label: str):
 
     def show(p: Progress) -> None:
         if tty:
-            line = (f"\r{label}: {p.fraction * 100:5.1f}%  {fmt.size(p.done)}/{fmt.size(p.total)}"
-                    f"  {fmt.rate(p.rate)}  ETA {fmt.duration(p.eta_s)}   ")
+            line = (
+                f"\r{label}: {p.fraction * 100:5.1f}%  {fmt.size(p.done)}/{fmt.size(p.total)}"
+                f"  {fmt.rate(p.rate)}  ETA {fmt.duration(p.eta_s)}   "
+            )
             sys.stderr.write(line)
             sys.stderr.flush()
 
@@ -41,7 +41,7 @@ def _printer(label: str):
 
 @api_errors
 def cmd_upload(args: argparse.Namespace) -> int:
-    from tui.cli.main import UsageError
+    from sdaws.cli.main import UsageError
 
     if args.name and len(args.files) > 1:
         raise UsageError("--name works with one file only")
@@ -64,8 +64,16 @@ def cmd_upload(args: argparse.Namespace) -> int:
         cancel = threading.Event()
         for path, model_type in plan:
             try:
-                result = upload_file(conn.client, path, model_type, name=args.name, workers=args.workers,
-                                     on_progress=_printer(path.name), cancel=cancel, scope=conn.scope)
+                result = upload_file(
+                    conn.client,
+                    path,
+                    model_type,
+                    name=args.name,
+                    workers=args.workers,
+                    on_progress=_printer(path.name),
+                    cancel=cancel,
+                    scope=conn.scope,
+                )
             except (KeyboardInterrupt, UploadCancelled):
                 cancel.set()
                 print(f"\nsdaws: upload of {path.name} stopped; run the same command to resume", file=sys.stderr)
@@ -74,7 +82,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 sys.stderr.write("\n")
             results.append(result)
             if not args.json:
-                print(f"uploaded {result['type']}/{result['name']} ({fmt.size(result.get('size'))}, sha256 {result.get('sha256')})")
+                print(
+                    f"uploaded {result['type']}/{result['name']} ({fmt.size(result.get('size'))}, sha256 {result.get('sha256')})"
+                )
     if args.json:
         print_json({"uploaded": results})
     return 0

@@ -1,6 +1,6 @@
 """Job parameters as the TUI forms and the CLI build them.
 
-The API validates submissions with the pydantic specs in ``sdaws_jobs.specs``;
+The API validates submissions with the pydantic specs in ``sdaws.contract.specs``;
 validating here with the very same models means a form shows the server's rule
 before anything is sent, and the forms and ``sdaws generate`` cannot drift from
 the API. Blank form fields are left out so the spec's defaults apply.
@@ -11,21 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sdaws_jobs.specs import SPECS, parse_spec
 
-JOB_KINDS = tuple(SPECS)
-STATUSES = ("QUEUED", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-
-
-def _friendly(exc: ValidationError) -> str:
-    """One line per problem, naming the field as the form labels it."""
-    lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ())) or "params"
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        lines.append(f"{where.replace('_', ' ')}: {message}")
-    return "; ".join(lines)
+from sdaws.contract.errors import describe_validation_error
+from sdaws.contract.model_tree import strip_model_extension
+from sdaws.contract.specs import JOB_KINDS, SPECS, parse_spec
 
 
 def build_params(kind: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +30,7 @@ def build_params(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     try:
         spec = parse_spec(kind, given)
     except ValidationError as exc:
-        raise ValueError(_friendly(exc)) from None
+        raise ValueError(describe_validation_error(exc)) from None
     return spec.model_dump(mode="json", exclude_unset=True)
 
 
@@ -52,8 +41,4 @@ def accepts(kind: str, field: str) -> bool:
 
 def default_output_name(model: str, suffix: str = "") -> str:
     """``Stable-diffusion/foo.safetensors`` -> ``foo`` + suffix: a short name for a job's result."""
-    stem = model.rsplit("/", 1)[-1]
-    for ext in (".safetensors", ".ckpt"):
-        if stem.lower().endswith(ext):
-            stem = stem[: -len(ext)]
-    return stem + suffix
+    return strip_model_extension(model.rsplit("/", 1)[-1]) + suffix

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from sdaws_jobs.convert.detection import ARCHS
+    from sdaws.contract.architecture import ARCHS, PREDICTION_TYPES
 
     parser = subparsers.add_parser(
         "convert",
@@ -25,19 +25,25 @@ def register(subparsers) -> None:
     parser.add_argument("src", type=Path, help="checkpoint file (.safetensors or .ckpt)")
     parser.add_argument("--output", "-o", type=Path, required=True, help="diffusers folder to create (must not exist)")
     parser.add_argument("--arch", choices=ARCHS, help="architecture, when detection cannot tell (e.g. sd2-512)")
-    parser.add_argument("--prediction-type", choices=("epsilon", "v_prediction"))
+    parser.add_argument("--prediction-type", choices=PREDICTION_TYPES)
     parser.add_argument("--image-size", type=int, help="native resolution (512, 768, 1024)")
-    parser.add_argument("--upcast-attention", action="store_true", default=None,
-                        help="compute attention in fp32 (SD2.x-768 models need it)")
+    parser.add_argument(
+        "--upcast-attention",
+        action="store_true",
+        default=None,
+        help="compute attention in fp32 (SD2.x-768 models need it)",
+    )
     parser.add_argument("--half", action="store_true", help="write fp16 weights")
-    parser.add_argument("--ema", action="store_true", help="use the EMA weights of the UNet instead of the training ones")
+    parser.add_argument(
+        "--ema", action="store_true", help="use the EMA weights of the UNet instead of the training ones"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from sdaws.contract.errors import InvalidInput
     from sdaws_jobs.convert import convert_checkpoint
-    from sdaws_jobs.errors import SpecError
 
     from .main import UsageError
 
@@ -46,16 +52,26 @@ def run(args: argparse.Namespace) -> int:
             print(f"\r{done}/{total} tensors", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
     try:
-        summary = convert_checkpoint(args.src, args.output, arch=args.arch, prediction_type=args.prediction_type,
-                                     image_size=args.image_size, upcast_attention=args.upcast_attention,
-                                     half=args.half, ema=args.ema, progress=progress)
-    except SpecError as exc:
+        summary = convert_checkpoint(
+            args.src,
+            args.output,
+            arch=args.arch,
+            prediction_type=args.prediction_type,
+            image_size=args.image_size,
+            upcast_attention=args.upcast_attention,
+            half=args.half,
+            ema=args.ema,
+            progress=progress,
+        )
+    except InvalidInput as exc:
         raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"detected {summary['arch']} ({summary['prediction_type']}, {summary['image_size']}px"
-          f"{', upcast attention' if summary['upcast_attention'] else ''})")
+    print(
+        f"detected {summary['arch']} ({summary['prediction_type']}, {summary['image_size']}px"
+        f"{', upcast attention' if summary['upcast_attention'] else ''})"
+    )
     for reason in summary["reasons"]:
         print(f"  because {reason}")
     for default in summary["defaults_taken"]:

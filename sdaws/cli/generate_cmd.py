@@ -7,9 +7,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from tui.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
-from tui.cli.jobs_cmd import finish, follow
-from tui.job_params import build_params
+from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.jobs_cmd import finish, follow
+from sdaws.client.job_params import build_params
 
 
 def register(subparsers) -> None:
@@ -37,15 +37,23 @@ def register(subparsers) -> None:
 
 def _values(args: argparse.Namespace) -> dict:
     return {
-        "model": args.model, "prompt": args.prompt, "negative_prompt": args.negative, "steps": args.steps,
-        "cfg_scale": args.cfg_scale, "scheduler": args.scheduler, "width": args.width, "height": args.height,
-        "seed": args.seed, "batch_count": args.batch_count, "batch_size": args.batch_size,
+        "model": args.model,
+        "prompt": args.prompt,
+        "negative_prompt": args.negative,
+        "steps": args.steps,
+        "cfg_scale": args.cfg_scale,
+        "scheduler": args.scheduler,
+        "width": args.width,
+        "height": args.height,
+        "seed": args.seed,
+        "batch_count": args.batch_count,
+        "batch_size": args.batch_size,
     }
 
 
 @api_errors
 def cmd_generate(args: argparse.Namespace) -> int:
-    from tui.cli.main import UsageError
+    from sdaws.cli.main import UsageError
 
     kind = "img2img" if args.init_image else "txt2img"
     values = _values(args)

@@ -18,7 +18,13 @@ def register(subparsers) -> None:
     parser.add_argument("--models", type=Path, help="model root, e.g. stable-diffusion-webui/models")
     parser.add_argument("--data-dir", type=Path, help="where SQLite, uploads in flight and job folders live")
     parser.add_argument("--token", help="API token (default: SDAWS_TOKEN, else one generated and kept 0600)")
-    parser.add_argument("--max-jobs", type=int, default=1, metavar="N", help="jobs run at once on this machine (default 1; the rest queue)")
+    parser.add_argument(
+        "--max-jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="jobs run at once on this machine (default 1; the rest queue)",
+    )
     parser.set_defaults(func=run)
 
 

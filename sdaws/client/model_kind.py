@@ -8,35 +8,30 @@ picks the folder.
 
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 
-MAX_HEADER = 100 * 1024 * 1024  # the safetensors format's own limit
+from sdaws.contract.safetensors_header import HeaderError, read_file_header
 
 
 def read_safetensors_header(path: Path) -> dict | None:
     """The parsed header of a .safetensors file, or None if it is not one."""
     try:
-        with Path(path).open("rb") as fh:
-            raw_len = fh.read(8)
-            if len(raw_len) != 8:
-                return None
-            (length,) = struct.unpack("<Q", raw_len)
-            if not 2 <= length <= MAX_HEADER:
-                return None
-            header = json.loads(fh.read(length))
-    except (OSError, ValueError, UnicodeDecodeError):
+        return read_file_header(path)
+    except (OSError, HeaderError):
         return None
-    return header if isinstance(header, dict) else None
 
 
 def classify_keys(keys: list[str]) -> str | None:
     """Folder name for a set of tensor names, or None when unsure."""
     if not keys:
         return None
-    if any(k.startswith(("lora_unet_", "lora_te", "lora_te1_", "lora_te2_")) or ".lora_down." in k
-           or ".lora_A." in k or "lora.down" in k for k in keys):
+    if any(
+        k.startswith(("lora_unet_", "lora_te", "lora_te1_", "lora_te2_"))
+        or ".lora_down." in k
+        or ".lora_A." in k
+        or "lora.down" in k
+        for k in keys
+    ):
         return "Lora"
     if any(k.startswith(("control_model.", "input_hint_block")) or ".input_hint_block." in k for k in keys):
         return "ControlNet"

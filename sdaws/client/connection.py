@@ -1,4 +1,4 @@
-"""Turn a resolved :class:`~tui.config.Target` into a live client.
+"""Turn a resolved :class:`~sdaws.client.config.Target` into a live client.
 
 For a remote target that is just an :class:`ApiClient`. For the local target it
 first starts the embedded API server (the same app the Lambda runs) in a thread
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.client import ApiClient, ApiError
-from tui.config import Target, config_dir
+from sdaws.client.api import ApiClient, ApiError
+from sdaws.client.config import Target, config_dir
 
 
 @dataclass
@@ -43,16 +43,17 @@ class Connection:
 def start_local_server(models_dir: str | Path | None = None, token: str | None = None):
     """Start the embedded server; return ``(handle, token, models_dir)``."""
     try:
+        from sam_app.adapters.local.token import load_or_create_token
         from sam_app.local_server.paths import default_data_dir, default_models_dir
         from sam_app.local_server.server import serve_in_thread
-        from sam_app.adapters.local.token import load_or_create_token
     except ImportError as exc:  # a broken install, not a user mistake, but say so plainly
         raise ApiError(f"The embedded local server is not available in this install: {exc}", code="no_local") from exc
     root = Path(models_dir).expanduser() if models_dir else Path(default_models_dir())
     token = token or load_or_create_token(config_dir())
     try:
-        handle = serve_in_thread(models_dir=root, data_dir=Path(default_data_dir()), token=token,
-                                 host="127.0.0.1", port=0)
+        handle = serve_in_thread(
+            models_dir=root, data_dir=Path(default_data_dir()), token=token, host="127.0.0.1", port=0
+        )
     except OSError as exc:
         raise ApiError(f"Could not start the local server over {root}: {exc}", code="local_start") from exc
     return handle, token, root

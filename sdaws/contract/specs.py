@@ -1,17 +1,17 @@
 """Job specs: the params of each job kind, validated with pydantic v2.
 
-The API validates submissions with these very models, so this module must stay
-light: pydantic and the standard library only (no torch, no diffusers).
+The API validates submissions with these very models, the job code runs them and the
+client's forms check them before sending, so the three cannot drift.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .architecture import ARCHS, PREDICTION_TYPES
+from .model_tree import MAX_NAME_LENGTH, is_plain_name
 
 # Spec key -> the name WebUI shows in infotext ("Sampler: Euler a").
 SCHEDULERS: dict[str, str] = {
@@ -25,19 +25,16 @@ SCHEDULERS: dict[str, str] = {
     "heun": "Heun",
     "unipc": "UniPC",
 }
-SchedulerName = Literal[
-    "euler_a", "euler", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "pndm", "lms", "heun", "unipc"
-]
+SchedulerName = Literal["euler_a", "euler", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "pndm", "lms", "heun", "unipc"]
 _SCHEDULER_ALIASES = {v.lower(): k for k, v in SCHEDULERS.items()} | {"pndm": "pndm"}
 
-_SAFE_NAME = re.compile(r"^[\w][\w .+\-()\[\]]*$")
 MAX_SEED = 2**32 - 1
 
 
 def _check_file_name(value: str) -> str:
     value = value.strip()
-    if not value or "/" in value or "\\" in value or value in (".", "..") or not _SAFE_NAME.match(value):
-        raise ValueError(f"{value!r} is not a plain file name (letters, digits, ' ._-+()[]', no slashes)")
+    if not is_plain_name(value):
+        raise ValueError(f"{value!r} is not a plain file name (letters, digits, ' ._-+()[]', no slashes, no '..')")
     return value
 
 
@@ -70,7 +67,7 @@ def _check_multiple_of_8(value: int) -> int:
 
 
 Pixels = Annotated[int, AfterValidator(_check_multiple_of_8)]
-PlainName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_file_name)]
+PlainName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_check_file_name)]
 Ref = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_check_ref)]
 BaseModelRef = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_check_base_model)]
 
@@ -146,7 +143,7 @@ class MergeSpec(_Spec):
     output_name: PlainName
 
     @model_validator(mode="after")
-    def _c_for_add_difference(self) -> "MergeSpec":
+    def _c_for_add_difference(self) -> MergeSpec:
         if self.mode == "add_difference" and not self.model_c:
             raise ValueError("add_difference needs model_c (A + M*(B - C))")
         return self
@@ -157,9 +154,8 @@ class ConvertSpec(_Spec):
 
     model: Ref | None = Field(None, description="file name in the model channel")
 
-    # The conversion engine's architecture names (sdaws_jobs.convert.ARCHS); "auto" detects.
-    arch: Literal["auto", "sd1", "sd1-inpaint", "sd2-512", "sd2-768", "sd2-inpaint", "sdxl", "sdxl-refiner"] = "auto"
-    prediction_type: Literal["epsilon", "v_prediction"] | None = None
+    arch: Literal["auto", *ARCHS] = Field("auto", description="architecture name; auto detects it")  # type: ignore[valid-type]
+    prediction_type: Literal[*PREDICTION_TYPES] | None = None  # type: ignore[valid-type]
     image_size: int | None = Field(None, ge=64, le=4096)
     upcast_attention: bool | None = None
     half: bool = False
@@ -189,49 +185,3 @@ JOB_KINDS = tuple(SPECS)
 def parse_spec(kind: str, data: dict[str, Any]) -> _Spec:
     """Validate `data` for job `kind` (raises pydantic.ValidationError / KeyError)."""
     return SPECS[kind].model_validate(data)
-
-
-def _is_str_field(annotation: Any) -> bool:
-    """True for str, Optional[str] and string Literals: fields whose raw text is the value."""
-    if annotation is str:
-        return True
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin is Annotated:
-        return _is_str_field(args[0])
-    if origin is Literal:
-        return all(isinstance(a, str) for a in args)
-    if origin in (Union, UnionType):
-        return any(_is_str_field(a) for a in args if a is not type(None))
-    return False
-
-
-def from_sagemaker_hyperparameters(kind: str, hp: dict[str, Any]) -> dict[str, Any]:
-    """Turn SageMaker's string-valued hyperparameters back into a spec dict.
-
-    SageMaker only carries strings. Two encodings are accepted: one key "spec" holding
-    the whole spec as JSON, or one key per field. Per-field strings are decoded as JSON
-    only where the field is not a string (lists, objects, null); numbers and booleans
-    are left to pydantic's coercion, so a prompt like "42" stays a string.
-    """
-    data = {k: v for k, v in hp.items() if not k.startswith("sagemaker_")}
-    if "spec" in data:
-        inner = data.pop("spec")
-        inner = json.loads(inner) if isinstance(inner, str) else inner
-        if not isinstance(inner, dict):
-            raise ValueError("hyperparameter 'spec' must be a JSON object")
-        data = {**inner, **data}
-    fields = SPECS[kind].model_fields
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        field = fields.get(key)
-        if isinstance(value, str) and field is not None:
-            stripped = value.strip()
-            if field.default is None and stripped in ("", "null", "None"):
-                value = None
-            elif not _is_str_field(field.annotation) and (stripped[:1] in ("[", "{") or stripped == "null"):
-                try:
-                    value = json.loads(stripped)
-                except ValueError:
-                    pass
-        out[key] = value
-    return out

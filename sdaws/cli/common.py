@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tui.client import ApiError
-from tui.config import resolve
-from tui.connection import Connection, connect
+from sdaws.client.api import ApiError
+from sdaws.client.config import resolve
+from sdaws.client.connection import Connection, connect
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +21,12 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
     the subcommand (``sdaws --api URL models ls`` and ``sdaws models ls --api URL``).
     """
     group = parser.add_argument_group("connection")
-    group.add_argument("--api", metavar="URL", default=argparse.SUPPRESS,
-                       help="API URL of a deployed stack (default: config, ./sagemaker_ui.json, or the local server)")
+    group.add_argument(
+        "--api",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="API URL of a deployed stack (default: config, ./sagemaker_ui.json, or the local server)",
+    )
     group.add_argument("--token", metavar="TOKEN", default=argparse.SUPPRESS, help="API token (x-api-key)")
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tui.thread_clients import ThreadClients
+from sdaws.client.thread_clients import ThreadClients
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
@@ -192,9 +192,7 @@ class ApiClient:
 
     # -- jobs (live once the jobs API lands) ------------------------------
 
-    def submit_job(
-        self, kind: str, params: dict, idempotency_key: str | None = None, name: str | None = None
-    ) -> dict:
+    def submit_job(self, kind: str, params: dict, idempotency_key: str | None = None, name: str | None = None) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         body: dict[str, Any] = {"kind": kind, "params": params}
         if name:
@@ -256,7 +254,9 @@ class ApiClient:
             )
             with ctx as response:
                 if not response.is_success:
-                    raise ApiError(f"Downloading {dest.name} failed: HTTP {response.status_code}", status=response.status_code)
+                    raise ApiError(
+                        f"Downloading {dest.name} failed: HTTP {response.status_code}", status=response.status_code
+                    )
                 with tmp.open("wb") as fh:
                     for chunk in response.iter_bytes(1 << 20):
                         fh.write(chunk)

@@ -36,7 +36,17 @@ EXTENSIONS: tuple[str, ...] = (".safetensors", ".ckpt")
 DEFAULT_EXTENSION = ".ckpt"
 # Converted diffusers folders (the `ckpt_cache` idea) live beside the tree.
 CONVERTED_PREFIX = "diffusers"
+# Files clients send for jobs (img2img images, training datasets): job-inputs/<group>/<file>.
+JOB_INPUTS_PREFIX = "job-inputs"
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+CAPTION_EXTENSIONS: tuple[str, ...] = (".txt",)
+INPUT_EXTENSIONS: tuple[str, ...] = IMAGE_EXTENSIONS + CAPTION_EXTENSIONS
 MAX_NAME_LENGTH = 200
+# A plain name inside one folder, as job specs and references use it: no separators, a
+# word character first (so never hidden, never "..").
+PLAIN_NAME = re.compile(r"^[\w][\w .+\-()\[\]]{0,199}$")
+# A Hugging Face repo id with an optional ":subfolder".
+REPO_ID = re.compile(r"^[\w.\-]+/[\w.\-]+(:[\w.\-/]+)?$")
 
 _BY_LOWER = {t.lower(): t for t in MODEL_TYPES}
 # A suffix counts as an extension when it looks like one (".pt", ".bin"), so
@@ -48,9 +58,7 @@ def canonical_type(value: str) -> str:
     """Return the folder name for `value` (case-insensitive), or raise InvalidInput."""
     found = _BY_LOWER.get((value or "").strip().lower())
     if found is None:
-        raise InvalidInput(
-            f"unknown model type {value!r}; use one of: {', '.join(MODEL_TYPES)}"
-        )
+        raise InvalidInput(f"unknown model type {value!r}; use one of: {', '.join(MODEL_TYPES)}")
     return found
 
 
@@ -79,9 +87,7 @@ def check_name(name: str) -> str:
         raise InvalidInput("model name contains control characters; use printable characters only")
     suffix = _suffix(name)
     if suffix.lower() not in EXTENSIONS:
-        raise InvalidInput(
-            f"model name {name!r} must end in {' or '.join(EXTENSIONS)}"
-        )
+        raise InvalidInput(f"model name {name!r} must end in {' or '.join(EXTENSIONS)}")
     return name
 
 
@@ -108,3 +114,20 @@ def model_key(model_type: str, name: str) -> str:
 
 def model_format(name: str) -> str:
     return "safetensors" if name.lower().endswith(".safetensors") else "ckpt"
+
+
+def is_plain_name(value: str) -> bool:
+    """Whether `value` is one plain name (PLAIN_NAME, and no '..' anywhere in it)."""
+    return isinstance(value, str) and bool(PLAIN_NAME.match(value)) and ".." not in value
+
+
+def is_repo_id(value: str) -> bool:
+    return isinstance(value, str) and bool(REPO_ID.match(value)) and ".." not in value
+
+
+def strip_model_extension(name: str) -> str:
+    """`x.safetensors` / `x.ckpt` -> `x` (any case); other names unchanged."""
+    for ext in EXTENSIONS:
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return name

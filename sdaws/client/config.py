@@ -119,8 +119,6 @@ def resolve(api: str | None = None, token: str | None = None, cwd: Path | None =
         url, legacy_token = legacy
         return Target(url, token_choice or legacy_token, f"./{LEGACY_FILE}", settings.models_dir)
     if settings.api_url:
-        return Target(
-            settings.api_url, token_choice or settings.api_token, str(config_path()), settings.models_dir
-        )
+        return Target(settings.api_url, token_choice or settings.api_token, str(config_path()), settings.models_dir)
     # Local: the embedded server makes (or reads) its own token; a given one wins.
     return Target(None, token_choice, "embedded local server", settings.models_dir)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 
-from tui.client import ApiClient, ApiError, NotFound
-from tui.config import config_dir
-from tui.thread_clients import ThreadClients
+from sdaws.client.api import ApiClient, ApiError, NotFound
+from sdaws.client.config import config_dir
+from sdaws.client.thread_clients import ThreadClients
 
 CHUNK = 1 << 20  # progress granularity inside a part
 PUT_ATTEMPTS = 4
@@ -115,7 +115,7 @@ def part_range(part_number: int, part_size: int, size: int) -> tuple[int, int]:
 class _PartSender:
     """PUTs part bodies; one httpx.Client per worker thread, no auth header."""
 
-    def __init__(self, meter: _Meter, cancel: "_AnyEvent | threading.Event") -> None:
+    def __init__(self, meter: _Meter, cancel: _AnyEvent | threading.Event) -> None:
         self.meter = meter
         self.cancel = cancel
         self._clients = ThreadClients(lambda: httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0)))
@@ -183,8 +183,11 @@ def send_parts(
     # Internal stop: set on the user's cancel or on any failure, without
     # touching the caller's event.
     stop = _AnyEvent(user_cancel)
-    already = sum(part_range(n, part_size, size)[1] - part_range(n, part_size, size)[0]
-                  for n in range(1, part_count + 1) if n not in todo)
+    already = sum(
+        part_range(n, part_size, size)[1] - part_range(n, part_size, size)[0]
+        for n in range(1, part_count + 1)
+        if n not in todo
+    )
     meter = _Meter(size, part_count, already, part_count - len(todo), on_progress)
     sender = _PartSender(meter, stop)
     sha = hashlib.sha256()
@@ -342,12 +345,26 @@ def upload_file(
         state.drop(key)
         session = client.create_upload(model_type, filename, size)
         todo = {p["part_number"]: p["url"] for p in session.get("parts", [])}
-        state.put(key, {"upload_id": session["upload_id"], "type": model_type, "filename": filename,
-                        "name": session.get("name", filename), "size": size})
+        state.put(
+            key,
+            {
+                "upload_id": session["upload_id"],
+                "type": model_type,
+                "filename": filename,
+                "name": session.get("name", filename),
+                "size": size,
+            },
+        )
     try:
         _, digest = send_parts(
-            path, size, int(session["part_size"]), int(session["part_count"]), todo,
-            workers=workers, on_progress=on_progress, cancel=cancel,
+            path,
+            size,
+            int(session["part_size"]),
+            int(session["part_count"]),
+            todo,
+            workers=workers,
+            on_progress=on_progress,
+            cancel=cancel,
         )
     except (UploadCancelled, UploadFailed):
         raise

@@ -7,11 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from tui import fmt
-from tui.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
-from tui.client import ApiClient
-from tui.job_params import FINAL_STATUSES, JOB_KINDS, STATUSES
-from tui.outputs import save_outputs
+from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.client import fmt
+from sdaws.client.api import ApiClient
+from sdaws.client.outputs import save_outputs
+from sdaws.contract.job_status import FINAL as FINAL_STATUSES
+from sdaws.contract.job_status import STATUSES
+from sdaws.contract.specs import JOB_KINDS
 
 
 def register(subparsers) -> None:
@@ -51,8 +53,10 @@ def job_line(job: dict) -> str:
     progress = job.get("progress") or {}
     step, total = progress.get("step"), progress.get("total")
     done = f"{step}/{total}" if total else ""
-    return (f"{job['job_id']:<36} {job.get('kind', ''):<8} {job.get('status', ''):<10} {done:>9}  "
-            f"{fmt.timestamp(job.get('created_at'))}")
+    return (
+        f"{job['job_id']:<36} {job.get('kind', ''):<8} {job.get('status', ''):<10} {done:>9}  "
+        f"{fmt.timestamp(job.get('created_at'))}"
+    )
 
 
 @api_errors

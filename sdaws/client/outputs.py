@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.client import ApiClient
+from sdaws.client.api import ApiClient
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
