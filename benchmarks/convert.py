@@ -22,24 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from random_models import build_sd15_checkpoint
 
 
 def build_checkpoint(path: Path) -> None:
-    import torch
-    from safetensors.torch import save_file
-
-    sys.path.insert(0, str(REPO))
-    from tests.convert.layouts import published
-
-    gen = torch.Generator().manual_seed(0)
-    sd = {}
-    for key, (shape, dtype) in published("sd1-ldm").items():
-        if dtype.startswith("int"):
-            sd[key] = torch.arange(shape[-1], dtype=torch.int64).reshape(shape)
-        else:
-            sd[key] = (torch.randn(shape, generator=gen) * 0.02).to(torch.float16)
-    save_file(sd, str(path))
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        build_sd15_checkpoint(path, Path(scratch))
 
 
 def child(tool: str, src: Path, out: Path, config: Path | None) -> None:

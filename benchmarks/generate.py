@@ -12,7 +12,7 @@ Each path gets one warm-up call, then `--runs` timed calls, the two paths altern
 (both pipelines stay loaded) and the median taken; it/s counts denoising
 steps over the whole call (text encoding and VAE decode included, as a user waits for
 them). The model is SD1.5-sized (UNet 860M, configs shipped in sdaws_jobs/configs/sd1)
-or, with `--tiny`, the tests' tiny model. Target on a GPU: sdaws >= 1.3x diffusers.
+or, with `--tiny`, the demo's tiny model. Target on a GPU: sdaws >= 1.3x diffusers.
 On a CPU both run fp32 and the ratio is about 1.0.
 
     .venv/bin/python benchmarks/generate.py --tiny            # CPU smoke run, seconds
@@ -22,7 +22,6 @@ On a CPU both run fp32 and the ratio is about 1.0.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -30,42 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIGS = REPO / "containers" / "sdaws_jobs" / "configs"
-
-
-def build_sd15_folder(folder: Path) -> None:
-    """SD1.5 architecture, random weights, from the shipped (offline) configs."""
-    import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    torch.manual_seed(0)
-    sd1 = CONFIGS / "sd1"
-    read = lambda part: json.loads((sd1 / part / "config.json").read_text())  # noqa: E731
-    pipe = StableDiffusionPipeline(
-        unet=UNet2DConditionModel.from_config(read("unet")),
-        vae=AutoencoderKL.from_config(read("vae")),
-        text_encoder=CLIPTextModel(CLIPTextConfig(**read("text_encoder"))),
-        tokenizer=CLIPTokenizer(
-            str(CONFIGS / "tokenizer" / "vocab.json"),
-            str(CONFIGS / "tokenizer" / "merges.txt"),
-            model_max_length=77,
-            pad_token="<|endoftext|>",
-        ),
-        scheduler=DDIMScheduler.from_config(json.loads((sd1 / "scheduler" / "scheduler_config.json").read_text())),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(str(folder), safe_serialization=True)
-
-
-def build_tiny_folder(folder: Path) -> None:
-    sys.path.insert(0, str(REPO))
-    from tests.jobs.tiny_models import save_pipeline
-
-    save_pipeline(folder)
+from random_models import REPO, build_sd15_folder, build_tiny_folder
 
 
 def _sync(device) -> None:

@@ -69,7 +69,9 @@ def build_pipeline(seed: int = 0):
         skip_prk_steps=True,
     )
     shipped = configs_root() / "tokenizer"
-    tokenizer = CLIPTokenizer(str(shipped / "vocab.json"), str(shipped / "merges.txt"), pad_token="<|endoftext|>")
+    tokenizer = CLIPTokenizer(
+        str(shipped / "vocab.json"), str(shipped / "merges.txt"), pad_token="<|endoftext|>", model_max_length=77
+    )
     return StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,

@@ -12,9 +12,8 @@ import re
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
-
-from .conftest import FakeLambdaContext, proxy_event
+from tests.support.api_world import FakeLambdaContext, proxy_event
+from tests.support.env import REPO_ROOT
 
 OPENAPI = json.loads((REPO_ROOT / "sam_app" / "openapi.json").read_text())
 ROUTES = sorted(
@@ -37,8 +36,8 @@ def test_the_document_lists_the_core_routes():
 
 @pytest.mark.parametrize("method,path", ROUTES)
 @pytest.mark.parametrize("headers,status", [({}, 401), ({"x-api-key": "wrong-token"}, 403)], ids=["missing", "wrong"])
-def test_local_server_refuses(server, method, path, headers, status):
-    resp = requests.request(method, f"{server.url}{concrete(path)}", headers=headers, json={})
+def test_local_server_refuses(api_server, method, path, headers, status):
+    resp = requests.request(method, f"{api_server.url}{concrete(path)}", headers=headers, json={})
     assert resp.status_code == status, resp.text
     assert resp.json()["error"] == {401: "unauthorized", 403: "forbidden"}[status]
 

@@ -12,10 +12,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT, need
-
-from .conftest import TOKEN
-from .test_local_server import write_safetensors
+from tests.support.api_world import TOKEN
+from tests.support.env import REPO_ROOT, need
+from tests.support.safetensors_files import write_safetensors
 
 EXAMPLES_PER_OPERATION = 60
 
@@ -33,14 +32,14 @@ def counting(dispatcher, answered: Counter):
     return dispatch
 
 
-def test_schemathesis_finds_no_server_error(server, tmp_path):
+def test_schemathesis_finds_no_server_error(api_server, tmp_path):
     st = Path(sys.executable).parent / "st"
     need(st.exists() or shutil.which("st"), "schemathesis CLI (st) is not installed")
     models = tmp_path / "models"
     write_safetensors(models / "Stable-diffusion" / "base.safetensors", {"w": ("F16", [4, 4])})
     write_safetensors(models / "Lora" / "style.safetensors", {"w": ("F32", [2])})
     answered: Counter = Counter()
-    server.server.dispatcher = counting(server.server.dispatcher, answered)
+    api_server.server.dispatcher = counting(api_server.server.dispatcher, answered)
 
     run = subprocess.run(
         [
@@ -48,7 +47,7 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
             "run",
             str(REPO_ROOT / "sam_app" / "openapi.json"),
             "--url",
-            server.url,
+            api_server.url,
             "--header",
             f"x-api-key: {TOKEN}",
             "--checks",

@@ -2,52 +2,33 @@
 
 from __future__ import annotations
 
-import json
-import struct
-
 import requests
 
-from .conftest import AUTH
+from tests.support.api_world import AUTH
+from tests.support.safetensors_files import SD1_HEADER, write_safetensors
 
 
-def write_safetensors(path, tensors: dict[str, tuple[str, list[int]]], metadata=None) -> None:
-    """A real safetensors file written from the format's definition (header + zeroed data)."""
-    sizes = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}
-    header, offset = {}, 0
-    for name, (dtype, shape) in tensors.items():
-        n = sizes[dtype]
-        for d in shape:
-            n *= d
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
-        offset += n
-    if metadata:
-        header["__metadata__"] = metadata
-    raw = json.dumps(header).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * offset)
-
-
-def test_ping_reports_version_and_local_mode(server):
-    body = requests.get(f"{server.url}/ping", headers=AUTH).json()
+def test_ping_reports_version_and_local_mode(api_server):
+    body = requests.get(f"{api_server.url}/ping", headers=AUTH).json()
     assert body["mode"] == "local" and body["version"]
 
 
-def test_model_types(server):
-    body = requests.get(f"{server.url}/model-types", headers=AUTH).json()
+def test_model_types(api_server):
+    body = requests.get(f"{api_server.url}/model-types", headers=AUTH).json()
     assert len(body["types"]) == 15
     assert [t["name"] for t in body["types"] if t["required"]] == ["Stable-diffusion"]
     assert body["extensions"] == [".safetensors", ".ckpt"] and body["default_extension"] == ".ckpt"
 
 
-def test_missing_stable_diffusion_is_a_warning(server):
-    page = requests.get(f"{server.url}/models", headers=AUTH).json()
+def test_missing_stable_diffusion_is_a_warning(api_server):
+    page = requests.get(f"{api_server.url}/models", headers=AUTH).json()
     assert page["items"] == [] and "Stable-diffusion/" in page["warnings"][0]
-    (server.server.services.models.store.root / "Stable-diffusion").mkdir()
-    assert requests.get(f"{server.url}/models", headers=AUTH).json()["warnings"] == []
+    (api_server.server.services.models.store.root / "Stable-diffusion").mkdir()
+    assert requests.get(f"{api_server.url}/models", headers=AUTH).json()["warnings"] == []
 
 
-def test_ten_thousand_models_page_through(server):
-    lora = server.server.services.models.store.root / "Lora"
+def test_ten_thousand_models_page_through(api_server):
+    lora = api_server.server.services.models.store.root / "Lora"
     lora.mkdir(parents=True)
     names = {f"lora_{i:05d}.safetensors" for i in range(10_000)}
     for name in names:
@@ -56,7 +37,7 @@ def test_ten_thousand_models_page_through(server):
     seen, cursor, pages = [], None, 0
     while True:
         params = {"type": "Lora", "limit": 1000} | ({"cursor": cursor} if cursor else {})
-        page = requests.get(f"{server.url}/models", headers=AUTH, params=params).json()
+        page = requests.get(f"{api_server.url}/models", headers=AUTH, params=params).json()
         seen += [item["name"] for item in page["items"]]
         pages += 1
         cursor = page["next_cursor"]
@@ -65,15 +46,15 @@ def test_ten_thousand_models_page_through(server):
     assert pages == 10 and len(seen) == 10_000 and set(seen) == names and seen == sorted(seen)
 
 
-def test_listing_all_types_and_prefix(server):
-    root = server.server.services.models.store.root
+def test_listing_all_types_and_prefix(api_server):
+    root = api_server.server.services.models.store.root
     for key in ("Stable-diffusion/a.safetensors", "Stable-diffusion/b.ckpt", "Lora/a.safetensors", "VAE/a.ckpt"):
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_bytes(b"x")
     everything, cursor = [], None
     while True:
         page = requests.get(
-            f"{server.url}/models", headers=AUTH, params={"limit": 1} | ({"cursor": cursor} if cursor else {})
+            f"{api_server.url}/models", headers=AUTH, params={"limit": 1} | ({"cursor": cursor} if cursor else {})
         ).json()
         everything += [f"{i['type']}/{i['name']}" for i in page["items"]]
         if not (cursor := page["next_cursor"]):
@@ -84,18 +65,20 @@ def test_listing_all_types_and_prefix(server):
         "Stable-diffusion/b.ckpt",
         "VAE/a.ckpt",
     ]
-    page = requests.get(f"{server.url}/models", headers=AUTH, params={"type": "stable-diffusion", "prefix": "b"}).json()
+    page = requests.get(
+        f"{api_server.url}/models", headers=AUTH, params={"type": "stable-diffusion", "prefix": "b"}
+    ).json()
     assert [i["name"] for i in page["items"]] == ["b.ckpt"]
 
 
-def test_info_reads_safetensors_header(server):
-    root = server.server.services.models.store.root
+def test_info_reads_safetensors_header(api_server):
+    root = api_server.server.services.models.store.root
     write_safetensors(
         root / "Lora" / "style.safetensors",
         {"a": ("F16", [4, 8]), "b": ("F16", [8]), "c": ("F32", [2, 2])},
         metadata={"ss_network_dim": "4"},
     )
-    info = requests.get(f"{server.url}/models/Lora/style.safetensors", headers=AUTH).json()
+    info = requests.get(f"{api_server.url}/models/Lora/style.safetensors", headers=AUTH).json()
     assert info["format"] == "safetensors"
     assert info["safetensors"] == {
         "tensor_count": 3,
@@ -105,25 +88,25 @@ def test_info_reads_safetensors_header(server):
     }
 
 
-def test_info_of_corrupt_safetensors_warns_instead_of_failing(server):
-    root = server.server.services.models.store.root
+def test_info_of_corrupt_safetensors_warns_instead_of_failing(api_server):
+    root = api_server.server.services.models.store.root
     (root / "Lora").mkdir(parents=True)
     (root / "Lora" / "broken.safetensors").write_bytes(b"\xff" * 4)
-    response = requests.get(f"{server.url}/models/Lora/broken.safetensors", headers=AUTH)
+    response = requests.get(f"{api_server.url}/models/Lora/broken.safetensors", headers=AUTH)
     assert response.status_code == 200 and response.json()["safetensors"] is None
     assert "not a readable safetensors" in response.json()["warnings"][0]
 
 
-def test_delete(server):
-    root = server.server.services.models.store.root
+def test_delete(api_server):
+    root = api_server.server.services.models.store.root
     (root / "VAE").mkdir(parents=True)
     (root / "VAE" / "v.ckpt").write_bytes(b"x")
-    assert requests.delete(f"{server.url}/models/VAE/v.ckpt", headers=AUTH).json() == {"deleted": True}
+    assert requests.delete(f"{api_server.url}/models/VAE/v.ckpt", headers=AUTH).json() == {"deleted": True}
     assert not (root / "VAE" / "v.ckpt").exists()
-    assert requests.delete(f"{server.url}/models/VAE/v.ckpt", headers=AUTH).status_code == 404
+    assert requests.delete(f"{api_server.url}/models/VAE/v.ckpt", headers=AUTH).status_code == 404
 
 
-def test_bad_input_says_what_to_fix(server):
+def test_bad_input_says_what_to_fix(api_server):
     cases = [
         ("GET", "/models", {"type": "Checkpoints"}, None, 400, "unknown model type"),
         ("GET", "/models", {"limit": "0"}, None, 422, "limit"),
@@ -144,7 +127,7 @@ def test_bad_input_says_what_to_fix(server):
         ("GET", "/nowhere", None, None, 404, "no such route"),
     ]
     for method, path, params, body, status, needle in cases:
-        response = requests.request(method, server.url + path, headers=AUTH, params=params, json=body)
+        response = requests.request(method, api_server.url + path, headers=AUTH, params=params, json=body)
         assert response.status_code == status, (method, path, body, response.text)
         payload = response.json()
         assert payload["error"] and payload["message"], payload
@@ -152,49 +135,43 @@ def test_bad_input_says_what_to_fix(server):
             assert needle in payload["message"], (path, payload)
 
 
-def test_invalid_json_body_is_422_not_500(server):
+def test_invalid_json_body_is_422_not_500(api_server):
     response = requests.post(
-        f"{server.url}/uploads", headers=AUTH | {"Content-Type": "application/json"}, data=b"{not json"
+        f"{api_server.url}/uploads", headers=AUTH | {"Content-Type": "application/json"}, data=b"{not json"
     )
     assert response.status_code in (400, 422) and response.json()["error"]
 
 
-def test_checkpoints_linked_from_another_disk_are_part_of_the_tree(server, tmp_path):
+def test_checkpoints_linked_from_another_disk_are_part_of_the_tree(api_server, tmp_path):
     elsewhere = tmp_path / "other-disk" / "big.safetensors"
     write_safetensors(elsewhere, {"w": ("F16", [8])})
     linked = tmp_path / "models" / "Stable-diffusion" / "big.safetensors"
     linked.parent.mkdir(parents=True, exist_ok=True)
     linked.symlink_to(elsewhere)
-    listed = requests.get(f"{server.url}/models", params={"type": "Stable-diffusion"}, headers=AUTH).json()
+    listed = requests.get(f"{api_server.url}/models", params={"type": "Stable-diffusion"}, headers=AUTH).json()
     assert [m["name"] for m in listed["items"]] == ["big.safetensors"]
-    info = requests.get(f"{server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH)
+    info = requests.get(f"{api_server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH)
     assert info.status_code == 200 and info.json()["safetensors"]["parameter_count"] == 8
-    assert requests.delete(f"{server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH).status_code == 200
+    assert requests.delete(f"{api_server.url}/models/Stable-diffusion/big.safetensors", headers=AUTH).status_code == 200
     assert elsewhere.exists() and not linked.is_symlink(), "delete removes the link, never the file it points to"
 
 
-SD1_HEADER = {  # the two tensors detection looks at, with SD1's published shapes
-    "model.diffusion_model.input_blocks.0.0.weight": ("F16", [320, 4, 3, 3]),
-    "cond_stage_model.transformer.text_model.final_layer_norm.weight": ("F16", [768]),
-}
-
-
-def test_info_reports_architecture_and_conversions(server, tmp_path):
+def test_info_reports_architecture_and_conversions(api_server, tmp_path):
     write_safetensors(tmp_path / "models" / "Stable-diffusion" / "base.safetensors", SD1_HEADER)
-    info = requests.get(f"{server.url}/models/Stable-diffusion/base.safetensors", headers=AUTH).json()
+    info = requests.get(f"{api_server.url}/models/Stable-diffusion/base.safetensors", headers=AUTH).json()
     assert info["architecture"]["arch"] == "sd1" and info["architecture"]["prediction_type"] == "epsilon"
     assert "OpenAI CLIP" in info["architecture"]["reasons"][0]
     assert info["conversions"] == []
     converted = tmp_path / "models" / "diffusers" / "base"
     converted.mkdir(parents=True)
     (converted / "model_index.json").write_text("{}")
-    info = requests.get(f"{server.url}/models/Stable-diffusion/base.safetensors", headers=AUTH).json()
+    info = requests.get(f"{api_server.url}/models/Stable-diffusion/base.safetensors", headers=AUTH).json()
     assert info["conversions"] == ["base"]
 
 
-def test_a_lora_in_the_checkpoint_folder_has_no_architecture(server, tmp_path):
+def test_a_lora_in_the_checkpoint_folder_has_no_architecture(api_server, tmp_path):
     write_safetensors(
         tmp_path / "models" / "Stable-diffusion" / "oops.safetensors", {"lora_unet_x.lora_down.weight": ("F16", [4, 8])}
     )
-    info = requests.get(f"{server.url}/models/Stable-diffusion/oops.safetensors", headers=AUTH)
+    info = requests.get(f"{api_server.url}/models/Stable-diffusion/oops.safetensors", headers=AUTH)
     assert info.status_code == 200 and info.json()["architecture"] is None

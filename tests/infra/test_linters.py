@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, need
+from tests.support.env import REPO_ROOT, need
 
 BIN = Path(sys.executable).parent
 TEMPLATES = [REPO_ROOT / "template.yaml", REPO_ROOT / "sam_app" / "deployer_role.yaml"]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.support.env import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 MIN_CONTRACTS = 5
@@ -42,3 +42,17 @@ def test_import_boundaries_hold():
 def test_the_api_never_names_the_job_code():
     """sam_app starts jobs by the contract's module name; it never names or imports the job code."""
     assert run("grep", "-rn", "sdaws_jobs", "sam_app").stdout == ""
+
+
+def test_tests_and_benchmarks_import_product_code_not_test_modules():
+    """Shared test code lives in tests/support; a test never imports another test module,
+    and a benchmark imports no test code at all."""
+    offenders = []
+    pattern = re.compile(r"^\s*(?:from|import)\s+tests\.(\w+)", re.M)
+    for path in [*(REPO_ROOT / "tests").rglob("*.py"), *(REPO_ROOT / "benchmarks").rglob("*.py")]:
+        for match in pattern.finditer(path.read_text(encoding="utf-8")):
+            if path.is_relative_to(REPO_ROOT / "benchmarks") or match.group(1) != "support":
+                offenders.append(f"{path.relative_to(REPO_ROOT)}: {match.group(0).strip()}")
+        if re.search(r"^\s*from \.", path.read_text(encoding="utf-8"), re.M):
+            offenders.append(f"{path.relative_to(REPO_ROOT)}: a relative import (name the support module)")
+    assert offenders == []

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.template_tables import load_template
+from tests.support.env import REPO_ROOT
+from tests.support.template_tables import load_template
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.jobs.jobrun import make_workdir, run_job
+from tests.support.jobrun import make_workdir, run_job
 
 
 def _assert_clear_failure(result, *needles):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from sdaws.contract.progress import parse_line
-from tests.jobs.jobrun import make_workdir
+from tests.support.jobrun import make_workdir
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 

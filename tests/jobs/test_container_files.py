@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT, need
+from tests.support.env import REPO_ROOT, need
 
 CONTAINERS = REPO_ROOT / "containers"
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from tests.conftest import need
-from tests.jobs.jobrun import make_workdir, run_job
+from tests.support.env import need
+from tests.support.jobrun import make_workdir, run_job
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def single_file(tmp_path_factory):
-    from tests.convert.layouts import sd_mecha_configs
+    from tests.support.checkpoint_layouts import sd_mecha_configs
 
     need(sd_mecha_configs() is not None, "sd-mecha's published key lists build the original-layout fixture")
     from safetensors.torch import save_file
 
-    from tests.convert.layouts import sd1
+    from tests.support.checkpoint_layouts import sd1
 
     path = tmp_path_factory.mktemp("sf") / "tiny-sd1.safetensors"
     save_file(sd1(seed=3), str(path))

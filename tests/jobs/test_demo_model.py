@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import need, torch_available
-
-from .jobrun import make_workdir, run_job
+from tests.support.env import need, torch_available
+from tests.support.jobrun import make_workdir, run_job
 
 pytestmark = [pytest.mark.torch]
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from sdaws_jobs.pngmeta import read_png_infotext, spec_fields
-from tests.jobs.jobrun import make_workdir, run_job
+from tests.support.jobrun import make_workdir, run_job
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.jobs.jobrun import make_workdir, run_job
+from tests.support.jobrun import make_workdir, run_job
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-
-from .conftest import sam_local_invoke
+from tests.support.env import REPO_ROOT
+from tests.support.sam_local import sam_local_invoke
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 EVENTS = REPO_ROOT / "events"
@@ -63,7 +62,7 @@ def test_bundle_is_sam_app_and_the_contract_layer_and_no_job_code(sam_build):
 
 
 def test_model_info_detects_architecture_in_the_runtime(sam_build, moto_container, api_world, tmp_path):
-    from tests.api.test_local_server import SD1_HEADER, write_safetensors
+    from tests.support.safetensors_files import SD1_HEADER, write_safetensors
 
     local = tmp_path / "base.safetensors"
     write_safetensors(local, SD1_HEADER)

@@ -9,9 +9,8 @@ import shutil
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-
-from .conftest import run_sam_build
+from tests.support.env import REPO_ROOT
+from tests.support.sam_local import run_sam_build
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

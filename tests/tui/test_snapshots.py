@@ -11,10 +11,9 @@ import pytest
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
+from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.widgets.model_tree import ModelData, ModelTree
-
-from .pilot_helpers import settle, until
 
 SIZE = (110, 34)
 

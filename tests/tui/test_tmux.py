@@ -13,9 +13,8 @@ import uuid
 import pytest
 
 from sdaws.client.demo import demo_bytes
-from tests.conftest import need
-
-from .conftest import SDAWS
+from tests.support.env import need
+from tests.support.tui_env import SDAWS
 
 pytestmark = pytest.mark.slow
 

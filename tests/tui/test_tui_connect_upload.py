@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, Select
 from sdaws.client.config import Target, config_path, resolve
 from sdaws.client.demo import DEMO_NAME, demo_bytes
 from sdaws.client.uploader import UploadCancelled, UploadState, upload_file
+from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
 from tui.screens.help import HelpModal
@@ -23,8 +24,6 @@ from tui.screens.settings import SettingsModal
 from tui.screens.upload_dialog import UploadDialog
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.widgets.uploads_pane import UploadsPane
-
-from .pilot_helpers import settle, until
 
 SIZE = (120, 40)
 

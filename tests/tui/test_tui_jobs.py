@@ -8,6 +8,8 @@ from PIL import Image
 from textual.widgets import Input, Log, Select
 
 from sdaws.client.config import Target
+from tests.support.job_server import TOKEN
+from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.job_detail import JobDetailScreen
@@ -15,9 +17,6 @@ from tui.screens.job_form import JobForm
 from tui.screens.path_picker import PathPickerModal
 from tui.widgets.jobs_pane import JobsPane
 from tui.widgets.model_tree import ModelTree
-
-from .job_server import TOKEN
-from .pilot_helpers import settle, until
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 SIZE = (140, 44)

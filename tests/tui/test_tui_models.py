@@ -6,11 +6,10 @@ import pytest
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
+from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree, MoreData
-
-from .pilot_helpers import settle, until
 
 SIZE = (120, 40)
 

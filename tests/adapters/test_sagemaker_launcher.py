@@ -1,0 +1,169 @@
+"""SageMakerLauncher against moto: what each job kind asks of SageMaker and Step Functions."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import boto3
+import pytest
+
+from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
+from tests.support.aws_stack import REGION
+from tests.support.job_record import job_record
+from tests.support.job_records import job_records
+from tests.support.state_machine import create_machine, run_to_end, state_names
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest"
+ENDPOINT = "sdaws-default"
+
+
+@pytest.fixture
+def launcher(stack):
+    machine = create_machine(stack)
+    records = job_records(boto3.resource("dynamodb", region_name=REGION).Table(stack["jobs_table"]))
+    settings = LauncherSettings(
+        bucket=stack["bucket"],
+        image_uri=IMAGE,
+        role_arn=stack["role_arn"],
+        util_instance_type="ml.c6i.2xlarge",
+        train_instance_type="ml.g5.xlarge",
+        state_machine_arn=machine,
+        endpoint_name=ENDPOINT,
+        poll_seconds=0,
+    )
+    return SageMakerLauncher(*launch_clients(), settings, records=records), records
+
+
+def launch_clients() -> list:
+    return [boto3.client(s, region_name=REGION) for s in ("sagemaker", "sagemaker-runtime", "stepfunctions", "s3")]
+
+
+def submit(records, job_id: str, kind: str, spec: dict):
+    job = job_record(job_id, kind, spec)
+    records.put_new(job)
+    return job
+
+
+def test_merge_runs_as_processing_job_on_the_utility_instance(stack, launcher):
+    launch, records = launcher
+    spec = {"model_a": "a.safetensors", "model_b": "b.safetensors", "multiplier": 0.3, "output_name": "ab"}
+    job = submit(records, "a" * 32, "merge", spec)
+    launch.launch(job)
+
+    sm = boto3.client("sagemaker", region_name=REGION)
+    described = sm.describe_processing_job(ProcessingJobName=f"sdaws-{job.job_id}")
+    # moto keeps no ProcessingResources; the request it was sent carries them.
+    resources = launch.processing_request(job)["ProcessingResources"]["ClusterConfig"]
+    assert resources == {"InstanceCount": 1, "InstanceType": "ml.c6i.2xlarge", "VolumeSizeInGB": 100}
+    assert described["AppSpecification"]["ImageUri"] == IMAGE
+    assert described["AppSpecification"]["ContainerEntrypoint"][-3:] == ["merge", "--workdir", "/opt/ml/processing"]
+    inputs = {i["InputName"]: i["S3Input"] for i in described["ProcessingInputs"]}
+    assert inputs["model_a-0"]["S3Uri"] == f"s3://{stack['bucket']}/Stable-diffusion/a.safetensors"
+    assert inputs["model_a-0"]["LocalPath"] == "/opt/ml/processing/input/data/model_a"
+    assert inputs["config"]["LocalPath"] == "/opt/ml/processing/input/config"
+    [output] = described["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"] == f"s3://{stack['bucket']}/Stable-diffusion/"
+    # The spec the job reads is in the config channel.
+    body = (
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/config/spec.json")["Body"]
+        .read()
+    )
+    assert json.loads(body) == spec
+    stored = records.get(job.job_id)
+    assert stored.status == "STARTING" and stored.launch["processing_job_arn"].endswith(f"sdaws-{job.job_id}")
+
+
+def test_train_starts_the_state_machine_named_by_job_and_the_training_job_carries_the_spec(stack, launcher):
+    launch, records = launcher
+    spec = {"base_model": "base.safetensors", "steps": 3, "output_name": "cat"}
+    job = submit(records, "b" * 32, "train", spec)
+    launch.launch(job)
+
+    arn = records.get(job.job_id).launch["execution_arn"]
+    assert arn.endswith(f":{job.job_id}")
+    run_to_end(arn)  # no LoRA appears in moto, so this ends on the failure path
+    training = boto3.client("sagemaker", region_name=REGION).describe_training_job(
+        TrainingJobName=f"sdaws-{job.job_id}"
+    )
+    assert json.loads(training["HyperParameters"]["spec"]) == spec
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in training["InputDataConfig"]}
+    assert channels == {
+        "model": f"s3://{stack['bucket']}/Stable-diffusion/base.safetensors",
+        "dataset": f"s3://{stack['bucket']}/job-inputs/cats/",
+    }
+    assert training["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
+    with pytest.raises(boto3.client("stepfunctions", region_name=REGION).exceptions.ExecutionAlreadyExists):
+        launch.launch(job)  # a retried launch cannot start a second training
+
+
+def test_dreambooth_result_is_registered_as_a_checkpoint(launcher):
+    launch, _ = launcher
+    spec = {"base_model": "base.safetensors", "kind": "dreambooth", "steps": 3, "output_name": "me"}
+    output = launch.training_input(job_record("9" * 32, "train", spec))["output"]
+    assert output["target_key"] == "Stable-diffusion/me.safetensors"
+    assert output["source_key"].endswith("/output/model/Stable-diffusion/me.safetensors")
+    assert json.loads(output["record"]) == [
+        {"type": "Stable-diffusion", "name": "me.safetensors", "key": "Stable-diffusion/me.safetensors"}
+    ]
+
+
+def test_txt2img_invokes_the_async_endpoint_with_its_request_in_s3(stack, launcher):
+    launch, records = launcher
+    spec = {"prompt": "a cat", "model": "base", "loras": [{"name": "style.safetensors", "weight": 0.8}]}
+    job = submit(records, "c" * 32, "txt2img", spec)
+    launch.launch(job)
+
+    request = json.loads(
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/request.json")["Body"]
+        .read()
+    )
+    assert request == {
+        "job_id": job.job_id,
+        "kind": "txt2img",
+        "spec": spec,
+        "inputs": [
+            {"channel": "model", "uri": f"s3://{stack['bucket']}/diffusers/base/", "folder": True},
+            {"channel": "lora", "uri": f"s3://{stack['bucket']}/Lora/style.safetensors", "folder": False},
+        ],
+        "output": f"s3://{stack['bucket']}/jobs/{job.job_id}/output/",
+    }
+    stored = records.get(job.job_id)
+    assert stored.status == "STARTING" and stored.launch["endpoint"] == ENDPOINT
+    assert stored.launch["inference_output"].startswith("s3://")
+
+
+def test_cancel_stops_processing_job_and_tolerates_finished_work(stack, launcher):
+    launch, records = launcher
+    job = submit(records, "d" * 32, "convert", {"model": "a.safetensors", "output_name": "conv"})
+    launch.launch(job)
+    launch.cancel(job)
+    sm = boto3.client("sagemaker", region_name=REGION)
+    assert sm.describe_processing_job(ProcessingJobName=f"sdaws-{job.job_id}")["ProcessingJobStatus"] == "Stopped"
+    never_started = job_record("e" * 32, "merge", {"model_a": "a", "model_b": "b", "output_name": "x"})
+    launch.cancel(never_started)  # nothing to stop: not an error
+
+
+def test_a_job_id_that_cannot_name_a_sagemaker_job_is_refused(launcher):
+    launch, records = launcher
+    with pytest.raises(ValueError, match="cannot name a SageMaker job"):
+        launch.launch(job_record("bad_id/..", "convert", {"model": "a.safetensors", "output_name": "x"}))
+
+
+def test_cancel_training_aborts_the_waiting_execution(stack, launcher):
+    launch, records = launcher
+    waiting = SageMakerLauncher(*launch_clients(), replace(launch._cfg, poll_seconds=3600), records=records)
+    job = submit(records, "8" * 32, "train", {"base_model": "base.safetensors", "steps": 3, "output_name": "c"})
+    waiting.launch(job)
+    arn = records.get(job.job_id).launch["execution_arn"]
+    for _ in range(300):  # until the interpreter is in the wait (moto cannot stop it earlier)
+        if "WaitForTraining" in state_names(arn):
+            break
+        time.sleep(0.1)
+    # The execution stops first; moto then lacks StopTrainingJob (real SageMaker has it).
+    with pytest.raises(NotImplementedError, match="stop_training_job"):
+        waiting.cancel(job)
+    assert run_to_end(arn)["status"] == "ABORTED"

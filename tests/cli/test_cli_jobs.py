@@ -1,0 +1,103 @@
+"""`sdaws generate|jobs ...` as a subprocess against the real local server running tiny CPU jobs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from tests.support.job_server import TOKEN
+from tests.support.tui_env import Server, run_sdaws
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+
+
+@pytest.fixture
+def api(job_server, user_env) -> Server:
+    handle, models = job_server
+    return Server(handle.url, TOKEN, models, models.parent / "data", handle)
+
+
+def test_generate_waits_saves_images_and_jobs_show_and_ls_report_it(api, tmp_path):
+    out = tmp_path / "out"
+    result = run_sdaws(
+        api,
+        "generate",
+        "a lighthouse",
+        "--model",
+        "tiny-sd",
+        "--steps",
+        "2",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--seed",
+        "11",
+        "--wait",
+        "--out",
+        str(out),
+        "--json",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    job = report["job"]
+    assert job["status"] == "SUCCEEDED" and job["params"]["seed"] == 11
+    (saved,) = report["saved"]
+    with Image.open(saved) as image:
+        assert image.size == (32, 32) and "a lighthouse" in image.info["parameters"]
+
+    shown = json.loads(run_sdaws(api, "jobs", "show", job["job_id"], "--json").stdout)
+    assert shown["job_id"] == job["job_id"] and shown["outputs"]
+    listed = json.loads(run_sdaws(api, "jobs", "ls", "--kind", "txt2img", "--json").stdout)
+    assert job["job_id"] in [j["job_id"] for j in listed["jobs"]]
+    human = run_sdaws(api, "jobs", "ls")
+    assert job["job_id"] in human.stdout and "SUCCEEDED" in human.stdout
+
+
+def test_img2img_from_a_local_image_and_watch_streams_the_log(api, tmp_path):
+    source = tmp_path / "start.png"
+    Image.new("RGB", (32, 32), "green").save(source)
+    submitted = run_sdaws(
+        api,
+        "generate",
+        "a green field",
+        "--model",
+        "tiny-sd",
+        "--steps",
+        "2",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--init-image",
+        str(source),
+        "--strength",
+        "0.5",
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip()
+    watched = run_sdaws(api, "jobs", "watch", job_id, "--interval", "0.5", timeout=600)
+    assert watched.returncode == 0, watched.stderr
+    assert "[SUCCEEDED]" in watched.stderr and "denoising" in watched.stdout
+
+
+def test_cancel_a_queued_or_running_job(api):
+    submitted = run_sdaws(
+        api, "generate", "slow", "--model", "tiny-sd", "--steps", "500", "--width", "32", "--height", "32", "--json"
+    )
+    job_id = json.loads(submitted.stdout)["job_id"]
+    cancelled = run_sdaws(api, "jobs", "cancel", job_id, "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    watched = run_sdaws(api, "jobs", "watch", job_id, "--json", "--interval", "0.5", timeout=300)
+    assert watched.returncode == 1  # not a success: scripts can tell
+    assert json.loads(watched.stdout)["job"]["status"] == "CANCELLED"
+
+
+def test_bad_job_input_is_a_usage_error_before_anything_is_sent(api):
+    result = run_sdaws(api, "generate", "x", "--model", "tiny-sd", "--width", "33")
+    assert result.returncode == 2 and "multiple of 8" in result.stderr and "Traceback" not in result.stderr
+    result = run_sdaws(api, "jobs", "show", "no-such-job")
+    assert result.returncode == 1 and "Traceback" not in result.stderr

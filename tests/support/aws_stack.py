@@ -1,0 +1,75 @@
+"""moto-backed AWS for the compute tests: bucket, template tables, topic, one account."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.support.template_tables import create_tables
+
+REGION = "us-east-1"
+BUCKET = "sdaws-compute-test"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """Region and dummy credentials; moto intercepts every boto3 call inside."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+
+
+@pytest.fixture
+def stack(aws):
+    """What template.yaml would create for the compute side, named like a deploy."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    tables = create_tables(boto3.client("dynamodb", region_name=REGION))
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="sdaws-notify")["TopicArn"]
+    # An SQS subscriber stands in for the e-mail inbox: what SNS delivers can be read back.
+    queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return {
+        "bucket": BUCKET,
+        "jobs_table": tables["JobsTable"],
+        "topic_arn": topic,
+        "inbox": queue_url,
+        "role_arn": "arn:aws:iam::123456789012:role/sdaws-sagemaker",
+    }
+
+
+def inbox_messages(stack) -> list[dict]:
+    """Everything SNS delivered to the stand-in inbox (subject and text)."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=stack["inbox"], MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return out
+        for message in got:
+            body = json.loads(message["Body"])
+            out.append({"subject": body.get("Subject"), "message": body.get("Message")})
+            sqs.delete_message(QueueUrl=stack["inbox"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def put_job(stack, job_id: str, status: str = "STARTING", kind: str = "train") -> None:
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=stack["jobs_table"],
+        Item={"job_id": {"S": job_id}, "status": {"S": status}, "kind": {"S": kind}},
+    )
+
+
+def job_item(stack, job_id: str) -> dict:
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=stack["jobs_table"], Key={"job_id": {"S": job_id}}
+    )["Item"]
+    return {k: next(iter(v.values())) for k, v in item.items()}

@@ -1,0 +1,194 @@
+"""`sam build` once, and moto as a container on a user-defined docker network.
+
+`sam local` ignores `--docker-network host`, so the function container reaches moto
+by container name on a shared network, and the tests on the host reach the same moto
+through a port published on 127.0.0.1 (../shared/tools/lambda-emulation-image.sh
+builds both images offline; CI runs it before the tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from tests.support.env import REPO_ROOT, docker_available, need
+from tests.support.template_tables import create_api_world
+
+SAM = str(Path(sys.executable).parent / "sam")
+MOTO_IMAGE = os.environ.get("MOTO_IMAGE", "sdaws-test/moto")
+LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.11-x86_64"
+EVENTS_TOKEN = "sdaws-events-token-0123456789"  # the x-api-key inside events/api_*.json
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _image_present(image: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bare_path(tmp: Path) -> str:
+    """A PATH holding `sam` and the system's tools, not this venv: `sam build` as a user
+    runs it from a fresh shell, where the project is not installed into `python3`."""
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    link = bin_dir / "sam"
+    if not link.exists():
+        link.symlink_to(SAM)
+    venv_bin = str(Path(sys.executable).parent)
+    rest = [d for d in os.environ["PATH"].split(os.pathsep) if d and Path(d).resolve() != Path(venv_bin).resolve()]
+    return os.pathsep.join([str(bin_dir), *rest])
+
+
+def run_sam_build(template_dir: Path, build_dir: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sam", "build", "--build-dir", str(build_dir), *extra],
+        cwd=template_dir,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={
+            "PATH": bare_path(tmp),
+            "HOME": os.environ.get("HOME", "/root"),
+            "SAM_CLI_TELEMETRY": "0",
+            "LANG": "C.UTF-8",
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def sam_build(tmp_path_factory) -> Path:
+    """The built template (every function, via the makefile builds), built as the README says."""
+    need(Path(SAM).exists(), "aws-sam-cli is not installed")
+    tmp = tmp_path_factory.mktemp("sam-build")
+    build_dir = tmp / "build"
+    result = run_sam_build(REPO_ROOT, build_dir, tmp)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return build_dir
+
+
+@dataclass
+class MotoContainer:
+    network: str
+    name: str
+    host_endpoint: str
+
+    @property
+    def function_endpoint(self) -> str:
+        return f"http://{self.name}:5000"
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.host_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def moto_container():
+    need(docker_available(), "no Docker engine (run ../shared/tools/lambda-emulation-image.sh)")
+    need(
+        _image_present(MOTO_IMAGE) and _image_present(LAMBDA_IMAGE),
+        f"images {MOTO_IMAGE} / {LAMBDA_IMAGE} missing (run ../shared/tools/lambda-emulation-image.sh)",
+    )
+    suffix = uuid.uuid4().hex[:8]
+    network, name, port = f"sdaws-test-{suffix}", f"sdaws-moto-{suffix}", _free_port()
+    subprocess.run(["docker", "network", "create", network], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            network,
+            "-p",
+            f"127.0.0.1:{port}:5000",
+            MOTO_IMAGE,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    moto = MotoContainer(network, name, f"http://127.0.0.1:{port}")
+    try:
+        for _ in range(60):
+            try:
+                requests.get(f"{moto.host_endpoint}/moto-api/", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            pytest.fail("moto container did not answer within 30 s")
+        yield moto
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "network", "rm", network], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def api_world(moto_container) -> dict[str, str]:
+    """Bucket, tables (from template.yaml) and the API key the events carry, in moto."""
+    client = moto_container.client
+    world = create_api_world(client("s3"), client("dynamodb"), client("apigateway"), EVENTS_TOKEN)
+    return world | {"SDAWS_ENDPOINT_URL": moto_container.function_endpoint, "POWERTOOLS_TRACE_DISABLED": "true"}
+
+
+def sam_local_invoke(
+    build_dir: Path, function: str, event: Path, env: dict[str, str], network: str, tmp_path: Path
+) -> dict:
+    env_file = tmp_path / f"env-{function}.json"
+    env_file.write_text(json.dumps({function: env}))
+    result = subprocess.run(
+        [
+            SAM,
+            "local",
+            "invoke",
+            function,
+            "--template",
+            str(build_dir / "template.yaml"),
+            "--event",
+            str(event),
+            "--env-vars",
+            str(env_file),
+            "--docker-network",
+            network,
+            "--skip-pull-image",
+            "--region",
+            "us-east-1",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | FAKE_CREDENTIALS | {"SAM_CLI_TELEMETRY": "0"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [line for line in result.stdout.strip().splitlines() if line.startswith("{")]
+    assert lines, f"no JSON response on stdout:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    response = json.loads(lines[-1])
+    assert "statusCode" in response, f"the function failed: {response}\n{result.stderr[-3000:]}"
+    return response
