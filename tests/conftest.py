@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.support.jobs_api",
     "tests.support.sam_local",
     "tests.support.tui_env",
+    "tests.support.upload_worlds",
 ]

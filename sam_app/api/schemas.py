@@ -70,12 +70,24 @@ class Deleted(BaseModel):
     deleted: bool
 
 
+SHA256_HEX = r"^[0-9a-fA-F]{64}$"
+
+
 class CreateUpload(BaseModel):
     type: str = Field(min_length=1, max_length=64, description="model folder, e.g. Stable-diffusion or Lora")
     filename: str = Field(min_length=1, max_length=255, description="file name; no extension gets .ckpt")
     size: int = Field(description="bytes; greater than 0 and at most the deployment's limit")
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    sha256: str | None = Field(default=None, pattern=SHA256_HEX, description="when known before sending")
     overwrite: bool = False
+
+
+class CompleteUpload(BaseModel):
+    sha256: str | None = Field(
+        default=None,
+        pattern=SHA256_HEX,
+        description="sha256 of the whole file, as the uploader computed it while sending; checked against the "
+        "stored bytes where the storage can hash them (local), recorded where it cannot (S3)",
+    )
 
 
 class PartUrl(BaseModel):
@@ -114,6 +126,7 @@ class UploadCompleted(BaseModel):
     name: str
     size: int
     sha256: str | None
+    sha256_verified: bool = Field(description="true when the server hashed the stored bytes itself")
 
 
 class Aborted(BaseModel):

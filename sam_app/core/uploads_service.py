@@ -140,7 +140,9 @@ class UploadService:
             "parts_missing": self._urls(record, missing),
         }
 
-    def complete(self, upload_id: str) -> dict:
+    def complete(self, upload_id: str, sha256: str | None = None) -> dict:
+        """Assemble the parts. `sha256` is the whole file's hash as the uploader computed it
+        while sending (it cannot know it at create without a second pass over the file)."""
         record = self._record(upload_id)
         if record.status == "completed":
             return record.result  # a retried complete answers the same
@@ -156,11 +158,24 @@ class UploadService:
         ]
         if wrong:
             raise Conflict(f"parts {wrong} have the wrong size; upload them again, then complete")
+        claimed = sha256.lower() if sha256 else None
+        if claimed and record.sha256 and claimed != record.sha256:
+            raise InvalidInput(
+                f"sha256 {claimed} differs from the {record.sha256} given when the upload started; "
+                "check the file did not change, then start a new upload"
+            )
+        expected = claimed or record.sha256
         ordered = [parts[n] for n in range(1, record.part_count + 1)]
-        computed = self.multipart.complete(record.key, record.storage_upload_id, ordered, record.sha256)
-        sha256 = computed or record.sha256
-        result = {"type": record.model_type, "name": record.name, "size": record.size, "sha256": sha256}
-        self.catalog.put(record.key, {"sha256": sha256, "size": record.size})
+        computed = self.multipart.complete(record.key, record.storage_upload_id, ordered, expected)
+        digest = computed or expected
+        result = {
+            "type": record.model_type,
+            "name": record.name,
+            "size": record.size,
+            "sha256": digest,
+            "sha256_verified": computed is not None,
+        }
+        self.catalog.put(record.key, {"sha256": digest, "size": record.size, "sha256_verified": computed is not None})
         if not self.records.transition(record.upload_id, "open", "completed", result):
             current = self._record(upload_id)
             if current.status == "completed":

@@ -56,3 +56,17 @@ def test_tests_and_benchmarks_import_product_code_not_test_modules():
         if re.search(r"^\s*from \.", path.read_text(encoding="utf-8"), re.M):
             offenders.append(f"{path.relative_to(REPO_ROOT)}: a relative import (name the support module)")
     assert offenders == []
+
+
+def test_shared_fixtures_have_unique_names():
+    """tests/support plugins are all registered at once: a repeated fixture name would
+    silently replace another."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((REPO_ROOT / "tests" / "support").glob("*.py")):
+        for match in re.finditer(r"@pytest\.fixture[^\n]*\n(?:@[^\n]*\n)*def (\w+)", path.read_text()):
+            name = match.group(1)
+            if name in seen:
+                clashes.append(f"{name}: {seen[name]} and {path.name}")
+            seen[name] = path.name
+    assert clashes == []

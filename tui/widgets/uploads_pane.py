@@ -153,7 +153,8 @@ class UploadsPane(Vertical):
             return
         self.results.append(result)
         call(self._set_status, item, f"done · sha256 {str(result.get('sha256'))[:12]}…")
-        call(self.notify, f"Uploaded {result['type']}/{result['name']} (sha256 verified)", markup=False)
+        checked = "sha256 verified by the server" if result.get("sha256_verified") else "sha256 recorded"
+        call(self.notify, f"Uploaded {result['type']}/{result['name']} ({checked})", markup=False)
         call(self.app.refresh_models)
 
     def _show_progress(self, item: QueuedUpload, p: Progress) -> None:

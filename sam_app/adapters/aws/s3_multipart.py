@@ -49,7 +49,7 @@ class S3Multipart:
             UploadId=storage_upload_id,
             MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]},
         )
-        return None  # S3 does not hash the whole object; the client's sha256 is kept as metadata
+        return None  # S3 does not hash a multipart object whole; the service records the client's sha256
 
     def abort(self, key: str, storage_upload_id: str) -> None:
         try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from sam_app.core.services import Services
 
 from ..responses import documented
-from ..schemas import Aborted, CreateUpload, UploadCompleted, UploadCreated, UploadStatus
+from ..schemas import Aborted, CompleteUpload, CreateUpload, UploadCompleted, UploadCreated, UploadStatus
 
 UploadId = Annotated[str, Path(max_length=64, description="upload_id from POST /uploads")]
 
@@ -41,8 +41,8 @@ def build(svc: Services) -> APIGatewayRouter:
         summary="Assemble the uploaded parts into the model",
         responses=documented(404, 409),
     )
-    def complete_upload(upload_id: UploadId) -> UploadCompleted:
-        return UploadCompleted.model_validate(svc.uploads.complete(upload_id))
+    def complete_upload(upload_id: UploadId, body: Annotated[CompleteUpload | None, Body()] = None) -> UploadCompleted:
+        return UploadCompleted.model_validate(svc.uploads.complete(upload_id, body.sha256 if body else None))
 
     @router.delete("/uploads/<upload_id>", summary="Abort an upload and drop its parts", responses=documented(404, 409))
     def abort_upload(upload_id: UploadId) -> Aborted:

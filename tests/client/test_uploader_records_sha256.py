@@ -1,0 +1,73 @@
+"""The real uploader records the sha256 it computed, on the local server and on AWS.
+
+The uploader hashes the file while it sends the parts, so it can only give the sha256 at
+complete. On AWS, S3 cannot hash a multipart object; the sha256 must still be recorded
+and returned by model info (it was lost: `complete` took no body).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from sdaws.client.api import ApiClient
+from sdaws.client.uploader import UploadState, upload_file
+from tests.support.api_world import TOKEN
+from tests.support.gateway import GatewayServer
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def aws_client(moto_http_world):
+    handler, _ = moto_http_world
+    gateway = GatewayServer(handler)
+    client = ApiClient(gateway.url, TOKEN)
+    yield client
+    client.close()
+    gateway.stop()
+
+
+@pytest.fixture
+def local_client(tmp_path):
+    from sam_app.local_server.server import serve_in_thread
+
+    handle = serve_in_thread(tmp_path / "models", tmp_path / "data", TOKEN, part_size=MiB)
+    client = ApiClient(handle.url, TOKEN)
+    yield client
+    client.close()
+    handle.stop()
+
+
+@pytest.mark.parametrize("world", ["aws_client", "local_client"])
+def test_upload_records_the_sha256_the_uploader_computed(world, request, tmp_path):
+    client = request.getfixturevalue(world)
+    source = tmp_path / "style.safetensors"
+    source.write_bytes(os.urandom(5 * MiB + 4321))  # two parts at the AWS world's 5 MiB
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+
+    result = upload_file(client, source, "Lora", state=UploadState(tmp_path / "uploads.json"))
+
+    assert result["sha256"] == digest
+    assert result["sha256_verified"] is (world == "local_client")  # only the local store re-hashes
+    assert client.model_info("Lora", "style.safetensors")["sha256"] == digest
+
+
+def test_a_wrong_sha256_at_complete_publishes_nothing_locally(local_client, tmp_path):
+    source = tmp_path / "v.safetensors"
+    source.write_bytes(os.urandom(1000))
+    created = local_client.create_upload("VAE", source.name, 1000)
+    import httpx
+
+    httpx.put(created["parts"][0]["url"], content=source.read_bytes()).raise_for_status()
+    from sdaws.client.api import ApiError
+
+    with pytest.raises(ApiError) as failed:
+        local_client.complete_upload(created["upload_id"], "0" * 64)
+    assert failed.value.status == 409
+    assert local_client.list_models("VAE")["items"] == []
+    # The parts are kept: completing with the right hash succeeds.
+    good = local_client.complete_upload(created["upload_id"], hashlib.sha256(source.read_bytes()).hexdigest())
+    assert good["sha256_verified"] is True
