@@ -20,16 +20,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
+from sam_app.local_server.paths import default_config_dir
 
-APP_NAME = "sdaws"
 LEGACY_FILE = "sagemaker_ui.json"
 
 
 def config_dir() -> Path:
-    """The user config dir; ``SDAWS_CONFIG_DIR`` overrides it (tests, portable installs)."""
-    override = os.environ.get("SDAWS_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+    """The user config dir (``SDAWS_CONFIG_DIR`` overrides it), the one the local server uses too."""
+    return default_config_dir()
 
 
 def config_path() -> Path:

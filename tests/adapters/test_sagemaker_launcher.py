@@ -167,3 +167,33 @@ def test_cancel_training_aborts_the_waiting_execution(stack, launcher):
     with pytest.raises(NotImplementedError, match="stop_training_job"):
         waiting.cancel(job)
     assert run_to_end(arn)["status"] == "ABORTED"
+
+
+@pytest.mark.parametrize("output_name", ["cat.safetensors", "cat"])
+def test_a_trained_lora_named_with_its_extension_is_registered_where_the_job_wrote_it(
+    stack, launcher, tmp_path, output_name
+):
+    """The job, the launcher and the register step agree on the file name (they once did
+    not: `cat.safetensors` became `Lora/cat.safetensors.safetensors` and the job FAILED)."""
+    from sdaws_jobs.layout import Layout
+
+    launch, records = launcher
+    spec = {"base_model": "base.safetensors", "steps": 3, "output_name": output_name}
+    job = submit(records, "7" * 32, "train", spec)
+    launch.launch(job)
+    # Where the real job code writes its LoRA in a SageMaker training container, uploaded
+    # by SageMaker from /opt/ml/model to <S3OutputPath>/<job name>/output/model/.
+    (tmp_path / "input" / "config").mkdir(parents=True)
+    (tmp_path / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"spec": json.dumps(spec)}))
+    layout = Layout.resolve(tmp_path)
+    written, _, _ = layout.result_path("train", spec)
+    s3 = boto3.client("s3", region_name=REGION)
+    uploaded = f"jobs/{job.job_id}/output/sdaws-{job.job_id}/output/model/{layout.relative(written)}"
+    s3.put_object(Bucket=stack["bucket"], Key=uploaded, Body=b"lora-bytes")
+
+    result = run_to_end(records.get(job.job_id).launch["execution_arn"])
+
+    assert result["status"] == "SUCCEEDED", result
+    assert s3.get_object(Bucket=stack["bucket"], Key="Lora/cat.safetensors")["Body"].read() == b"lora-bytes"
+    stored = records.get(job.job_id)
+    assert stored.status == "SUCCEEDED" and [o["key"] for o in stored.outputs] == ["Lora/cat.safetensors"]

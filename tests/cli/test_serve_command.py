@@ -90,3 +90,34 @@ def test_bad_models_folder_is_a_usage_error(user_dirs, tmp_path):
     )
     assert result.returncode == 2
     assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_and_the_tuis_embedded_server_share_the_token_under_sdaws_config_dir(user_dirs, tmp_path):
+    """SDAWS_CONFIG_DIR=X: `sdaws serve` and the TUI's embedded server keep one token in X/token."""
+    shared = tmp_path / "portable-config"
+    proc, url = start(user_dirs | {"SDAWS_CONFIG_DIR": str(shared)}, "--models", str(tmp_path))
+    try:
+        token = (shared / "token").read_text().strip()
+        assert requests.get(f"{url}/ping", headers={"x-api-key": token}).status_code == 200
+    finally:
+        stop(proc)
+    assert not (tmp_path / "config" / "sdaws" / "token").exists(), "nothing in the platform config dir"
+    # The TUI's way in: resolve the (local) target and connect, as `sdaws` with no subcommand does.
+    embedded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sdaws.client.config import resolve\n"
+            "from sdaws.client.connection import connect\n"
+            "conn = connect(resolve())\n"
+            "print(conn.client.token)\n"
+            "conn.close()\n",
+        ],
+        env=user_dirs | {"SDAWS_CONFIG_DIR": str(shared), "XDG_DATA_HOME": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert embedded.returncode == 0, embedded.stderr
+    assert embedded.stdout.strip() == token
