@@ -72,11 +72,12 @@ async def test_settings_test_connection_explains_failures_and_save_reconnects(se
         result = modal.query_one("#test-result", Label)
 
         async def test_with(url: str, token: str) -> str:
+            before = str(result.render())  # each call's answer differs from the one before
             modal.query_one("#api-url", Input).value = url
             modal.query_one("#api-token", Input).value = token
             await pilot.click("#test")
             await settle(pilot)
-            await until(pilot, lambda: str(result.render()) not in ("", "Testing…"), "test result")
+            await until(pilot, lambda: str(result.render()) not in ("", "Testing…", before), "test result")
             return str(result.render())
 
         assert "403" in await test_with(server.url, "wrong-token")
