@@ -94,13 +94,13 @@ def kohya_lora_tensors(base: str, rank: int = 1) -> dict[str, np.ndarray]:
 
 
 def kohya_metadata(
-    base_version: str, dim: int = 16, alpha: float = 8.0, resolution: str = "512,512", tags=None
+    base_version: str, dim: int = 16, alpha: float = 8.0, resolution: str = "512,512", tags=None, output_name="sks_cat"
 ) -> dict:
     tags = tags if tags is not None else {"10_sks cat": {"sks cat": 40, "sitting": 12, "orange fur": 30}}
     meta = {
         "ss_session_id": "1234567",
         "ss_training_started_at": 1726639674.9215708,
-        "ss_output_name": "sks_cat",
+        "ss_output_name": output_name,
         "ss_base_model_version": base_version,
         "ss_network_module": "networks.lora",
         "ss_network_dim": dim,
