@@ -7,6 +7,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import threading
 
 import boto3
 import pytest
@@ -141,6 +142,8 @@ def test_a_cancelled_import_leaves_nothing(tmp_path, server):
     proc = subprocess.Popen(
         import_argv(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=import_env()
     )
+    watchdog = threading.Timer(120, proc.kill)  # a hang fails the test instead of stalling the suite
+    watchdog.start()
     try:
         for line in proc.stdout:  # wait until bytes are flowing (an event, not a timer)
             event = parse_line(line)
@@ -151,6 +154,7 @@ def test_a_cancelled_import_leaves_nothing(tmp_path, server):
         rest = proc.stdout.read()
         assert proc.wait(timeout=60) == 1
     finally:
+        watchdog.cancel()
         proc.kill()
         proc.wait()
     assert "cancelled" in [e for e in map(parse_line, rest.splitlines()) if e][-1]["message"]

@@ -16,8 +16,8 @@ Bytes are hashed as they arrive, in the same pass that writes them.
 
 from __future__ import annotations
 
+import contextlib
 import email.message
-import hashlib
 import http.client
 import socket
 import ssl
@@ -31,6 +31,7 @@ from sdaws.contract.import_spec import redact_url
 
 from ..errors import SpecError
 from .meter import ByteMeter
+from .pipeline import HashingWriter
 from .secrets import scrub
 from .sinks import Sink
 
@@ -39,7 +40,6 @@ ATTEMPTS_WITHOUT_PROGRESS = 6
 BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 TIMEOUT_S = 60.0
-READ_SIZE = 1024 * 1024
 USER_AGENT = "sdaws-import/1"
 _RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _NETWORK_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError, socket.timeout)
@@ -181,9 +181,7 @@ class HttpFetch:
         """Stream the file into the sink `make_sink(file name the server suggests)` returns,
         resuming on drops; returns what was fetched and the sink, not yet committed (the
         caller checks the hash first)."""
-        digest = hashlib.sha256()
-        buffer = bytearray(READ_SIZE)
-        view = memoryview(buffer)
+        writer: HashingWriter | None = None
         received = 0
         total: int | None = None
         validator: str | None = None
@@ -205,9 +203,8 @@ class HttpFetch:
                     if received and response.status == 200:
                         self.log("the server sent the whole file again (no Range support, or it changed); restarting")
                         received = before = 0
-                        digest = hashlib.sha256()
-                        if sink is not None:
-                            sink.reset()
+                        if writer is not None and sink is not None:
+                            writer.restart(sink.reset)
                     elif received and response.status == 206:
                         begin, _end, length = _content_range(response.getheader("Content-Range"))
                         if begin != received or (total is not None and length not in (None, total)):
@@ -219,21 +216,25 @@ class HttpFetch:
                         filename = content_disposition_name(disposition) or _url_name(start.url)
                         final_url = redact_url(start.url)
                         sink = make_sink(filename)
+                        writer = HashingWriter(sink.write)
                         meter = ByteMeter(label, total)
-                    assert meter is not None
+                    assert meter is not None and writer is not None
                     meter.restart(received)
-                    while n := response.readinto(buffer):
-                        chunk = view[:n]
-                        digest.update(chunk)
-                        sink.write(chunk)
+                    while True:
+                        buffer = writer.buffer()
+                        n = response.readinto(buffer)
+                        writer.submit(buffer, n)
+                        if not n:
+                            break
                         received += n
                         meter.update(received)
                     if total is not None and received < total:
                         raise _Dropped(f"connection closed at byte {received} of {total}")
                     if total is not None and received > total:
                         raise ImportFailed(f"the server sent {received} bytes for a {total}-byte file")
+                    digest = writer.hexdigest()
                     meter.update(received, force=True)
-                    return Fetched(digest.hexdigest(), received, filename, final_url), sink
+                    return Fetched(digest, received, filename, final_url), sink
                 except (_Dropped, *_NETWORK_ERRORS) as exc:
                     if received > before:
                         failures = 0  # a drop after progress is a fresh start, not a strike
@@ -242,9 +243,15 @@ class HttpFetch:
                 finally:
                     start.close()
         except BaseException:
+            if writer is not None:
+                with contextlib.suppress(BaseException):
+                    writer.drain()  # the sink must not be written to while it is aborted
             if sink is not None:
                 sink.abort()
             raise
+        finally:
+            if writer is not None:
+                writer.close()
 
     def _backoff(self, failures: int, why: str) -> int:
         failures += 1

@@ -13,8 +13,10 @@ FolderSink     a diffusers folder: files under a hidden staging folder renamed w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Protocol
 from ..errors import SpecError
 
 MiB = 1024 * 1024
+FLUSH_EVERY = 128 * MiB
 PART_SIZE = 64 * MiB
 PARTS_IN_FLIGHT = 2
 MARKER = "model_index.json"
@@ -41,28 +44,66 @@ class Sink(Protocol):
     def abort(self) -> None: ...
 
 
+class _Flusher:
+    """fdatasync a file every FLUSH_EVERY bytes on a thread of its own, so the disk writes
+    while the network reads and the fsync before the rename has only the tail left."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._due = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="sdaws-import-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            if self._stop:
+                return
+            with contextlib.suppress(OSError):  # the final fsync reports real errors
+                os.fdatasync(self.fd)
+
+    def poke(self) -> None:
+        self._due.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._due.set()
+        self._thread.join()
+
+
 class FileSink:
     def __init__(self, final: Path, where: str) -> None:
         self.final = final
         self.where = where
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.partial = self.final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.partial"
-        self._fh = open(self.partial, "wb")
+        self._fh = open(self.partial, "wb", buffering=0)
+        self._flusher = _Flusher(self._fh.fileno())
+        self._unflushed = 0
 
     def write(self, data: memoryview | bytes) -> None:
-        self._fh.write(data)
+        view = memoryview(data)
+        while view:  # an unbuffered write may take less than asked
+            view = view[self._fh.write(view) :]
+        self._unflushed += len(data)
+        if self._unflushed >= FLUSH_EVERY:
+            self._unflushed = 0
+            self._flusher.poke()
 
     def reset(self) -> None:
         self._fh.seek(0)
         self._fh.truncate()
 
     def commit(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._flusher.stop()
+        os.fsync(self._fh.fileno())  # durable before it gets its name: never a half file in the tree
         self._fh.close()
         os.replace(self.partial, self.final)
 
     def abort(self) -> None:
+        self._flusher.stop()
         if not self._fh.closed:
             self._fh.close()
         self.partial.unlink(missing_ok=True)
