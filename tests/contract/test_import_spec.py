@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from sdaws.contract.errors import InvalidInput, describe_validation_error
+from sdaws.contract.hash_spec import HashSpec
 from sdaws.contract.import_spec import ImportSpec, parse_source, redact_url, result_name
 
 
@@ -80,3 +81,14 @@ def test_result_names_follow_the_tree_rules():
     named = ImportSpec(source="org/pipe", type="diffusers", name="pipe15")
     assert result_name(named, None) == "pipe15"
     assert result_name(ImportSpec(source="org/pipe", type="DIFFUSERS"), "pipe") == "pipe"
+
+
+@pytest.mark.parametrize("key", ["Lora/x.safetensors", "Stable-diffusion/a b.ckpt"])
+def test_hash_specs_name_one_model(key):
+    assert HashSpec(key=key).key == key
+
+
+@pytest.mark.parametrize("key", ["../x", "Lora/", "Lora/a/b.safetensors", "Nope/x.safetensors", "diffusers/x"])
+def test_hash_specs_refuse_other_keys(key):
+    with pytest.raises(ValidationError):
+        HashSpec(key=key)
