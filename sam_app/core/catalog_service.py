@@ -289,45 +289,56 @@ class CatalogService:
         return True
 
     # -- hashes ------------------------------------------------------------------------
-    def _hashed(self) -> Iterator[tuple[StoredObject, str]]:
-        """(object, sha256) for every catalogued model whose hash is known for its current bytes."""
+    def _catalogued(self, wanted: Any) -> dict[str, list[str]]:
+        """sha256 -> keys, from the catalog alone, for hashes `wanted(sha256)` accepts."""
+        by_sha: dict[str, list[str]] = {}
         for key, facts in self.index.scan():
-            if not facts.get("sha256") or "/" not in key or key.split("/", 1)[0] not in MODEL_TYPES:
-                continue
+            sha = str(facts.get("sha256") or "").lower()
+            if sha and "/" in key and key.split("/", 1)[0] in MODEL_TYPES and wanted(sha):
+                by_sha.setdefault(sha, []).append(key)
+        return by_sha
+
+    def _confirmed(self, keys: list[str], sha: str) -> list[StoredObject]:
+        """Those keys whose file is still there with the bytes the hash was computed on
+        (a HEAD each: only for the few candidates, never the whole catalog)."""
+        found = []
+        for key in keys:
             obj = self.store.head(key)
             if obj is None:
                 continue
             state = self.hashes.state(obj)
-            if state.get("status") == "done" and state.get("sha256"):
-                yield obj, str(state["sha256"]).lower()
+            if state.get("status") == "done" and str(state.get("sha256") or "").lower() == sha:
+                found.append(obj)
+        return found
 
     def find_by_hash(self, query: str) -> dict:
         """`GET /models?hash=`: models whose sha256 starts with `query` (sha256, AutoV2 or a prefix)."""
         prefix = hash_query(query)
         items = []
-        for obj, sha in self._hashed():
-            if sha.startswith(prefix):
-                folder, name = obj.key.split("/", 1)
-                items.append(self._item(ModelGroup(obj), None) | {"type": folder, "name": name})
+        for sha, keys in self._catalogued(lambda s: s.startswith(prefix)).items():
+            for obj in self._confirmed(keys, sha):
+                items.append(self._item(ModelGroup(obj), None))
         items.sort(key=lambda i: (i["type"], i["name"]))
         return {"items": items}
 
     def duplicates(self) -> dict:
         """`GET /models/duplicates`: groups of models with equal sha256, most space wasted first."""
-        by_sha: dict[str, list[StoredObject]] = {}
-        for obj, sha in self._hashed():
-            by_sha.setdefault(sha, []).append(obj)
-        groups: list[dict[str, Any]] = [
-            {
-                "sha256": sha,
-                "autov2": autov2(sha),
-                "size": objs[0].size,
-                "wasted_bytes": objs[0].size * (len(objs) - 1),
-                "models": sorted(o.key for o in objs),
-            }
-            for sha, objs in by_sha.items()
-            if len(objs) > 1
-        ]
+        groups: list[dict[str, Any]] = []
+        for sha, keys in self._catalogued(lambda s: True).items():
+            if len(keys) < 2:
+                continue
+            objs = self._confirmed(keys, sha)
+            if len(objs) < 2:
+                continue
+            groups.append(
+                {
+                    "sha256": sha,
+                    "autov2": autov2(sha),
+                    "size": objs[0].size,
+                    "wasted_bytes": objs[0].size * (len(objs) - 1),
+                    "models": sorted(o.key for o in objs),
+                }
+            )
         groups.sort(key=lambda g: (-g["wasted_bytes"], g["sha256"]))
         return {"groups": groups}
 
