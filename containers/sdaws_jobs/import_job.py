@@ -95,7 +95,11 @@ def _verify(spec: ImportSpec, sha256: str, sink: Sink) -> None:
 
 
 def _finish(target: _Target, folder: str, name: str, sink: Sink, sha256: str, size: int, source: str) -> None:
-    sink.commit()
+    try:
+        sink.commit()
+    except BaseException:  # a cancel or a failed complete: nothing may stay half-made
+        sink.abort()
+        raise
     _log(f"stored {sink.where} ({size} bytes, sha256 {sha256})")
     extra = {"stored": target.stored(sink.where)} if target.bucket else {}
     progress.output(sink.where, folder, name, sha256=sha256, size=size, source=source, **extra)

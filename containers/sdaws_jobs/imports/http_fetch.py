@@ -16,7 +16,6 @@ Bytes are hashed as they arrive, in the same pass that writes them.
 
 from __future__ import annotations
 
-import contextlib
 import email.message
 import http.client
 import socket
@@ -244,8 +243,8 @@ class HttpFetch:
                     start.close()
         except BaseException:
             if writer is not None:
-                with contextlib.suppress(BaseException):
-                    writer.drain()  # the sink must not be written to while it is aborted
+                writer.abandon()
+                writer = None
             if sink is not None:
                 sink.abort()
             raise

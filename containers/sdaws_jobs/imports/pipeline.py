@@ -9,6 +9,7 @@ hashlib, socket reads and file writes all release the GIL, so the two really ove
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import threading
@@ -27,6 +28,7 @@ class HashingWriter:
         self._work: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
         self._digest = hashlib.sha256()
         self._error: BaseException | None = None
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="sdaws-import-hash", daemon=True)
         self._thread.start()
 
@@ -34,7 +36,7 @@ class HashingWriter:
         while (item := self._work.get()) is not None:
             buffer, n = item
             try:
-                if self._error is None:
+                if self._error is None and not self._abandoned:
                     view = memoryview(buffer)[:n]
                     self._digest.update(view)
                     self._write(view)
@@ -78,3 +80,11 @@ class HashingWriter:
     def close(self) -> None:
         self._work.put(None)
         self._thread.join()
+
+    def abandon(self) -> None:
+        """Stop writing, without waiting: after a failure or a cancel. A SIGTERM raises in the
+        main thread wherever it happens to be — possibly inside a queue operation — so the
+        error path never blocks on this thread again; it is a daemon and dies with the job."""
+        self._abandoned = True
+        with contextlib.suppress(queue.Full):
+            self._work.put_nowait(None)

@@ -67,10 +67,11 @@ class _Flusher:
     def poke(self) -> None:
         self._due.set()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         self._stop = True
         self._due.set()
-        self._thread.join()
+        if wait:
+            self._thread.join()
 
 
 class FileSink:
@@ -103,7 +104,7 @@ class FileSink:
         os.replace(self.partial, self.final)
 
     def abort(self) -> None:
-        self._flusher.stop()
+        self._flusher.stop(wait=False)  # a cancel must not wait on the disk
         if not self._fh.closed:
             self._fh.close()
         self.partial.unlink(missing_ok=True)
