@@ -3,14 +3,16 @@ hash Lambda cannot finish in its 15 minutes (see sam_app/adapters/aws/s3_hasher.
 
 Same streaming as everywhere (sdaws.contract.hashes.sha256_of_ranges: ranged GETs
 prefetched while the previous range is hashed), pinned to the ETag it started with, no
-time limit. The result is an output event {file: key, sha256, size, etag}; whoever
-launched the job records it in the catalog (stage-2 wiring: the job-events handler).
+time limit. The result is an output event {file: key, sha256, size, etag} and the same
+as output/hash.json (what a processing job's output upload carries back to the bucket,
+for the job-events handler to record through S3Hasher.record).
 
     python -m sdaws_jobs.hash_job --workdir DIR   (spec: {"key": "Lora/x.safetensors"})
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -27,6 +29,7 @@ from .layout import Layout
 CHUNK = 64 * 1024 * 1024
 PREFETCH = 4
 ATTEMPTS = 5
+RESULT_FILE = "hash.json"
 
 
 def _code(exc: Exception) -> str:
@@ -65,6 +68,8 @@ def run(spec: HashSpec, layout: Layout, kind: str = HASH_KIND) -> None:
     digest = sha256_of_ranges(read_range, size, CHUNK, PREFETCH, meter.update)
     meter.update(size, force=True)
     folder, name = spec.key.split("/", 1)
+    result = {"key": spec.key, "sha256": digest, "size": size, "etag": etag}
+    layout.output_path(RESULT_FILE).write_text(json.dumps(result), encoding="utf-8")
     progress.output(spec.key, folder, name, sha256=digest, size=size, etag=etag)
 
 

@@ -90,6 +90,8 @@ def test_the_hash_job_hashes_an_object_put_with_put_object(tmp_path, moto_s3):
     [out] = [e for e in events if e["event"] == "output"]
     assert out["sha256"] == hashlib.sha256(data).hexdigest() and out["size"] == len(data)
     assert out["file"] == "Stable-diffusion/huge.safetensors" and out["etag"].strip('"')
+    saved = json.loads((tmp_path / "job" / "output" / "hash.json").read_text())
+    assert saved == {"key": out["file"], "sha256": out["sha256"], "size": len(data), "etag": out["etag"]}
 
 
 def test_the_hash_job_refuses_what_is_not_a_model_key(tmp_path, moto_s3):

@@ -184,10 +184,11 @@ class S3Hasher:
             if _code(exc) in ("NoSuchKey", "404"):
                 return HashOutcome(key, GONE)
             raise
-        self._record(key, size, etag, digest)
+        self.record(key, size, etag, digest)
         return HashOutcome(key, HASHED, digest)
 
-    def _record(self, key: str, size: int, etag: str, digest: str) -> None:
+    def record(self, key: str, size: int, etag: str, digest: str) -> None:
+        """Store a computed sha256 (this Lambda's, or the hash job's output/hash.json)."""
         facts = self.catalog.get(key) or {}
         claimed = facts.get("sha256") if facts.get("size") == size and not facts.get("sha256_verified") else None
         record: dict[str, Any] = {
