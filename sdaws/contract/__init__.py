@@ -10,6 +10,11 @@ sdaws.cli, tui) share, each rule defined once, here:
     model_tree          tree folders, model and image extensions, names, the converted prefix
     architecture        architecture names and their detection from tensor shapes
     safetensors_header  reading a safetensors header with bounded memory
+    hashes              sha256 and the WebUI/Civitai AutoV2 short hash, one streaming hasher
+    sidecars            WebUI files beside a model (previews, NAME.json, NAME.civitai.info)
+    model_facts         kind and base family from tensor shapes, kohya ss_* metadata, "fits"
+    import_spec         server-side imports: sources, result names, the job's spec
+    hash_spec           the hash utility job (objects too big for the hash Lambda)
 
 It imports the standard library and pydantic only (an import-linter contract), so the
 Lambda bundle (as a layer, see Makefile), the job image and the client all carry it.
