@@ -16,6 +16,7 @@ from sam_app.core.job_refs import InvalidParams
 from sam_app.core.services import Services
 from sdaws.contract.errors import Conflict, InvalidInput, NotFound, SdawsError
 
+from .request_scope import RequestScopedResolver
 from .routers import endpoints, jobs, models, ping, uploads
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _describe_validation(errors: list) -> str:
 
 
 def create_app(svc: Services | None) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = RequestScopedResolver(enable_validation=True)
     for module in ROUTERS:
         app.include_router(module.build(svc))
 

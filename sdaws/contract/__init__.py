@@ -10,6 +10,7 @@ sdaws.cli, tui) share, each rule defined once, here:
     model_tree          tree folders, model and image extensions, names, the converted prefix
     architecture        architecture names and their detection from tensor shapes
     safetensors_header  reading a safetensors header with bounded memory
+    json_limits         how deeply nested untrusted JSON may be (request bodies, headers)
 
 It imports the standard library and pydantic only (an import-linter contract), so the
 Lambda bundle (as a layer, see Makefile), the job image and the client all carry it.
