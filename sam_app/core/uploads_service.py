@@ -161,7 +161,11 @@ class UploadService:
             overwrite=overwrite,
         )
         record.storage_upload_id = self.multipart.create(key, record.sha256)
-        self.records.put(record)
+        try:
+            self.records.put(record)
+        except Exception:  # e.g. a full disk: no upload is left behind that no record knows
+            self.multipart.abort(key, record.storage_upload_id)
+            raise
         parts = self._urls(record, list(range(1, record.part_count + 1)))
         return self._summary(record) | {"parts": parts}
 

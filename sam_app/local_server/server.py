@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _guarded(self) -> None:
         try:
             self._dispatch()
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:  # the peer went away (reset, broken pipe, stopped sending)
             self.close_connection = True
         except TimeoutError:  # the peer stopped sending (or reading) mid-body
             self.close_connection = True

@@ -38,10 +38,10 @@ def build_local_services(
     db = SqliteDb(data_dir / "sdaws.sqlite3")
     catalog = SqliteModelCatalog(db)
     signer = PartSigner(load_or_create_key(data_dir))
+    clock = UtcClock()  # one clock for every part, so a test can move time for all of them
     records = SqliteUploadRecords(db)
-    multipart = LocalMultipart(tree, data_dir / "uploads", signer, base_url, find_record=records.by_storage_id)
+    multipart = LocalMultipart(tree, data_dir / "uploads", signer, base_url, records.by_storage_id, clock)
     records.on_final = lambda record: multipart.discard(record.storage_upload_id)
-    clock = UtcClock()
     extra = {"part_size": part_size} if part_size else {}
     uploads = UploadService(tree, multipart, records, catalog, clock, max_upload_bytes, **extra)
     services = Services(

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sam_app.core.ports import StoredPart, UploadRecord
+from sam_app.core.ports import Clock, StoredPart, UploadRecord
 from sam_app.core.uploads_service import expected_part_size
 from sdaws.contract.errors import Conflict, InvalidInput, NotFound
 
@@ -75,12 +75,14 @@ class LocalMultipart:
         signer: PartSigner,
         base_url: Callable[[], str],
         find_record: Callable[[str], UploadRecord | None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.tree = tree
         self.uploads_dir = Path(uploads_dir)
         self.signer = signer
         self.base_url = base_url
         self.find_record = find_record  # storage upload id -> its record (the part size rule)
+        self.clock = clock
 
     def _dir(self, storage_upload_id: str) -> Path:
         return self.uploads_dir / uuid.UUID(storage_upload_id).hex
@@ -111,7 +113,8 @@ class LocalMultipart:
         record = self.find_record(uuid.UUID(storage_upload_id).hex) if self.find_record else None
         if record is None:
             raise NotFound("no such upload; start one with POST /uploads")
-        if record.status == "open" and datetime.now(UTC) >= record.expires_at:
+        now = self.clock.now() if self.clock else datetime.now(UTC)
+        if record.status == "open" and now >= record.expires_at:
             raise Conflict(f"this upload expired at {record.expires_at.isoformat()}; start a new upload")
         if record.status != "open":
             raise Conflict(f"this upload is {record.status}; start a new upload")
