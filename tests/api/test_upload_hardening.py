@@ -113,7 +113,9 @@ def test_concurrent_overwrites_leave_the_catalog_describing_the_bytes_on_disk(ap
         for created, data in zip(uploads, contents, strict=True):
             _send_all(created, data)
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda u: _complete(api_server, u[0]["upload_id"], u[1]), zip(uploads, contents)))
+            answers = list(
+                pool.map(lambda u: _complete(api_server, u[0]["upload_id"], u[1]), zip(uploads, contents, strict=True))
+            )
         assert [r.status_code for r in answers] == [200] * 8, [r.text for r in answers]
         on_disk = hashlib.sha256((_models(api_server) / "Lora" / "race.safetensors").read_bytes()).hexdigest()
         info = requests.get(f"{api_server.url}/models/Lora/race.safetensors", headers=AUTH).json()
