@@ -66,6 +66,7 @@ class PooledHTTPServer(HTTPServer):
     allow_reuse_address = True
     max_workers = MAX_WORKERS
     header_timeout_s = HEADER_TIMEOUT_S
+    body_timeout_s = BODY_TIMEOUT_S  # handlers read it in setup()
     idle_timeout_s = IDLE_TIMEOUT_S
 
     def __init__(self, address, handler_class: Callable, bind_and_activate: bool = True) -> None:
@@ -198,7 +199,7 @@ class PooledHTTPServer(HTTPServer):
                     pending = handler.rfile.peek(1)
                 except OSError:
                     pending = b""
-                conn.sock.settimeout(handler.timeout)
+                conn.sock.settimeout(self.body_timeout_s)
                 if not pending:
                     self._parked.put(conn)
                     self._wake_w.send(b"\0")

@@ -73,6 +73,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = BODY_TIMEOUT_S  # each read or write of a body waits at most this long for the peer
     disable_nagle_algorithm = True  # small answers on kept-alive connections go out at once
 
+    def setup(self) -> None:
+        self.timeout = self.server.body_timeout_s
+        super().setup()
+
     def log_message(self, fmt: str, *args) -> None:  # requests go to logging, never the token
         logger.debug("%s %s", self.address_string(), fmt % args)
 
@@ -188,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         except TimeoutError:  # the peer stopped sending (or reading) mid-body
             self.close_connection = True
             try:
-                self._send_error(408, "timeout", f"no bytes for {BODY_TIMEOUT_S:.0f} s; send the request again")
+                self._send_error(408, "timeout", f"no bytes for {self.timeout:.0f} s; send the request again")
             except OSError:
                 pass
         except StorageFull as exc:
