@@ -36,7 +36,7 @@ def test_every_hostile_header_gives_200_with_a_warning(api_server):
         listing = session.get(f"{api_server.url}/models", params={"limit": 1000}, headers=AUTH)
     failed = {key: (r.status_code, r.text[:200]) for key, r in answers.items() if r.status_code != 200}
     assert failed == {}
-    for (folder, case), r in answers.items():
+    for (_folder, case), r in answers.items():
         info = r.json()
         assert info["safetensors"] is not None or "not a readable safetensors file" in info["warnings"][0], case
     assert listing.status_code == 200 and len(listing.json()["items"]) == 2 * len(corpus)

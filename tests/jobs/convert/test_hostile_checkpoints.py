@@ -56,7 +56,7 @@ def _one_line_exit_2(code, stderr: str) -> bool:
 
 def test_every_hostile_safetensors_file_is_exit_2_with_one_line(tmp_path):
     jobs = []
-    for i, (case, data) in enumerate(sorted(hostile_safetensors().items())):
+    for i, (_case, data) in enumerate(sorted(hostile_safetensors().items())):
         src = tmp_path / f"case{i:02d}.safetensors"
         src.write_bytes(data)
         jobs.append((str(src), str(tmp_path / f"out{i:02d}")))
