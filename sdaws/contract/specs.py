@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .architecture import ARCHS, PREDICTION_TYPES
-from .model_tree import MAX_NAME_LENGTH, is_plain_name
+from .model_tree import MAX_NAME_LENGTH, is_plain_name, portable_name_problem
 
 # Spec key -> the name WebUI shows in infotext ("Sampler: Euler a").
 SCHEDULERS: dict[str, str] = {
@@ -35,6 +35,16 @@ def _check_file_name(value: str) -> str:
     value = value.strip()
     if not is_plain_name(value):
         raise ValueError(f"{value!r} is not a plain file name (letters, digits, ' ._-+()[]', no slashes, no '..')")
+    return value
+
+
+def _check_output_name(value: str) -> str:
+    """A plain name that becomes a new file or folder in the tree (`<name>.safetensors`,
+    `diffusers/<name>`): it must also be one every WebUI platform can hold."""
+    value = _check_file_name(value)
+    problem = portable_name_problem(value, ".safetensors")
+    if problem is not None:
+        raise ValueError(f"{value[:60]!r} {problem}")
     return value
 
 
@@ -68,6 +78,7 @@ def _check_multiple_of_8(value: int) -> int:
 
 Pixels = Annotated[int, AfterValidator(_check_multiple_of_8)]
 PlainName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_check_file_name)]
+OutputName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_check_output_name)]
 Ref = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_check_ref)]
 BaseModelRef = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_check_base_model)]
 
@@ -128,7 +139,7 @@ class TrainSpec(_Spec):
     sample_every: int = Field(0, ge=0, description="0: no samples")
     sample_prompts: list[str] = Field(default_factory=list)
     sample_steps: int = Field(20, ge=1, le=150)
-    output_name: PlainName
+    output_name: OutputName
     train_text_encoder: bool = False
     default_caption: str = Field("", description="caption for images without a .txt file")
 
@@ -140,7 +151,7 @@ class MergeSpec(_Spec):
     model_b: Ref
     model_c: Ref | None = None
     half: bool = False
-    output_name: PlainName
+    output_name: OutputName
 
     @model_validator(mode="after")
     def _c_for_add_difference(self) -> MergeSpec:
@@ -160,7 +171,7 @@ class ConvertSpec(_Spec):
     upcast_attention: bool | None = None
     half: bool = False
     ema: bool = False
-    output_name: PlainName
+    output_name: OutputName
 
 
 class ExportSpec(_Spec):
@@ -168,7 +179,7 @@ class ExportSpec(_Spec):
 
     model: Ref | None = Field(None, description="diffusers folder (converted name) in the model channel")
     half: bool = False
-    output_name: PlainName
+    output_name: OutputName
 
 
 SPECS: dict[str, type[_Spec]] = {
