@@ -21,9 +21,7 @@ def test_no_hostile_body_gets_a_server_error(api_server, route):
     answers = {}
     with requests.Session() as session:
         for case, body in hostile_bodies().items():
-            r = session.post(
-                f"{api_server.url}{route}", data=body, headers=AUTH | {"Content-Type": "application/json"}
-            )
+            r = session.post(f"{api_server.url}{route}", data=body, headers=AUTH | {"Content-Type": "application/json"})
             answers[case] = (r.status_code, r.json().get("message", "") if r.content else "")
     assert {case: a for case, a in answers.items() if not 400 <= a[0] < 500} == {}
     assert all(message for _, message in answers.values())
