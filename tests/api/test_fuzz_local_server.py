@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-
 from urllib.parse import quote
 
 import requests
