@@ -125,3 +125,33 @@ def test_a_complete_cut_off_after_its_rename_is_finished_by_the_restart(tmp_path
         assert list((tmp_path / "data" / "uploads").iterdir()) == []
     finally:
         restarted.server_close()
+
+
+def test_a_restart_sweeps_leftovers_but_keeps_open_uploads(tmp_path):
+    from sam_app.local_server.server import LocalApiServer
+
+    server = LocalApiServer(tmp_path / "models", tmp_path / "data", TOKEN, part_size=1024 * 1024)
+    created = server.services.uploads.create("Lora", "open.safetensors", 2 * MiB)
+    record = server.services.uploads.records.get(created["upload_id"])
+    server.multipart.write_part(record.storage_upload_id, 1, io.BytesIO(b"x" * MiB), MiB)
+    server.server_close()
+    uploads = tmp_path / "data" / "uploads"
+    lora = tmp_path / "models" / "Lora"
+    lora.mkdir(parents=True)
+    leftovers = [
+        uploads / ("f" * 32),  # parts of an upload no record knows
+        uploads / record.storage_upload_id / ".2.0123.tmp",  # a part cut off mid-way
+        lora / f"{TEMP_PREFIX}{'e' * 32}.tmp",  # an interrupted complete, journal lost
+        lora / ".old.safetensors.0123.sdaws-upload",  # what earlier versions left
+        tmp_path / "data" / "job-inputs" / "g" / ".upload-abc",  # a job input cut off mid-way
+    ]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if path.name == "f" * 32 else path.write_bytes(b"left")
+    restarted = LocalApiServer(tmp_path / "models", tmp_path / "data", TOKEN, part_size=1024 * 1024)
+    try:
+        assert [p for p in leftovers if p.exists()] == []
+        status = restarted.services.uploads.status(created["upload_id"])
+        assert status["status"] == "open" and [p["part_number"] for p in status["parts_done"]] == [1]
+    finally:
+        restarted.server_close()
