@@ -31,6 +31,9 @@ from .wiring import build_local_services
 logger = logging.getLogger(__name__)
 
 MAX_API_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+# A refused part's unread bytes are read and dropped up to this much, so the client gets
+# to read the answer (a 507, a 400) instead of a connection reset mid-send.
+DRAIN_LIMIT = 256 * 1024 * 1024
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PART_NUMBER = re.compile(r"[0-9]{1,5}")  # S3's part numbers: 1..10000, ASCII digits only
 STATUS_BY_ERROR = {NotFound: 404, Conflict: 409, StorageFull: 507}
@@ -174,13 +177,14 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None:
             self.close_connection = True
             return self._send_error(411, "length_required", "send a Content-Length header")
+        body = _CountingReader(self.rfile)
         try:
-            etag = self.server.multipart.write_part(storage_id, part_number, self.rfile, length)
-        except SdawsError as exc:
-            self.close_connection = True  # the body, or what is left of it, was not read
-            return self._send_error(STATUS_BY_ERROR.get(type(exc), 400), exc.code, exc.message)
-        except ValueError:
+            etag = self.server.multipart.write_part(storage_id, part_number, body, length)
+        except (SdawsError, ValueError) as exc:
             self.close_connection = True
+            _drain(self.rfile, length - body.read_bytes)
+            if isinstance(exc, SdawsError):
+                return self._send_error(STATUS_BY_ERROR.get(type(exc), 400), exc.code, exc.message)
             return self._send_error(404, "not_found", "no such upload")
         self._send(200, b"", {"ETag": etag})
 
@@ -217,6 +221,29 @@ class _Handler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return self._method_not_allowed
         raise AttributeError(name)
+
+
+class _CountingReader:
+    def __init__(self, stream) -> None:
+        self.stream, self.read_bytes = stream, 0
+
+    def read(self, n: int) -> bytes:
+        data = self.stream.read(n)
+        self.read_bytes += len(data)
+        return data
+
+
+def _drain(stream, remaining: int) -> None:
+    if not 0 < remaining <= DRAIN_LIMIT:
+        return
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 1024 * 1024))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+    except OSError:
+        pass
 
 
 class LocalApiServer(PooledHTTPServer):

@@ -42,6 +42,19 @@ def _serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     return proc, match.group(1)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def created_storage(tmp_path: Path) -> str:
+    """The storage id of the one upload in flight (its parts folder's name)."""
+    (folder,) = [p for p in (tmp_path / "data" / "uploads").iterdir() if p.is_dir()]
+    return folder.name
+
+
 def test_kill_during_complete_leaves_nothing_a_restart_does_not_clean(tmp_path):
     (tmp_path / "models" / "Lora").mkdir(parents=True)
     lora = tmp_path / "models" / "Lora"
@@ -71,20 +84,22 @@ def test_kill_during_complete_leaves_nothing_a_restart_does_not_clean(tmp_path):
             ],
             stderr=subprocess.DEVNULL,
         )
+        # Kill once the temp file is being written (assembling and fsyncing 192 MiB takes a while).
+        journal = tmp_path / "data" / "uploads" / f"{created_storage(tmp_path)}.publish.json"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while complete.poll() is None and time.monotonic() < deadline:
             temps = [p for p in lora.iterdir() if p.name.startswith(TEMP_PREFIX)]
-            if temps and temps[0].stat().st_size > 0:
+            if temps and _size(temps[0]) > 0:
                 break
-            time.sleep(0.002)
-        assert temps, "complete never started writing"
+            time.sleep(0.001)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         complete.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert any(p.name.startswith(TEMP_PREFIX) for p in lora.iterdir()), "the kill left the temp file (as it would)"
+    left = [p.name for p in lora.iterdir() if p.name.startswith(".")] + [journal.name] * journal.exists()
+    assert left, "the kill came too late to leave anything (the complete had finished)"
 
     proc, url = _serve(tmp_path)
     try:

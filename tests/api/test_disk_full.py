@@ -140,3 +140,21 @@ def test_starting_uploads_when_the_database_disk_is_full_is_507(api_server, sqli
     known = {u.storage_upload_id for u in api_server.server.services.uploads.records.with_status("open")}
     folders = {p.name for p in api_server.server.multipart.uploads_dir.iterdir()}
     assert folders == known, "the refused upload left no folder behind"
+
+
+def test_a_large_part_refused_mid_send_still_gets_its_507(tmp_path, monkeypatch):
+    """The disk fills after the first 8 MiB of a 16 MiB part: the client must read the 507,
+    not a broken pipe (the server reads and drops the rest before it answers)."""
+    from sam_app.local_server.server import serve_in_thread
+    from tests.support.api_world import TOKEN
+
+    handle = serve_in_thread(tmp_path / "models", tmp_path / "data", TOKEN, part_size=16 * MiB)
+    try:
+        created = _create(handle.url, "large.safetensors", 16 * MiB).json()
+        monkeypatch.setattr(
+            multipart_module, "open_file", full_disk_under(handle.server.multipart.uploads_dir, 9 * MiB)
+        )
+        answer = requests.put(created["parts"][0]["url"], data=os.urandom(16 * MiB))
+        assert answer.status_code == 507 and "can resume" in answer.json()["message"]
+    finally:
+        handle.stop()
