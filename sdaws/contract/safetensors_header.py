@@ -11,7 +11,7 @@ past the file or the cap is refused before reading; the JSON may not nest deeper
 a header does (a little slack for metadata), may not list more items than any model
 has tensors, may not hold NaN, Infinity or lone surrogate escapes, and the few large
 headers that pass are parsed one at a time per process, so four hostile requests
-cannot quadruple the memory a parse takes. Every failure is a HeaderError, which the
+cannot quadruple the memory reading and parsing one takes. Every failure is a HeaderError, which the
 API reports as a warning (200) and the converter as one line (exit 2).
 """
 
@@ -102,11 +102,16 @@ def _check_text(header: dict) -> None:
 
 
 def parse_header(raw: bytes) -> dict:
+    """The header JSON, checked (see the module docstring); raises HeaderError."""
+    with _parse_slot(len(raw)):
+        return _parse(raw)
+
+
+def _parse(raw: bytes) -> dict:
     if raw.count(b",") > MAX_HEADER_ITEMS:
         raise HeaderError(f"safetensors header lists over {MAX_HEADER_ITEMS:,} items; no model has that many tensors")
     try:
-        with _parse_slot(len(raw)):
-            header = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        header = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except HeaderError:
         raise
     except RecursionError:
@@ -126,10 +131,11 @@ def parse_header(raw: bytes) -> dict:
 
 def _read(read_range: Callable[[int, int], bytes], file_size: int | None) -> tuple[int, dict]:
     length = header_length(read_range(0, 8), file_size)
-    raw = read_range(8, length)
-    if len(raw) < length:
-        raise HeaderError("file ends inside its safetensors header (truncated upload?)")
-    return length, parse_header(raw)
+    with _parse_slot(length):  # reading a large header takes its memory too
+        raw = read_range(8, length)
+        if len(raw) < length:
+            raise HeaderError("file ends inside its safetensors header (truncated upload?)")
+        return length, _parse(raw)
 
 
 def read_header(read_range: Callable[[int, int], bytes], file_size: int | None = None) -> dict:
