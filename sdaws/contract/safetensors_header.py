@@ -10,7 +10,7 @@ Headers come from anyone (an upload, a download), so parsing is bounded too: a l
 past the file or the cap is refused before reading; the JSON may not nest deeper than
 a header does (a little slack for metadata), may not list more items than any model
 has tensors, may not hold NaN, Infinity or lone surrogate escapes, and the few large
-headers that pass are parsed one at a time per process, so four hostile requests
+headers that pass are read and parsed one at a time per process, so four hostile requests
 cannot quadruple the memory reading and parsing one takes. Every failure is a HeaderError, which the
 API reports as a warning (200) and the converter as one line (exit 2).
 """
@@ -36,7 +36,7 @@ MAX_HEADER_DEPTH = 8
 # Items (counted by their separators) a header may list: ~5 per tensor, and models have
 # thousands of tensors, not hundreds of thousands. Bounds what a parse allocates.
 MAX_HEADER_ITEMS = 2_000_000
-# Headers above this size are parsed one at a time in a process.
+# Headers above this size are read and parsed one at a time in a process.
 LARGE_HEADER_BYTES = 8 * 1024 * 1024
 # What model info shows of metadata: each value up to this many characters.
 METADATA_VALUE_SHOWN = 64 * 1024
