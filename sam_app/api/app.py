@@ -14,8 +14,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from sam_app.core.job_refs import InvalidParams
 from sam_app.core.services import Services
-from sdaws.contract.errors import Conflict, InvalidInput, NotFound, SdawsError
+from sdaws.contract.errors import Conflict, InvalidInput, NotFound, SdawsError, StorageFull
 
+from .request_scope import RequestScopedResolver
 from .routers import endpoints, jobs, models, ping, uploads
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: dict[type[SdawsError], int] = {
     Conflict: 409,
     InvalidParams: 422,
     jobs.JobsUnavailable: 503,
+    StorageFull: 507,
 }
 
 
@@ -45,7 +47,7 @@ def _describe_validation(errors: list) -> str:
 
 
 def create_app(svc: Services | None) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = RequestScopedResolver(enable_validation=True)
     for module in ROUTERS:
         app.include_router(module.build(svc))
 

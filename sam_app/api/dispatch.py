@@ -1,19 +1,27 @@
 """Entry from an API Gateway proxy event to a proxy response: auth, then the app.
 
-Powertools keeps per-request state on the resolver, so concurrent callers (the
-threaded local server) each borrow their own resolver from a small pool.
+Powertools keeps per-request state on the resolver (routes' context) and, worse, the
+current event on its router class. The resolvers built here keep the event per thread
+(request_scope.RequestScopedResolver); each one is lent to one request at a time from
+a small pool. Where the start-up probe shows that powertools no longer reads the event
+the way that relies on, every request is serialized with one lock instead: slower,
+never wrong. Lambda runs one event per process, so only the threaded local server
+depends on this.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import threading
 from typing import Any
 
 from sam_app.core.services import Services
 
-from . import auth, content_type
+from . import auth, body_limits, content_type
 from .app import create_app
+from .request_scope import isolates_concurrent_requests
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +30,10 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._serial: threading.Lock | contextlib.nullcontext = contextlib.nullcontext()
+        if not isolates_concurrent_requests():
+            logger.warning("this powertools version shares the current event across threads; serializing requests")
+            self._serial = threading.Lock()
 
     def __call__(self, event: dict, context: Any = None) -> dict:
         try:
@@ -31,7 +43,7 @@ class Dispatcher:
             return auth.proxy_error(500, "internal", "internal error; see the server log")
 
     def _dispatch(self, event: dict, context: Any) -> dict:
-        refused = auth.check(event, self.services.tokens) or content_type.check(event)
+        refused = auth.check(event, self.services.tokens) or content_type.check(event) or body_limits.check(event)
         if refused is not None:
             return refused
         try:
@@ -39,6 +51,7 @@ class Dispatcher:
         except queue.Empty:
             app = create_app(self.services)
         try:
-            return app.resolve(event, context)
+            with self._serial:
+                return app.resolve(event, context)
         finally:
             self._idle.put(app)

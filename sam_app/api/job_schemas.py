@@ -6,15 +6,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .schemas import STRICT
+
 JobKind = Literal["convert", "export", "merge", "train", "txt2img", "img2img"]
 JobStatus = Literal["QUEUED", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
 
 class CreateJob(BaseModel):
+    model_config = STRICT
+
     kind: JobKind
     params: dict[str, Any] = Field(
-        description="the kind's parameters (see sdaws.contract.specs); models as `Stable-diffusion/x.safetensors`, "
-        "`diffusers/<name>` or, for train, a Hugging Face repo id; job inputs as POST /job-inputs keys"
+        description="the kind's parameters (see sdaws.contract.specs), validated strictly: numbers as JSON numbers "
+        '("steps": 20, not "20"), booleans as true/false; prompts up to 3,000 characters, and a job\'s total work '
+        "(images × steps × pixels, training steps × batch × pixels) is bounded. Models as "
+        "`Stable-diffusion/x.safetensors`, `diffusers/<name>` or, for train, a Hugging Face repo id; job inputs as "
+        "POST /job-inputs keys"
     )
     name: str | None = Field(default=None, min_length=1, max_length=100, description="a label; default from the params")
 
@@ -33,12 +40,13 @@ class JobOutput(BaseModel):
     size: int | None = None
 
 
-class Job(BaseModel):
+class JobSummary(BaseModel):
+    """A job as listings show it: everything but its params (GET /jobs/<id> has those)."""
+
     job_id: str
     kind: JobKind
     name: str
     status: JobStatus
-    params: dict[str, Any]
     progress: JobProgress | None
     error: str | None
     created_at: str
@@ -48,8 +56,12 @@ class Job(BaseModel):
     outputs: list[JobOutput]
 
 
+class Job(JobSummary):
+    params: dict[str, Any]
+
+
 class JobPage(BaseModel):
-    jobs: list[Job]
+    jobs: list[JobSummary] = Field(description="summaries, newest first; GET /jobs/<id> for a job's params")
     next_cursor: str | None
 
 
@@ -68,6 +80,8 @@ class JobOutputList(BaseModel):
 
 
 class CreateJobInput(BaseModel):
+    model_config = STRICT
+
     filename: str = Field(min_length=1, max_length=200, description="plain file name: an image or a .txt caption")
     size: int = Field(description="bytes the client will PUT")
     group: str | None = Field(default=None, max_length=64, description="collects a dataset; new when omitted")

@@ -23,7 +23,10 @@ def document() -> dict:
     schema = app.get_openapi_json_schema(
         title="sdaws",
         version=__version__,
-        description="Stable Diffusion model operations: model tree, uploads and jobs.",
+        description="Stable Diffusion model operations: model tree, uploads and jobs. Request bodies are validated "
+        'strictly: a number must be a JSON number ("size": 5, not "5"), an integer an integer, a boolean true or '
+        "false; nothing is coerced, and a mismatch is a 422 naming the field. Query and path parameters are text "
+        "and are read as their documented types. JSON bodies may nest at most 32 levels.",
         security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
         security=[{"apiKey": []}],
     )

@@ -12,6 +12,7 @@ _MEANING = {
     409: "conflicts with the current state; the message says what to do",
     422: "request does not match the schema",
     503: "this deployment cannot do that yet; the message says what is missing",
+    507: "the disk holding the server's data is full; the message names it, and nothing was half-written",
 }
 
 

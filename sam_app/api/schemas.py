@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+# Request bodies are validated strictly: numbers are JSON numbers, booleans true/false,
+# strings strings; nothing is coerced ("size": "5" is a 422). See sdaws.contract.specs.
+STRICT = ConfigDict(strict=True)
 
 
 class ErrorBody(BaseModel):
@@ -74,6 +78,8 @@ SHA256_HEX = r"^[0-9a-fA-F]{64}$"
 
 
 class CreateUpload(BaseModel):
+    model_config = STRICT
+
     type: str = Field(min_length=1, max_length=64, description="model folder, e.g. Stable-diffusion or Lora")
     filename: str = Field(min_length=1, max_length=255, description="file name; no extension gets .ckpt")
     size: int = Field(description="bytes; greater than 0 and at most the deployment's limit")
@@ -82,6 +88,8 @@ class CreateUpload(BaseModel):
 
 
 class CompleteUpload(BaseModel):
+    model_config = STRICT
+
     sha256: str | None = Field(
         default=None,
         pattern=SHA256_HEX,

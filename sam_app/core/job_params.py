@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sdaws.contract.errors import Conflict, describe_validation_error
 from sdaws.contract.model_tree import REQUIRED_TYPE
 from sdaws.contract.outputs import result_marker_key
-from sdaws.contract.specs import SPECS
+from sdaws.contract.specs import SPECS, parse_submitted
 
 from .job_refs import InvalidParams, Ref, RefResolver
 from .jobs_ports import JobInput, JobInputs
@@ -42,7 +42,7 @@ class JobParams:
     @staticmethod
     def _check_spec(kind: str, spec: dict) -> None:
         try:
-            SPECS[kind].model_validate(spec)
+            parse_submitted(kind, spec)  # strict: "20" is not a number (see sdaws.contract.specs)
         except ValidationError as exc:
             raise InvalidParams(describe_validation_error(exc, "params")) from None
 

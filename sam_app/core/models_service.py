@@ -14,7 +14,14 @@ from sdaws.contract.model_tree import (
     model_key,
     strip_model_extension,
 )
-from sdaws.contract.safetensors_header import HeaderError, read_header, summarize, tensor_shapes
+from sdaws.contract.safetensors_header import (
+    METADATA_VALUE_SHOWN,
+    HeaderError,
+    read_checked_header,
+    shown_metadata,
+    summarize,
+    tensor_shapes,
+)
 
 from . import cursor as cursors
 from .ports import ModelCatalog, ObjectStore, StoredObject
@@ -99,13 +106,17 @@ class ModelService:
         }
         if info["format"] == "safetensors":
             try:
-                header = read_header(lambda start, length: self.store.read_range(key, start, length), obj.size)
-                info["safetensors"] = summarize(header)
-            except HeaderError as exc:
+                header, entries = read_checked_header(
+                    lambda start, length: self.store.read_range(key, start, length), obj.size
+                )
+            except HeaderError as exc:  # a hostile or broken file is information about the file, not an error
                 info["warnings"] = [f"not a readable safetensors file: {exc}"]
             else:
+                info["safetensors"] = summarize(header, entries)
+                if shown_metadata(header)[1]:
+                    info["warnings"] = [f"metadata values over {METADATA_VALUE_SHOWN:,} characters are shortened"]
                 if info["type"] == REQUIRED_TYPE:
-                    info["architecture"] = _architecture(tensor_shapes(header), info["name"])
+                    info["architecture"] = _architecture(tensor_shapes(header, entries), info["name"])
         if info["type"] == REQUIRED_TYPE:
             info["conversions"] = self._conversions(info["name"])
         return info

@@ -30,11 +30,12 @@ class UploadRecord:
     part_size: int
     part_count: int
     storage_upload_id: str
-    status: str  # open | completed | aborted
+    status: str  # open | completed | aborted | expired
     created_at: datetime
     expires_at: datetime
     sha256: str | None = None
     result: dict = field(default_factory=dict)
+    overwrite: bool = False  # complete re-checks it: another upload may have created the name meanwhile
 
     @property
     def key(self) -> str:

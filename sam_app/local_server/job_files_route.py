@@ -12,6 +12,7 @@ import os
 import tempfile
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sam_app.adapters.local.disk_full import disk_full_is_reported
 from sam_app.adapters.local.job_files import FILES_ROUTE, LocalJobFiles
 from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
 
@@ -61,20 +62,21 @@ def _upload(handler, key: str, path, size: int) -> None:
     length = handler._length()
     if length != size:
         return handler._send_error(400, "wrong_size", f"send exactly {size} bytes, as declared to POST /job-inputs")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            remaining = size
-            while remaining:
-                chunk = handler.rfile.read(min(CHUNK, remaining))
-                if not chunk:
-                    raise ConnectionError("client stopped sending")
-                out.write(chunk)
-                remaining -= len(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with disk_full_is_reported(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                remaining = size
+                while remaining:
+                    chunk = handler.rfile.read(min(CHUNK, remaining))
+                    if not chunk:
+                        raise ConnectionError("client stopped sending")
+                    out.write(chunk)
+                    remaining -= len(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
     handler.close_connection = False
     handler._send(200, b"")

@@ -4,7 +4,8 @@ HTTP requests become API Gateway (REST, v1) proxy events for the same Dispatcher
 the Lambda handler uses, so both worlds share routing, validation, auth and
 errors. One extra route, `PUT /_parts/<upload>/<n>`, plays S3's part of a
 presigned multipart upload: it is authorised by the URL's HMAC signature instead
-of the token, exactly as S3 presigned URLs are.
+of the token, exactly as S3 presigned URLs are. Connections, timeouts and the
+worker pool are connections.PooledHTTPServer's.
 """
 
 from __future__ import annotations
@@ -12,23 +13,30 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sam_app.api.dispatch import Dispatcher
-from sdaws.contract.errors import SdawsError
+from sdaws.contract.errors import Conflict, NotFound, SdawsError, StorageFull
 
+from .connections import BODY_TIMEOUT_S, PooledHTTPServer
 from .job_files_route import FILES_ROUTE, serve_job_file
 from .wiring import build_local_services
 
 logger = logging.getLogger(__name__)
 
 MAX_API_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
-MAX_PART_BYTES = 5 * 1024**3  # S3's part limit
+# A refused part's unread bytes are read and dropped up to this much, so the client gets
+# to read the answer (a 507, a 400) instead of a connection reset mid-send.
+DRAIN_LIMIT = 256 * 1024 * 1024
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_PART_NUMBER = re.compile(r"[0-9]{1,5}")  # S3's part numbers: 1..10000, ASCII digits only
+STATUS_BY_ERROR = {NotFound: 404, Conflict: 409, StorageFull: 507}
 
 
 def to_event(method: str, raw_path: str, headers: dict[str, list[str]], body: bytes, client_ip: str) -> dict:
@@ -65,17 +73,50 @@ class _Handler(BaseHTTPRequestHandler):
     server: LocalApiServer
     protocol_version = "HTTP/1.1"
     server_version = "sdaws"
+    timeout = BODY_TIMEOUT_S  # each read or write of a body waits at most this long for the peer
+    disable_nagle_algorithm = True  # small answers on kept-alive connections go out at once
+
+    def setup(self) -> None:
+        self.timeout = self.server.body_timeout_s
+        super().setup()
 
     def log_message(self, fmt: str, *args) -> None:  # requests go to logging, never the token
         logger.debug("%s %s", self.address_string(), fmt % args)
 
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        self.server.headers_read(self)
+        if not parsed:
+            return False
+        lengths = set(self.headers.get_all("Content-Length") or [])
+        if self.headers.get("Transfer-Encoding") is not None:
+            # Honouring one and parsing the rest as a next request is how requests get smuggled.
+            self.close_connection = True
+            if lengths:
+                self._send_error(400, "bad_request", "send Content-Length or Transfer-Encoding, not both")
+            else:
+                self._send_error(411, "length_required", "chunked bodies are not supported; send Content-Length")
+            return False
+        if len(lengths) > 1:
+            self.close_connection = True
+            self._send_error(400, "bad_request", "the request has several different Content-Length headers")
+            return False
+        return True
+
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """Status line, headers and body in one write (two small writes meet Nagle and delayed ACK)."""
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self._headers_buffer.append(b"\r\n")
+        if self.command != "HEAD":
+            self._headers_buffer.append(body)
+        data = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        self.wfile.write(data)
 
     def _send_error(self, status: int, code: str, message: str) -> None:
         body = json.dumps({"error": code, "message": message}).encode()
@@ -85,11 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         value = self.headers.get("Content-Length")
         if value is None:
             return 0 if self.command in ("GET", "DELETE", "HEAD") else None
-        try:
-            length = int(value)
-        except ValueError:
-            return None
-        return length if length >= 0 else None
+        value = value.strip()
+        return int(value) if _DIGITS.fullmatch(value) else None
 
     def _dispatch(self) -> None:
         if self.path.startswith("/_parts/"):
@@ -104,6 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self._send_error(413, "too_large", f"request body over {MAX_API_BODY} bytes")
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            self.close_connection = True
+            return
         headers: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             headers.setdefault(name, []).append(value)
@@ -121,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         parts = url.path.strip("/").split("/")
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        if self.command != "PUT" or len(parts) != 3 or not parts[2].isdigit():
+        if self.command != "PUT" or len(parts) != 3 or not _PART_NUMBER.fullmatch(parts[2]):
             self.close_connection = True
             return self._send_error(404, "no_route", "part URLs take PUT /_parts/<upload>/<part>")
         storage_id, part_number = parts[1], int(parts[2])
@@ -136,21 +177,31 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None:
             self.close_connection = True
             return self._send_error(411, "length_required", "send a Content-Length header")
+        body = _CountingReader(self.rfile)
         try:
-            etag = self.server.multipart.write_part(storage_id, part_number, self.rfile, length, MAX_PART_BYTES)
-        except SdawsError as exc:
+            etag = self.server.multipart.write_part(storage_id, part_number, body, length)
+        except (SdawsError, ValueError) as exc:
             self.close_connection = True
-            return self._send_error(400, exc.code, exc.message)
-        except ValueError:
-            self.close_connection = True
+            _drain(self.rfile, length - body.read_bytes)
+            if isinstance(exc, SdawsError):
+                return self._send_error(STATUS_BY_ERROR.get(type(exc), 400), exc.code, exc.message)
             return self._send_error(404, "not_found", "no such upload")
         self._send(200, b"", {"ETag": etag})
 
     def _guarded(self) -> None:
         try:
             self._dispatch()
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:  # the peer went away (reset, broken pipe, stopped sending)
             self.close_connection = True
+        except TimeoutError:  # the peer stopped sending (or reading) mid-body
+            self.close_connection = True
+            try:
+                self._send_error(408, "timeout", f"no bytes for {self.timeout:.0f} s; send the request again")
+            except OSError:
+                pass
+        except StorageFull as exc:
+            self.close_connection = True
+            self._send_error(507, exc.code, exc.message)
         except Exception:  # never a traceback to the client; the log has it
             logger.exception("local server error")
             self.close_connection = True
@@ -172,26 +223,64 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
-class LocalApiServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _CountingReader:
+    def __init__(self, stream) -> None:
+        self.stream, self.read_bytes = stream, 0
 
+    def read(self, n: int) -> bytes:
+        data = self.stream.read(n)
+        self.read_bytes += len(data)
+        return data
+
+
+def _drain(stream, remaining: int) -> None:
+    if not 0 < remaining <= DRAIN_LIMIT:
+        return
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 1024 * 1024))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+    except OSError:
+        pass
+
+
+class LocalApiServer(PooledHTTPServer):
     def __init__(
         self, models_dir: Path, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0, **options
     ) -> None:
         super().__init__((host, port), _Handler)
-        bound_host, bound_port = self.server_address[:2]
-        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
-        self.url = f"http://{shown}:{bound_port}"
-        services, self.multipart, self.jobs = build_local_services(
-            models_dir, data_dir, token, lambda: self.url, **options
-        )
+        try:
+            bound_host, bound_port = self.server_address[:2]
+            shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+            self.url = f"http://{shown}:{bound_port}"
+            services, self.multipart, self.jobs, self.sweeper = build_local_services(
+                models_dir, data_dir, token, lambda: self.url, **options
+            )
+        except BaseException:
+            super().server_close()  # the socket, the workers: a refused start leaves nothing open
+            raise
         self.services = services
         self.dispatcher = Dispatcher(services)
         self.jobs.start()  # jobs a previous server left running are marked FAILED; queued ones run
+        self._sweeping = threading.Event()
+        if self.jobs.runner.owns_data_dir:  # a second server on this data dir leaves the first's uploads alone
+            self.sweeper.recover()
+            threading.Thread(target=self._sweep_periodically, name="sdaws-upload-sweeper", daemon=True).start()
+
+    def _sweep_periodically(self) -> None:
+        from sam_app.adapters.local.upload_sweeper import SWEEP_INTERVAL_S
+
+        while not self._sweeping.wait(SWEEP_INTERVAL_S):
+            try:
+                self.sweeper.sweep()
+            except Exception:
+                logger.exception("upload sweep failed")
 
     def server_close(self) -> None:
         if getattr(self, "jobs", None) is not None:  # absent when binding failed
+            self._sweeping.set()
             self.jobs.stop()
         super().server_close()
 

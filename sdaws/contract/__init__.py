@@ -15,6 +15,7 @@ sdaws.cli, tui) share, each rule defined once, here:
     model_facts         kind and base family from tensor shapes, kohya ss_* metadata, "fits"
     import_spec         server-side imports: sources, result names, the job's spec
     hash_spec           the hash utility job (objects too big for the hash Lambda)
+    json_limits         how deeply nested untrusted JSON may be (request bodies, headers)
 
 It imports the standard library and pydantic only (an import-linter contract), so the
 Lambda bundle (as a layer, see Makefile), the job image and the client all carry it.

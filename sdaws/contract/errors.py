@@ -35,6 +35,12 @@ class Conflict(SdawsError):
     code = "conflict"
 
 
+class StorageFull(SdawsError):
+    """The disk (or quota) holding the named place is full; nothing was half-written."""
+
+    code = "disk_full"
+
+
 def describe_validation_error(exc: ValidationError, root: str = "") -> str:
     """One sentence for all problems: `root.field: message; …` (at most 8 listed)."""
     parts = []

@@ -42,6 +42,16 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 CAPTION_EXTENSIONS: tuple[str, ...] = (".txt",)
 INPUT_EXTENSIONS: tuple[str, ...] = IMAGE_EXTENSIONS + CAPTION_EXTENSIONS
 MAX_NAME_LENGTH = 200
+# File systems count bytes, not characters: ext4, APFS and NTFS hold 255 (UTF-8 bytes,
+# or UTF-16 units, which are never more). New names keep room for a suffix the tools add
+# (an output name gets ".safetensors"), so 240.
+MAX_NAME_BYTES = 240
+# Names Windows cannot hold, whatever the extension: the tree is often synced to (or
+# mounted on) a Windows machine running the WebUI.
+WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in (*"123456789", "¹", "²", "³")]
+)
+WINDOWS_FORBIDDEN_CHARACTERS = '<>:"/\\|?*'
 # A plain name inside one folder, as job specs and references use it: no separators, a
 # word character first (so never hidden, never "..").
 PLAIN_NAME = re.compile(r"^[\w][\w .+\-()\[\]]{0,199}$")
@@ -91,20 +101,47 @@ def check_name(name: str) -> str:
     return name
 
 
+def portable_name_problem(name: str, suffix: str = "") -> str | None:
+    """Why a new file named `name` (+ `suffix`, which the tools add) could not live in a tree
+    used on Linux, macOS and Windows alike (WebUI runs on all three), or None when it can."""
+    size, limit = len(name.encode("utf-8", "surrogatepass")), MAX_NAME_BYTES - len(suffix.encode())
+    if size > limit:
+        return f"is {size} bytes in UTF-8; file systems hold 255, and names here may use at most {limit}"
+    if any(ch in WINDOWS_FORBIDDEN_CHARACTERS for ch in name):
+        return f"contains one of {WINDOWS_FORBIDDEN_CHARACTERS}, which Windows does not allow in file names"
+    if name.endswith((" ", ".")):
+        return "ends with a space or a dot, which Windows drops (the file would not be found)"
+    stem = name.split(".", 1)[0].rstrip(" ")
+    if stem.upper() in WINDOWS_RESERVED:
+        return f"is a device name on Windows ({stem.upper()}), with or without an extension; rename it"
+    return None
+
+
+def check_new_name(name: str) -> str:
+    """check_name, and the name must be one every WebUI platform can hold (a new file)."""
+    check_name(name)
+    problem = portable_name_problem(name)
+    if problem is not None:
+        raise InvalidInput(f"model name {name[:60]!r}{'…' if len(name) > 60 else ''} {problem}")
+    return name
+
+
 def normalize_upload_name(filename: str) -> str:
     """Name an uploaded file gets in the tree: `.ckpt` added when it has no extension."""
     if filename is None or not filename.strip():
         raise InvalidInput("filename is empty; give the model's file name")
+    if filename != filename.strip():
+        raise InvalidInput(f"filename {filename!r} has leading or trailing spaces; remove them")
     suffix = _suffix(filename)
     if suffix.lower() in EXTENSIONS:
-        return check_name(filename)
+        return check_new_name(filename)
     if suffix and _EXTENSION_LIKE.match(suffix) and not suffix[1:].isdigit():
         raise InvalidInput(
             f"extension {suffix!r} is not supported; models must be "
             f"{' or '.join(EXTENSIONS)} (a file without extension gets {DEFAULT_EXTENSION})"
         )
     # check_name catches separators, '..' and the rest on the final name.
-    return check_name(filename + DEFAULT_EXTENSION)
+    return check_new_name(filename + DEFAULT_EXTENSION)
 
 
 def model_key(model_type: str, name: str) -> str:

@@ -121,3 +121,62 @@ def test_serve_and_the_tuis_embedded_server_share_the_token_under_sdaws_config_d
     )
     assert embedded.returncode == 0, embedded.stderr
     assert embedded.stdout.strip() == token
+
+
+def _refused(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SDAWS, "serve", "--port", "0", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("how", ["flag", "environment", "token file"])
+def test_a_short_token_is_refused_wherever_it_comes_from(user_dirs, tmp_path, how):
+    env, args = dict(user_dirs), ["--models", str(tmp_path)]
+    if how == "flag":
+        args += ["--token", "x"]
+    elif how == "environment":
+        env["SDAWS_TOKEN"] = "short"
+    else:
+        (tmp_path / "config" / "sdaws").mkdir(parents=True)
+        (tmp_path / "config" / "sdaws" / "token").write_text("abc\n")
+    result = _refused(env, *args)
+    assert result.returncode == 2, result.stderr
+    assert "at least 16" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_token_on_the_command_line_and_a_public_address_are_warned_about(user_dirs, tmp_path):
+    proc, url = start(user_dirs, "--models", str(tmp_path), "--token", "t" * 24, "--host", "0.0.0.0")
+    try:
+        assert requests.get(f"{url}/ping", headers={"x-api-key": "t" * 24}).status_code == 200
+    finally:
+        stop(proc)
+    warnings = proc.stderr.read()
+    assert "process list" in warnings and "SDAWS_TOKEN" in warnings
+    assert "0.0.0.0 exposes the API" in warnings
+    quiet, url = start(user_dirs | {"SDAWS_TOKEN": "e" * 20}, "--models", str(tmp_path))
+    stop(quiet)
+    assert "warning" not in quiet.stderr.read()
+
+
+def test_the_data_dir_and_its_database_are_private(user_dirs, tmp_path):
+    data = tmp_path / "private-data"
+    proc, url = start(user_dirs | {"SDAWS_TOKEN": "e" * 20}, "--models", str(tmp_path), "--data-dir", str(data))
+    try:
+        requests.post(
+            f"{url}/uploads", json={"type": "Lora", "filename": "a.ckpt", "size": 5}, headers={"x-api-key": "e" * 20}
+        )
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        databases = sorted(data.glob("sdaws.sqlite3*"))
+        assert databases, list(data.iterdir())
+        for path in databases + [data / "part-signing.key"]:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        stop(proc)
+
+
+def test_an_empty_signing_key_is_one_line_and_exit_2(user_dirs, tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "part-signing.key").write_bytes(b"")
+    result = _refused(user_dirs | {"SDAWS_TOKEN": "e" * 20}, "--models", str(tmp_path), "--data-dir", str(data))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "signing key" in result.stderr and "empty" in result.stderr

@@ -68,6 +68,10 @@ def test_a_wrong_sha256_at_complete_publishes_nothing_locally(local_client, tmp_
         local_client.complete_upload(created["upload_id"], "0" * 64)
     assert failed.value.status == 409
     assert local_client.list_models("VAE")["items"] == []
-    # The parts are kept: completing with the right hash succeeds.
+    # The stored bytes are not the file: they are dropped, the upload stays open and lists every
+    # part as missing, so a retry (as the uploader does it) sends them again and completes.
+    status = local_client.get_upload(created["upload_id"])
+    assert status["status"] == "open" and [p["part_number"] for p in status["parts_missing"]] == [1]
+    httpx.put(status["parts_missing"][0]["url"], content=source.read_bytes()).raise_for_status()
     good = local_client.complete_upload(created["upload_id"], hashlib.sha256(source.read_bytes()).hexdigest())
     assert good["sha256_verified"] is True

@@ -52,6 +52,20 @@ out = w / "output/Stable-diffusion"; out.mkdir(parents=True)
 (out / (spec["output_name"] + ".safetensors")).write_bytes(w.name.encode())
 event(event="done")
 """,
+    # Scratch as real jobs make it (a temp folder with a converted model), a child, then block.
+    "scratch": r"""
+import tempfile
+places = {k: os.environ.get(k) for k in ("TMPDIR", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
+scratch = pathlib.Path(tempfile.mkdtemp(prefix="sdaws-gen-"))
+(scratch / "converted.safetensors").write_bytes(b"x" * 4096)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+(w / "scratch.json").write_text(json.dumps({"places": places, "scratch": str(scratch), "pids": [os.getpid(), child.pid]}))
+event(event="progress", step=0, total=1, eta_s=None, message="working")
+while not (w / "release").exists():
+    time.sleep(0.05)
+child.kill()
+event(event="done")
+""",
     # Dies without the protocol's error event, as a missing dependency would.
     "crash": r"""
 print("ModuleNotFoundError: No module named 'torch'", file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from .atomic import atomic_dir
 from .configs import configs_root, fit_clip_l, fit_open_clip, fit_unet, fit_vae, shipped
 from .detection import detect
-from .errors import ConvertError, CorruptCheckpointError
+from .errors import ConvertError, CorruptCheckpointError, deep_input_is_convert_error
 from .plan import TEXT_ENCODERS, family, make_plan
 from .source import Source
 from .st_io import write_file
@@ -61,6 +61,7 @@ def _configs(arch: str, shapes: dict, det) -> dict[str, dict]:
     return out
 
 
+@deep_input_is_convert_error
 def convert_checkpoint(
     src: Path,
     output: Path,

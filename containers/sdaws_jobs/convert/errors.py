@@ -6,6 +6,8 @@ CLI map them to exit code 2 with the message alone, never a traceback.
 
 from __future__ import annotations
 
+import functools
+
 from sdaws.contract.architecture import UnknownArchitectureError
 
 from ..errors import SpecError
@@ -23,3 +25,17 @@ class UnsafeCheckpointError(ConvertError):
 
 class CorruptCheckpointError(ConvertError):
     """The file is truncated, corrupt, or not a checkpoint format we read."""
+
+
+def deep_input_is_convert_error(func):
+    """Whatever in an input still nests deep enough to exhaust Python's recursion (a config,
+    a pickle) is the input's fault: a ConvertError with one line, never a RecursionError."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RecursionError:
+            raise ConvertError("the input nests objects too deeply to be a model; it cannot be converted") from None
+
+    return wrapper

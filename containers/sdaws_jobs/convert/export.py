@@ -8,13 +8,14 @@ bytes one after the other, and the tensors conversion set aside
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
+from sdaws.contract.json_limits import TooDeep, loads_bounded
+
 from .atomic import atomic_file
 from .convert import EXTRAS_FILE
-from .errors import ConvertError
+from .errors import ConvertError, deep_input_is_convert_error
 from .keymap_clip import open_clip_to_original
 from .keymap_unet import UNetNames, layout_from_config
 from .keymap_vae import VaeNames
@@ -26,11 +27,16 @@ from .writer import entry
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
+        value = loads_bounded(path.read_bytes())
     except FileNotFoundError:
         raise ConvertError(f"{path.parent} is not a diffusers model folder: {path.name} is missing") from None
-    except ValueError:
+    except TooDeep as exc:
+        raise ConvertError(f"{path}: {exc}; a diffusers config is a flat object") from None
+    except (OSError, ValueError):
         raise ConvertError(f"{path} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ConvertError(f"{path} is not a JSON object")
+    return value
 
 
 def _family(src_dir: Path) -> str:
@@ -92,6 +98,7 @@ def _text_entries(comp: _Component, kind: str, prefix: str, half: bool) -> list[
     return out
 
 
+@deep_input_is_convert_error
 def export_pipeline(
     src_dir: Path, output_file: Path, *, half: bool = False, overwrite: bool = False, progress=None
 ) -> dict:

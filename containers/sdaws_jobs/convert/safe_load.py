@@ -68,11 +68,44 @@ def _named_global(message: str) -> str | None:
     return m.group(1) if m else None
 
 
+# A torch zip stores its entries uncompressed, so what it declares is about the archive's
+# size. A "zip bomb" declares (and inflates to) far more: torch would inflate each entry
+# into memory before anything could refuse it (3.3 GiB for a 30 MiB file).
+MAX_DECLARED_GROWTH = 2.0
+DECLARED_SLACK = 16 * 1024 * 1024
+MAX_ENTRY_RATIO = 50  # deflate can reach ~1000:1; tensors and pickles do not compress 50:1
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zip checkpoint whose declared sizes would inflate far past the file itself."""
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CorruptCheckpointError(f"{path.name} is not a readable zip archive ({exc}); re-download it") from None
+    declared = sum(e.file_size for e in entries)
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED and entry.file_size > MAX_ENTRY_RATIO * max(
+            entry.compress_size, 1
+        ):
+            raise CorruptCheckpointError(
+                f"refused {path.name}: {entry.filename} inflates from {entry.compress_size:,} to "
+                f"{entry.file_size:,} bytes (a zip bomb?); torch never writes compressed checkpoints"
+            )
+    if declared > MAX_DECLARED_GROWTH * size + DECLARED_SLACK:
+        raise CorruptCheckpointError(
+            f"refused {path.name}: its entries declare {declared:,} bytes in a {size:,}-byte file (a zip bomb?)"
+        )
+
+
 def load_pickle(path: Path) -> object:
     """The unpickled object of a .ckpt/.pt, refusing anything not allow-listed."""
     path = Path(path)
+    use_mmap = zipfile.is_zipfile(path)
+    if use_mmap:
+        check_archive(path)
     try:
-        use_mmap = zipfile.is_zipfile(path)
         with torch.serialization.safe_globals(_allowed_globals()):
             return torch.load(path, map_location="cpu", weights_only=True, mmap=use_mmap)
     except pickle.UnpicklingError as exc:
@@ -87,6 +120,8 @@ def load_pickle(path: Path) -> object:
         raise CorruptCheckpointError(
             f"{path.name} is not a readable checkpoint ({text.splitlines()[0][:200]})"
         ) from None
+    except RecursionError:
+        raise CorruptCheckpointError(f"{path.name} nests objects too deeply to be a checkpoint") from None
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise CorruptCheckpointError(

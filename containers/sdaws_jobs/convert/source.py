@@ -17,6 +17,40 @@ from .st_io import dtype_name, read_header, read_tensor
 PICKLE_EXTS = (".ckpt", ".pt", ".pth", ".bin", "")
 
 
+# Tied weights may share their bytes (two views of one storage); more than this much
+# output per stored byte is a checkpoint built to inflate.
+MAX_VIEW_GROWTH = 2.0
+VIEW_SLACK = 64 * 1024 * 1024
+
+
+def check_views(tensors: dict, source: str) -> None:
+    """Refuse tensors that claim more bytes than the file stores for them.
+
+    A pickled tensor is a view (shape, strides, offset) of a storage. A stride-0 view of a
+    one-element storage is a 16384x16384 tensor "of" four bytes: written out contiguously,
+    a 30 MiB file became 1 GiB. Each view must fit in its storage, and all of them
+    together may not add up to much more than the storages they view.
+    """
+    stored: dict[int, int] = {}
+    wanted = 0
+    for name, t in tensors.items():
+        storage = t.untyped_storage()
+        need = t.numel() * t.element_size()
+        end = t.storage_offset() * t.element_size() + need
+        if t.numel() and end > storage.nbytes():
+            raise CorruptCheckpointError(
+                f"refused {source}: tensor {name!r} is a view of {need:,} bytes over {storage.nbytes():,} stored "
+                "(a stride-0 or overlapping view); a checkpoint stores its weights"
+            )
+        stored[storage.data_ptr()] = storage.nbytes()
+        wanted += need
+    if wanted > MAX_VIEW_GROWTH * sum(stored.values()) + VIEW_SLACK:
+        raise CorruptCheckpointError(
+            f"refused {source}: its tensors view {wanted:,} bytes of {sum(stored.values()):,} stored; "
+            "converting it would inflate the model"
+        )
+
+
 class Source:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -48,6 +82,7 @@ class Source:
         import torch
 
         self._sd = {k: v for k, v in state_dict.items() if isinstance(v, torch.Tensor) and dtype_name(v.dtype)}
+        check_views(self._sd, self.path.name)
         self.infos = {k: (dtype_name(t.dtype), tuple(t.shape)) for k, t in self._sd.items()}
 
     def tensor(self, name: str):

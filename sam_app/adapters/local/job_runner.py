@@ -6,6 +6,14 @@ input/data/<channel>/). Its stdout progress lines update the record, stdout and
 stderr go to job.log, and on success results move into the model tree (model
 folders, `diffusers/`) or into `job-outputs/<id>/` (images, samples). At most
 `max_concurrent` jobs run at once; the rest wait in order.
+
+A job never outlives its server: it runs under job_guard.py, which follows the
+server's death (a parent-death signal) by stopping the job's whole process group,
+and a restart stops whatever is left of a previous server's jobs. Its scratch space
+(TMPDIR: models converted for one run, temp folders) is `<job>/scratch`, removed when
+the job ends and, for jobs a stopped server left, on restart; compiler caches
+(TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR) are shared under `<data>/cache/`, where
+the next job reuses them, instead of piling up in the system's temp folder.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,8 +52,31 @@ STOP_GRACE_S = 10.0
 Command = Callable[[JobRecord, Path], list[str]]
 
 
+GUARD = Path(__file__).with_name("job_guard.py")
+SCRATCH = "scratch"
+
+
 def job_command(job: JobRecord, workdir: Path) -> list[str]:
     return job_argv(sys.executable, job.kind, "--workdir", str(workdir))
+
+
+def guarded(command: list[str]) -> list[str]:
+    """`command` run under job_guard.py, which stops it (and its children) when this server dies."""
+    return [sys.executable, "-E", "-s", str(GUARD), str(os.getpid()), "--", *command]
+
+
+def job_environment(data_dir: Path, workdir: Path) -> dict[str, str]:
+    scratch = workdir / SCRATCH
+    scratch.mkdir(parents=True, exist_ok=True)
+    cache = data_dir / "cache"
+    places = {
+        "TMPDIR": scratch,
+        "TEMP": scratch,
+        "TMP": scratch,
+        "TORCHINDUCTOR_CACHE_DIR": cache / "torchinductor",
+        "TRITON_CACHE_DIR": cache / "triton",
+    }
+    return os.environ | {"PYTHONUNBUFFERED": "1"} | {k: str(v) for k, v in places.items()}
 
 
 class _Log:
@@ -128,6 +160,13 @@ class LocalJobRunner:
             if cursor is None:
                 return found
 
+    @property
+    def owns_data_dir(self) -> bool:
+        return self._owner_lock is not None
+
+    def _remove_scratch(self, job_id: str) -> None:
+        shutil.rmtree(self.jobs_dir / job_id / SCRATCH, ignore_errors=True)
+
     def _claim_data_dir(self) -> bool:
         """True for the first server on this data dir; a second one must not touch the first's jobs."""
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -155,6 +194,9 @@ class LocalJobRunner:
                 log.note(f"{RESTARTED}; marked FAILED")
                 log.close()
                 self._advance(job.job_id, st.FAILED, error=RESTARTED)
+        for entry in self.jobs_dir.iterdir():  # no job of this server runs yet: all scratch is left over
+            if entry.is_dir() and not entry.is_symlink():
+                self._remove_scratch(entry.name)
         for job in reversed(self._all(st.QUEUED)):
             self.launch(job)
 
@@ -219,11 +261,12 @@ class LocalJobRunner:
         try:
             try:
                 self._stage(job, workdir)
+                env = job_environment(self.paths.data_dir, workdir)
             except (StageError, OSError, ValueError) as exc:
                 log.note(f"could not prepare the job: {exc}")
                 self._advance(job_id, st.FAILED, error=f"could not prepare the job: {exc}")
                 return
-            command = self.command(job, workdir)
+            command = guarded(self.command(job, workdir))
             with self._lock:
                 if job_id in self._cancelled:
                     return
@@ -234,13 +277,14 @@ class LocalJobRunner:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     start_new_session=True,  # its own process group: cancel reaches every child
-                    env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                    env=env,
                 )
                 self._procs[job_id] = proc
             log.note(f"started {job.kind} job (pid {proc.pid})")
             self._advance(job_id, st.RUNNING, launch={"pid": proc.pid, "workdir": str(workdir)})
             self._follow(job_id, proc, log)
         finally:
+            self._remove_scratch(job_id)
             log.close()
 
     def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:

@@ -8,10 +8,23 @@ import secrets
 from pathlib import Path
 
 TOKEN_FILE = "token"
+MIN_TOKEN_LENGTH = 16  # generated tokens are 43 characters; a short one can be guessed
+
+
+def check_token(token: str, source: str) -> str:
+    """`token` when it is long enough to guard the API, else ValueError saying where it came from."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"the API token {source} is {len(token)} characters; use at least {MIN_TOKEN_LENGTH} "
+            "(or leave it out, and one is generated)"
+        )
+    return token
 
 
 class StaticTokenVerifier:
     def __init__(self, token: str) -> None:
+        if not token:
+            raise ValueError("the API token is empty; every request would need to present an empty key")
         self._token = token.encode()
 
     def verify(self, presented: str) -> bool:

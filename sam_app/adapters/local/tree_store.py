@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import os
+import stat as stat_mode
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sam_app.core.ports import StoredObject
+
+
+def stat_is_file(stat: os.stat_result) -> bool:
+    return stat_mode.S_ISREG(stat.st_mode)
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """A regular file, following links; a link loop or dangling link is not one (and no error)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 class LocalTreeStore:
@@ -34,9 +47,9 @@ class LocalTreeStore:
             entries = [
                 e
                 for e in os.scandir(directory)
-                if not e.name.startswith(".") and e.name.startswith(name_prefix) and e.is_file()
+                if not e.name.startswith(".") and e.name.startswith(name_prefix) and _is_file(e)
             ]
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
             return [], False
         # Byte order, like S3 listings, so cursors mean the same in both worlds.
         entries.sort(key=lambda e: e.name.encode("utf-8"))
@@ -48,17 +61,17 @@ class LocalTreeStore:
         for entry in page:
             try:
                 objects.append(self._object(f"{folder}/{entry.name}", entry.stat()))
-            except FileNotFoundError:  # deleted between scandir and stat
+            except OSError:  # deleted between scandir and stat, or a link that leads nowhere
                 continue
         return objects, len(entries) > limit
 
     def head(self, key: str) -> StoredObject | None:
+        path = self.path(key)
         try:
-            path = self.path(key)
             stat = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # missing, a link loop or dangling link, a name too long for this filesystem
             return None
-        return self._object(key, stat) if path.is_file() else None
+        return self._object(key, stat) if stat_is_file(stat) else None
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         with open(self.path(key), "rb") as fh:

@@ -43,7 +43,7 @@ def build(svc: Services | None) -> APIGatewayRouter:
     @router.post(
         "/jobs",
         summary="Submit a job (idempotent with an Idempotency-Key header)",
-        responses=documented(503, 400, 409, created=Job),
+        responses=documented(503, 400, 409, 507, created=Job),
     )
     def create_job(
         body: CreateJob,
@@ -97,7 +97,7 @@ def build(svc: Services | None) -> APIGatewayRouter:
     @router.post(
         "/job-inputs",
         summary="Send a job input (img2img image, dataset file): returns the key and a URL to PUT it to",
-        responses=documented(503, 400, created=JobInputSlot),
+        responses=documented(503, 400, 507, created=JobInputSlot),
     )
     def create_job_input(body: CreateJobInput) -> Response[JobInputSlot]:
         slot = jobs().create_input(body.filename, body.size, body.group)

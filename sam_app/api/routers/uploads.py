@@ -22,7 +22,7 @@ def build(svc: Services) -> APIGatewayRouter:
     @router.post(
         "/uploads",
         summary="Start an upload: part size and presigned part URLs",
-        responses=documented(400, 409, created=UploadCreated),
+        responses=documented(400, 409, 507, created=UploadCreated),
     )
     def create_upload(body: CreateUpload) -> Response[UploadCreated]:
         created = svc.uploads.create(body.type, body.filename, body.size, body.sha256, body.overwrite)
@@ -39,7 +39,7 @@ def build(svc: Services) -> APIGatewayRouter:
     @router.post(
         "/uploads/<upload_id>/complete",
         summary="Assemble the uploaded parts into the model",
-        responses=documented(404, 409),
+        responses=documented(404, 409, 507),
     )
     def complete_upload(upload_id: UploadId, body: Annotated[CompleteUpload | None, Body()] = None) -> UploadCompleted:
         return UploadCompleted.model_validate(svc.uploads.complete(upload_id, body.sha256 if body else None))
