@@ -273,7 +273,11 @@ def parity_fields(params: dict[str, str]) -> dict[str, Any]:
             break
         pairs = _split_pairs(text)
         unit: dict[str, Any] = {"module": pairs.get("Module", "none"), "model": pairs.get("Model", "")}
-        for key, field in (("Weight", "weight"), ("Guidance Start", "guidance_start"), ("Guidance End", "guidance_end")):
+        for key, field in (
+            ("Weight", "weight"),
+            ("Guidance Start", "guidance_start"),
+            ("Guidance End", "guidance_end"),
+        ):
             if key in pairs:
                 unit[field] = float(pairs[key])
         for key, field in (("Threshold A", "threshold_a"), ("Threshold B", "threshold_b")):

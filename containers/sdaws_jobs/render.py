@@ -190,7 +190,9 @@ def render(
         else:
             kwargs.update(image=original_for_pipe, strength=spec.denoising_strength)
         if task == "inpaint":
-            kwargs.update(inpaint.pipeline_arguments(original_for_pipe, mask, spec), width=spec.width, height=spec.height)
+            kwargs.update(
+                inpaint.pipeline_arguments(original_for_pipe, mask, spec), width=spec.width, height=spec.height
+            )
         latent_out = kit.refiner is not None or (hires and spec.hr_upscaler in LATENT_UPSCALERS)
         if kit.refiner is not None:
             if _accepts(first, "denoising_end"):

@@ -41,25 +41,37 @@ def run(spec: UpscaleSpec, layout: Layout, kind: str) -> None:
         parameters = src.info.get(CHUNK)
     image = open_image(layout.channel("image"), spec.image, "image")
     runtime = pick_runtime(spec.half)
-    stages = 1 + bool(spec.extras_upscaler_2_visibility) + bool(spec.gfpgan_visibility) + bool(spec.codeformer_visibility)
+    stages = (
+        1 + bool(spec.extras_upscaler_2_visibility) + bool(spec.gfpgan_visibility) + bool(spec.codeformer_visibility)
+    )
     bar = progress.Progress(stages)
     result, first_name = _upscale(spec, layout, spec.upscaler_1, image, runtime)
     bar.advance(message="upscaled")
     info: dict = {"Postprocess upscale by": float(spec.upscaling_resize), "Postprocess upscaler": first_name}
     if spec.upscaler_2 and spec.extras_upscaler_2_visibility > 0:
         second, second_name = _upscale(spec, layout, spec.upscaler_2, image, runtime)
-        result = Image.blend(result.convert("RGB"), second.convert("RGB").resize(result.size), spec.extras_upscaler_2_visibility)
+        result = Image.blend(
+            result.convert("RGB"), second.convert("RGB").resize(result.size), spec.extras_upscaler_2_visibility
+        )
         info["Postprocess upscaler 2"] = second_name
         info["Postprocess upscaler 2 visibility"] = float(spec.extras_upscaler_2_visibility)
         bar.advance(message="second upscaler blended")
     restorers = (
         ("gfpgan", spec.gfpgan_model, spec.gfpgan_visibility, None, "GFPGAN visibility"),
-        ("codeformer", spec.codeformer_model, spec.codeformer_visibility, spec.codeformer_weight, "CodeFormer visibility"),
+        (
+            "codeformer",
+            spec.codeformer_model,
+            spec.codeformer_visibility,
+            spec.codeformer_weight,
+            "CodeFormer visibility",
+        ),
     )
     for label, model_name, visibility, weight, key in restorers:
         if not model_name or visibility <= 0:
             continue
-        path = find_file(layout.channel("face_restorer"), model_name.rsplit("/", 1)[-1], (".pth", ".safetensors"), label)
+        path = find_file(
+            layout.channel("face_restorer"), model_name.rsplit("/", 1)[-1], (".pth", ".safetensors"), label
+        )
         torch.manual_seed(0)  # StyleGAN-style restorers inject noise; the same request gives the same pixels
         result = FaceRestorer(path, runtime.device, weight).restore(result, visibility)
         info[key] = round(float(visibility), 3)

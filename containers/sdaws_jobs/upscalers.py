@@ -44,7 +44,11 @@ def _torchvision_stand_in() -> list[str]:
     transforms.functional = functional  # type: ignore[attr-defined]
     root = types.ModuleType("torchvision")
     root.transforms = transforms  # type: ignore[attr-defined]
-    stand_ins = {"torchvision": root, "torchvision.transforms": transforms, "torchvision.transforms.functional": functional}
+    stand_ins = {
+        "torchvision": root,
+        "torchvision.transforms": transforms,
+        "torchvision.transforms.functional": functional,
+    }
     sys.modules.update(stand_ins)
     return list(stand_ins)
 
@@ -65,7 +69,9 @@ def import_spandrel():
             raise SpecError("spandrel is not installed: the upscalers need it (pip install spandrel)") from exc
     except RuntimeError:
         pass  # a torchvision built for another torch fails while registering its operators
-    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.") or m.startswith("spandrel")]:
+    for name in [
+        m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.") or m.startswith("spandrel")
+    ]:
         del sys.modules[name]
     added = _torchvision_stand_in()
     try:

@@ -64,7 +64,9 @@ class JobParams:
             for i, item in enumerate(items):
                 if key is None and isinstance(item, str) and item.strip():
                     items[i] = "ref"
-                elif key is not None and isinstance(item, dict) and isinstance(item.get(key), str) and item[key].strip():
+                elif (
+                    key is not None and isinstance(item, dict) and isinstance(item.get(key), str) and item[key].strip()
+                ):
                     item[key] = "ref"
         for name in _API_ONLY.get(kind, ()):
             if name not in SPECS[kind].model_fields:
@@ -100,7 +102,9 @@ class JobParams:
             else:
                 spec.pop("dataset", None)
             if params.get("resume_from") is not None:
-                spec["resume_from"] = take(r.model(params["resume_from"], "resume_from", "resume", "Lora", converted=False))
+                spec["resume_from"] = take(
+                    r.model(params["resume_from"], "resume_from", "resume", "Lora", converted=False)
+                )
         elif kind == "merge":
             for name in ("model_a", "model_b", "model_c"):
                 if params.get(name) is not None:

@@ -199,7 +199,9 @@ class ParityRefs:
             folder = canonical_type(head)
             _refuse_unsupported(folder, field)
             if folder not in UPSCALER_TYPES:
-                raise InvalidParams(f"params.{field}: an upscaler comes from {', '.join(UPSCALER_TYPES)}, not {folder}/")
+                raise InvalidParams(
+                    f"params.{field}: an upscaler comes from {', '.join(UPSCALER_TYPES)}, not {folder}/"
+                )
             return self.refs._tree_file(folder, rest, field, channel)
         for folder in UPSCALER_TYPES:
             if value.lower().endswith(extensions_for(folder)) and self.store.head(f"{folder}/{value}") is not None:
@@ -267,4 +269,3 @@ class ParityRefs:
             if name not in refs and name.lower().endswith(allowed) and uses_word(text, stem):
                 refs[name] = Ref(JobInput(channel, f"{folder}/{name}"), name)
         return list(refs.values())
-

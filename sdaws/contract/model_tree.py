@@ -52,7 +52,7 @@ CONVERTED_PREFIX = "diffusers"
 # Files clients send for jobs (img2img images, training datasets): job-inputs/<group>/<file>.
 JOB_INPUTS_PREFIX = "job-inputs"
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-CAPTION_EXTENSIONS: tuple[str, ...] = (".txt",)
+CAPTION_EXTENSIONS: tuple[str, ...] = (".txt", ".caption")
 INPUT_EXTENSIONS: tuple[str, ...] = IMAGE_EXTENSIONS + CAPTION_EXTENSIONS
 MAX_NAME_LENGTH = 200
 # File systems count bytes, not characters: ext4, APFS and NTFS hold 255 (UTF-8 bytes,
@@ -204,7 +204,11 @@ FOLDER_USES: dict[str, tuple[str, ...]] = {
         "merge: model_a, model_b, model_c",
         "convert: model",
     ),
-    "Lora": ("txt2img/img2img: loras and <lora:name:weight> tags", "merge: loras (baked into model_a)", "train: output"),
+    "Lora": (
+        "txt2img/img2img: loras and <lora:name:weight> tags",
+        "merge: loras (baked into model_a)",
+        "train: output",
+    ),
     "VAE": ("txt2img/img2img: vae",),
     "VAE-approx": ("txt2img/img2img: live previews (taesd_decoder / taesdxl_decoder)",),
     "embeddings": ("txt2img/img2img: names used in prompt and negative_prompt",),

@@ -227,7 +227,10 @@ class _InpaintParity(_Spec):
     mask: Ref | None = Field(None, description="inpainting mask (white = repaint): the key POST /job-inputs returned")
     mask_blur: int = Field(4, ge=0, le=64)
     inpainting_fill: int = Field(
-        1, ge=0, le=1, description="masked content: 0 fill, 1 original (the WebUI's latent noise/nothing are not offered)"
+        1,
+        ge=0,
+        le=1,
+        description="masked content: 0 fill, 1 original (the WebUI's latent noise/nothing are not offered)",
     )
     inpaint_full_res: bool = Field(False, description="inpaint area: only masked (at full resolution)")
     inpaint_full_res_padding: int = Field(32, ge=0, le=256)
