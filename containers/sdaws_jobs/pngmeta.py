@@ -77,7 +77,7 @@ def lora_tag(name: str, weight: float) -> str:
 def model_display_name(name: str) -> str:
     """WebUI shows checkpoint names without folder and extension."""
     name = name.rsplit("/", 1)[-1]
-    for ext in (".safetensors", ".ckpt", ".pt", ".bin"):
+    for ext in (".safetensors", ".ckpt", ".pth", ".pt", ".bin"):
         if name.lower().endswith(ext):
             return name[: -len(ext)]
     return name

@@ -55,7 +55,9 @@ class JobParams:
         """Params with references replaced by a valid plain name: the spec checks everything else first."""
         masked = copy.deepcopy(params)
         for name in _REF_FIELDS[kind]:
-            if isinstance(masked.get(name), str) and masked[name].strip():
+            value = masked.get(name)
+            # A built-in upscaler's name is no reference: the spec checks where it may be used.
+            if isinstance(value, str) and value.strip() and value not in (*LATENT_UPSCALERS, *PIXEL_UPSCALERS):
                 masked[name] = "ref"
         for list_field, key in _REF_LISTS:
             items = masked.get(list_field)

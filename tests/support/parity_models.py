@@ -52,3 +52,138 @@ def code_running_pt(path: Path, marker: Path) -> Path:
 
     torch.save({"string_to_param": {"*": CodeRunningPickle(f"touch {marker}")}}, str(path))
     return path
+
+
+# --- upscalers and face restorers, in the layouts their projects publish -------------------
+
+
+def _conv(state: dict, name: str, n_in: int, n_out: int, gen, kernel: int = 3, bias: bool = True) -> None:
+    """Random weights scaled by fan-in, so a signal survives the layers (the output is not flat)."""
+    import torch
+
+    std = (1.0 / (n_in * kernel * kernel)) ** 0.5
+    state[f"{name}.weight"] = torch.randn(n_out, n_in, kernel, kernel, generator=gen) * std
+    if bias:
+        state[f"{name}.bias"] = torch.randn(n_out, generator=gen) * 0.1
+
+
+def esrgan_4x_state(nf: int = 8, gc: int = 32, blocks: int = 1, seed: int = 0) -> dict:
+    """xinntao/ESRGAN's RRDBNet (RRDB_arch.py) as RRDB_ESRGAN_x4.pth holds it: conv_first,
+    RRDB_trunk.<i>.RDB<1-3>.conv<1-5>, trunk_conv, upconv1, upconv2 (4x), HRconv, conv_last.
+    The growth channels stay the published 32 (loaders assume it); the width and depth shrink."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    state: dict = {}
+    _conv(state, "conv_first", 3, nf, gen)
+    for b in range(blocks):
+        for r in (1, 2, 3):
+            for k in range(1, 6):
+                n_out = nf if k == 5 else gc
+                _conv(state, f"RRDB_trunk.{b}.RDB{r}.conv{k}", nf + (k - 1) * gc, n_out, gen)
+    for name in ("trunk_conv", "upconv1", "upconv2", "HRconv"):
+        _conv(state, name, nf, nf, gen)
+    _conv(state, "conv_last", nf, 3, gen)
+    state["conv_last.bias"] += 0.5  # mid-grey output, so pixels vary inside [0, 1] instead of clipping
+    return state
+
+
+def realesrgan_4x_state(nf: int = 8, gc: int = 32, blocks: int = 1, seed: int = 1) -> dict:
+    """BasicSR's RRDBNet as RealESRGAN_x4plus.pth holds it, inside "params_ema": conv_first,
+    body.<i>.rdb<1-3>.conv<1-5>, conv_body, conv_up1, conv_up2, conv_hr, conv_last."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    state: dict = {}
+    _conv(state, "conv_first", 3, nf, gen)
+    for b in range(blocks):
+        for r in (1, 2, 3):
+            for k in range(1, 6):
+                _conv(state, f"body.{b}.rdb{r}.conv{k}", nf + (k - 1) * gc, nf if k == 5 else gc, gen)
+    for name in ("conv_body", "conv_up1", "conv_up2", "conv_hr"):
+        _conv(state, name, nf, nf, gen)
+    _conv(state, "conv_last", nf, 3, gen)
+    state["conv_last.bias"] += 0.5
+    return {"params_ema": state}
+
+
+def swinir_2x_state(seed: int = 2) -> dict:
+    """A tiny classical-SR SwinIR (2x, pixelshuffle) as the official releases hold it: {"params": …}.
+    Built with the SwinIR code spandrel carries (copied from the SwinIR repository)."""
+    import torch
+
+    from sdaws_jobs.upscalers import import_spandrel
+
+    import_spandrel()
+    from spandrel.architectures.SwinIR import SwinIR
+
+    torch.manual_seed(seed)
+    model = SwinIR(
+        img_size=16,
+        embed_dim=12,
+        depths=[1],
+        num_heads=[2],
+        window_size=4,
+        mlp_ratio=2.0,
+        upscale=2,
+        upsampler="pixelshuffle",
+        resi_connection="1conv",
+    )
+    return {"params": model.state_dict()}
+
+
+def gfpgan_state(seed: int = 3) -> dict:
+    """GFPGANv1.4.pth's layout ({"params_ema": …}): the full-size GFPGANv1Clean, random weights in fp16."""
+    import torch
+
+    from sdaws_jobs.upscalers import import_spandrel
+
+    import_spandrel()
+    from spandrel.architectures.GFPGAN import GFPGAN
+
+    torch.manual_seed(seed)
+    model = GFPGAN(
+        out_size=512,
+        num_style_feat=512,
+        channel_multiplier=2,
+        decoder_load_path=None,
+        fix_decoder=False,
+        num_mlp=8,
+        input_is_latent=True,
+        different_w=True,
+        narrow=1,
+        sft_half=True,
+    )
+    return {"params_ema": {k: v.half() for k, v in model.state_dict().items()}}
+
+
+def save_pth(state: dict, path: Path) -> Path:
+    import torch
+
+    torch.save(state, str(path))
+    return path
+
+
+# --- TAESD: madebyollin/taesd's decoder, keys named by its nn.Sequential indices ----------
+
+
+def taesd_decoder_state(latent_channels: int = 4, seed: int = 4) -> dict:
+    """taesd_decoder.pth's keys, written out from taesd.py's Decoder: Clamp, conv, ReLU, then three
+    times (3 Blocks, Upsample, conv without bias), a last Block and the RGB conv."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    state: dict = {}
+    _conv(state, "1", latent_channels, 64, gen)
+    index = 3
+    for stage in range(4):
+        for _ in range(3 if stage < 3 else 1):
+            for k in (0, 2, 4):  # Block.conv = conv, ReLU, conv, ReLU, conv
+                _conv(state, f"{index}.conv.{k}", 64, 64, gen)
+            index += 1
+        if stage < 3:
+            index += 1  # Upsample: no weights
+            _conv(state, f"{index}", 64, 64, gen, bias=False)
+            index += 1
+    _conv(state, f"{index}", 64, 3, gen)
+    return state
