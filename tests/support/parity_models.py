@@ -187,3 +187,61 @@ def taesd_decoder_state(latent_channels: int = 4, seed: int = 4) -> dict:
             index += 1
     _conv(state, f"{index}", 64, 3, gen)
     return state
+
+
+# --- ControlNet: the WebUI ControlNet extension's single-file layout ------------------------
+
+
+def random_controlnet(unet, seed: int = 5):
+    """A diffusers ControlNetModel shaped for `unet`, every weight random (its zero convs too, so
+    the control image matters from the first step)."""
+    import torch
+    from diffusers import ControlNetModel
+
+    torch.manual_seed(seed)
+    model = ControlNetModel.from_unet(unet, load_weights_from_unet=False)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(torch.randn_like(param) * 0.1)
+    return model
+
+
+def _controlnet_only_names(key: str) -> str | None:
+    """cldm.py's names for what a ControlNet has beyond the UNet's encoder: input_hint_block is
+    conv, SiLU, … (convs at 0, 2, …, 14), zero_convs.<i>.0 and middle_block_out.0 are 1x1 convs."""
+    import re
+
+    if key.startswith("controlnet_cond_embedding.conv_in."):
+        return "input_hint_block.0." + key.rsplit(".", 1)[1]
+    if m := re.match(r"controlnet_cond_embedding\.blocks\.(\d+)\.(\w+)$", key):
+        return f"input_hint_block.{2 * (int(m.group(1)) + 1)}.{m.group(2)}"
+    if key.startswith("controlnet_cond_embedding.conv_out."):
+        return "input_hint_block.14." + key.rsplit(".", 1)[1]
+    if m := re.match(r"controlnet_down_blocks\.(\d+)\.(\w+)$", key):
+        return f"zero_convs.{m.group(1)}.0.{m.group(2)}"
+    if key.startswith("controlnet_mid_block."):
+        return "middle_block_out.0." + key.rsplit(".", 1)[1]
+    return None
+
+
+def webui_controlnet_file(model, path: Path) -> Path:
+    """Write `model` as the WebUI extension's single files are (control_model.<ldm names>).
+
+    The encoder part is the UNet's, so it is named by the original UNet layout (sdaws'
+    table); the ControlNet's own layers by cldm.py. Reading it back goes through
+    diffusers' converter, which is independent of both.
+    """
+    from safetensors.torch import save_file
+
+    from sdaws_jobs.convert.keymap_unet import UNET_PREFIX, UNetNames, layout_from_config
+
+    names = UNetNames(layout_from_config(dict(model.config)))
+    out = {}
+    for key, tensor in model.state_dict().items():
+        original = _controlnet_only_names(key) or names.to_original(key)
+        if original is None:
+            raise KeyError(f"no original name for {key}")
+        original = original.removeprefix(UNET_PREFIX)
+        out[f"control_model.{original}"] = tensor.contiguous()
+    save_file(out, str(path))
+    return path
