@@ -60,6 +60,7 @@ def load_controlnet(path: Path, unet, dtype):
     with init_empty_weights():
         model = ControlNetModel.from_unet(unet, load_weights_from_unet=False)
     converted = convert_controlnet_checkpoint(state, dict(model.config))
+    converted |= _added_embedding(state, dict(model.config))
     try:
         model.load_state_dict(converted, strict=True, assign=True)
     except RuntimeError as exc:
@@ -68,6 +69,19 @@ def load_controlnet(path: Path, unet, dtype):
             f"ControlNet {path.name!r} does not fit this base model (a ControlNet is made for one model family): {first}"
         ) from exc
     return model.to(dtype).eval()
+
+
+def _added_embedding(state: dict, config: dict) -> dict:
+    """SDXL's label_emb (text_time conditioning), which diffusers' converter leaves out although
+    its own name table has it; renamed here with that table."""
+    from diffusers.loaders.single_file_utils import DIFFUSERS_TO_LDM_MAPPING
+
+    kind = "addition_embed_type" if config.get("addition_embed_type") else "class_embed_type"
+    if not config.get(kind):
+        return {}
+    prefix = "control_model." if any(k.startswith("control_model.") for k in state) else ""
+    table = DIFFUSERS_TO_LDM_MAPPING["controlnet"][kind]
+    return {new: state[prefix + old] for new, old in table.items() if prefix + old in state}
 
 
 def load_units(units: list[ControlNetUnit], layout, unet, dtype) -> list[LoadedUnit]:

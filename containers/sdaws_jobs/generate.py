@@ -34,7 +34,7 @@ def lora_refs(spec: Txt2ImgSpec) -> list[LoraRef]:
     return refs
 
 
-def _load_model(layout: Layout, channel: str, name: str, scratch: Path, runtime, what: str):
+def _load_model(layout: Layout, channel: str, name: str, scratch: Path, runtime, what: str, image2image=False):
     from .pipelines import load_text2image, local_model_dir
 
     ref = find_model(layout.channel(channel), _basename(name))
@@ -43,12 +43,12 @@ def _load_model(layout: Layout, channel: str, name: str, scratch: Path, runtime,
     progress.message(f"loading {what} {_basename(name)}")
     (scratch / channel).mkdir(parents=True, exist_ok=True)
     model_dir = local_model_dir(ref, scratch / channel, half=runtime.half)
-    return load_text2image(model_dir, runtime), model_dir
+    return load_text2image(model_dir, runtime, image2image), model_dir
 
 
 def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime):
     """A ready Kit for `spec`: the txt2img pipeline (scheduler, VAE, LoRAs, embeddings) and its extras."""
-    from .pipelines import apply_loras, as_image2image, load_vae, set_scheduler
+    from .pipelines import apply_loras, load_vae, set_scheduler
     from .render import Kit
     from .runtime import optimize_pipeline
 
@@ -75,9 +75,11 @@ def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime):
         for unit in kit.controlnet:
             unit.model.to(runtime.device)
     if spec.refiner_checkpoint:
-        refiner, _ = _load_model(layout, "refiner", spec.refiner_checkpoint, scratch, runtime, "refiner")
+        refiner, _ = _load_model(layout, "refiner", spec.refiner_checkpoint, scratch, runtime, "refiner", True)
+        if getattr(refiner, "text_encoder_2", None) is None:
+            raise SpecError(f"refiner {spec.refiner_checkpoint!r} is not an SDXL model")
         set_scheduler(refiner, spec.scheduler)
-        kit.refiner = as_image2image(optimize_pipeline(refiner, runtime))
+        kit.refiner = optimize_pipeline(refiner, runtime)
         kit.refiner.set_progress_bar_config(disable=True)
     if spec.enable_hr and is_model_upscaler(spec.hr_upscaler):
         from .upscalers import ModelUpscaler, find_upscaler

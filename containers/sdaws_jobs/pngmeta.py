@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any
 
+from sdaws.contract.prompts import LORA_TAG
 from sdaws.contract.specs import INPAINTING_FILL, SCHEDULERS, is_model_upscaler
 
 CHUNK = "parameters"
@@ -26,7 +27,6 @@ NEGATIVE = "Negative prompt:"
 
 # key: value pairs of the last line. A value is a JSON string or runs to the next comma.
 _PARAM = re.compile(r'\s*([A-Za-z][\w \-/]*?):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
-_LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::[^>]*)?>")
 
 
 def _format_number(value: float) -> str:
@@ -63,7 +63,7 @@ def extract_lora_tags(prompt: str) -> tuple[str, list[tuple[str, float]]]:
         loras.append((match.group(1).strip(), w))
         return ""
 
-    clean = _LORA_TAG.sub(_take, prompt)
+    clean = LORA_TAG.sub(_take, prompt)
     if not loras:
         return prompt, []
     clean = re.sub(r"[ \t]{2,}", " ", clean).strip(" \t,")

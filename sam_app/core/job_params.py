@@ -13,8 +13,9 @@ import copy
 from pydantic import ValidationError
 
 from sdaws.contract.errors import Conflict, describe_validation_error
-from sdaws.contract.model_tree import REQUIRED_TYPE
+from sdaws.contract.model_tree import REQUIRED_TYPE, strip_model_extension
 from sdaws.contract.outputs import result_marker_key
+from sdaws.contract.prompts import lora_tag_names
 from sdaws.contract.specs import LATENT_UPSCALERS, PIXEL_UPSCALERS, SPECS, parse_submitted
 
 from .job_refs import InvalidParams, ParityRefs, Ref, RefResolver
@@ -158,6 +159,12 @@ class JobParams:
             )
         if params.get("mask") is not None:
             spec["mask"] = take(r.input_file(params["mask"], "mask", "mask", outputs=True))
+        named = {
+            strip_model_extension(str(lora.get("name", "")).rsplit("/", 1)[-1]) for lora in spec.get("loras") or []
+        }
+        for name in lora_tag_names(params.get("prompt") if isinstance(params.get("prompt"), str) else ""):
+            if name not in named:  # the job reads `<lora:name:w>` tags too; their files must be staged
+                take(r.model(f"{name}.safetensors", "prompt", "lora", "Lora", converted=False))
         prompts = [params.get("prompt"), params.get("negative_prompt")]
         found = p.embeddings(params.get("embeddings"), prompts, "embeddings", "embeddings")
         spec["embeddings"] = [take(ref) for ref in found]

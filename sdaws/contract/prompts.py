@@ -1,7 +1,8 @@
-"""How names are spotted in prompts: an embedding is used where its name stands as a word.
+"""How names are spotted in prompts, the WebUI's way.
 
-The API stages every file of `embeddings/` whose name the prompts use, and the job puts
-the embedding's vectors exactly there, so both must match names the same way.
+An embedding is used where its name stands as a word; a LoRA is named by a
+`<lora:name:weight>` tag. The API stages the files the prompts name and the job applies
+them, so both must read prompts the same way.
 """
 
 from __future__ import annotations
@@ -20,3 +21,17 @@ def uses_word(text: str, word: str) -> bool:
 
 def replace_word(text: str, word: str, replacement: str) -> str:
     return word_pattern(word).sub(lambda _: replacement, text or "") if word else text
+
+
+# <lora:name>, <lora:name:weight> (a third ":…" part, the WebUI's text-encoder weight, is ignored).
+LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::[^>]*)?>")
+
+
+def lora_tag_names(prompt: str) -> list[str]:
+    """The LoRA names `<lora:…>` tags in `prompt` use, in order, once each."""
+    names: list[str] = []
+    for match in LORA_TAG.finditer(prompt or ""):
+        name = match.group(1).strip()
+        if name and name not in names:
+            names.append(name)
+    return names
