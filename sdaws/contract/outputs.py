@@ -32,6 +32,8 @@ AWS_JOBS_PREFIX = "jobs"
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 LORA_FOLDER = "Lora"
 RESULT_EXTENSION = ".safetensors"
+# Kinds whose results are images that stay with the job (under images/, see above).
+IMAGE_KINDS = ("txt2img", "img2img", "upscale")
 # Kinds whose result is one named model in the tree, and the folder it lands in.
 _NAMED_RESULT_FOLDER = {"merge": REQUIRED_TYPE, "export": REQUIRED_TYPE, "convert": CONVERTED_PREFIX}
 
