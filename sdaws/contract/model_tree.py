@@ -215,7 +215,7 @@ FOLDER_USES: dict[str, tuple[str, ...]] = {
     "ControlNet": ("txt2img/img2img: controlnet[].model",),
     **{t: ("upscale: upscaler_1, upscaler_2", "txt2img: hr_upscaler") for t in UPSCALER_TYPES},
     "GFPGAN": ("upscale: gfpgan_model",),
-    "Codeformer": ("upscale: codeformer_model",),
+    "Codeformer": ("upscale: codeformer_model (where spandrel-extra-arches is installed)",),
 }
 # Folders no job reads, and why; a reference into one is refused with this reason.
 UNSUPPORTED_FOLDERS: dict[str, str] = {
