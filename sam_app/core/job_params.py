@@ -162,10 +162,11 @@ class JobParams:
         named = {
             strip_model_extension(str(lora.get("name", "")).rsplit("/", 1)[-1]) for lora in spec.get("loras") or []
         }
-        for name in lora_tag_names(params.get("prompt") if isinstance(params.get("prompt"), str) else ""):
+        prompts = [text for text in (params.get("prompt"), params.get("negative_prompt")) if isinstance(text, str)]
+        prompt = params.get("prompt")
+        for name in lora_tag_names(prompt if isinstance(prompt, str) else ""):
             if name not in named:  # the job reads `<lora:name:w>` tags too; their files must be staged
                 take(r.model(f"{name}.safetensors", "prompt", "lora", "Lora", converted=False))
-        prompts = [params.get("prompt"), params.get("negative_prompt")]
         found = p.embeddings(params.get("embeddings"), prompts, "embeddings", "embeddings")
         spec["embeddings"] = [take(ref) for ref in found]
         if params.get("preview_every"):
