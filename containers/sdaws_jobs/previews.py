@@ -118,7 +118,9 @@ class Previews:
             found = [p for p in sorted(channel.iterdir()) if p.name.rsplit(".", 1)[0] == wanted]
             if found:
                 decoder = load_taesd(found[0])
-        return cls(every, layout, sdxl, decoder)
+        previews = cls(every, layout, sdxl, decoder)
+        progress.message(f"live previews every {every} steps ({previews.method})")
+        return previews
 
     def images(self, latents) -> list:
         import numpy as np

@@ -113,3 +113,33 @@ def test_bad_units_are_refused_before_anything_runs(api):
         api, "txt2img", BASE | {"controlnet": [unit | {"model": "control_tiny.safetensors", "module": "depth"}]}
     )
     assert answer.status_code == 422 and "module" in answer.text
+
+
+def test_a_lora_tag_stacks_with_controlnet_and_hires_fix(api, models_dir):
+    import torch
+    from safetensors.torch import save_file
+
+    from sdaws_jobs.pngmeta import read_png_infotext, spec_fields
+
+    gen = torch.Generator().manual_seed(4)
+    module = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_v"  # kohya's SD1 naming
+    lora = {
+        f"{module}.lora_down.weight": torch.randn(2, 16, generator=gen),
+        f"{module}.lora_up.weight": torch.randn(16, 2, generator=gen) * 4,
+        f"{module}.alpha": torch.tensor(2.0),
+    }
+    (models_dir / "Lora").mkdir()
+    save_file(lora, str(models_dir / "Lora" / "style.safetensors"))
+    square, _ = _control_images(api)
+    params = BASE | {
+        "controlnet": [{"model": "control_tiny.safetensors", "image": square}],
+        "enable_hr": True,
+        "hr_scale": 1.5,
+        "denoising_strength": 0.6,
+    }
+    without, _ = _image(api, params)
+    with_lora, png = _image(api, params | {"prompt": "a house <lora:style:0.9>"})
+    assert with_lora.shape == (96, 96, 3) and np.abs(with_lora - without).max() > 0
+    fields = spec_fields(read_png_infotext(io.BytesIO(png)))
+    assert fields["loras"] == [{"name": "style", "weight": 0.9}] and fields["enable_hr"] is True
+    assert fields["controlnet"][0]["model"] == "control_tiny"
