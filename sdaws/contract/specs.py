@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from .architecture import ARCHS, PREDICTION_TYPES
 from .model_tree import MAX_NAME_LENGTH, is_plain_name, portable_name_problem
+from .outputs import is_job_output_key
 
 # Spec key -> the name WebUI shows in infotext ("Sampler: Euler a").
 SCHEDULERS: dict[str, str] = {
@@ -78,6 +79,8 @@ def _check_ref(value: str) -> str:
     """A model-tree or job-input reference: "x.safetensors", "Lora/x.safetensors",
     "job-inputs/<group>/<file>". Relative, no "..", each part a plain name."""
     value = value.strip()
+    if is_job_output_key(value):  # an image a job made, named by its output key (longer than 3 parts)
+        return value
     parts = value.split("/")
     if value.startswith("/") or len(parts) > 3:
         raise ValueError(f"{value!r} is not a relative reference of at most 3 parts")

@@ -42,3 +42,15 @@ def test_checkpoint_folders_still_refuse_pickled_extensions_and_say_where():
         normalize_upload_name("model.pt")
     with pytest.raises(InvalidInput, match=r"in embeddings/"):
         normalize_upload_name("x.ckpt", "embeddings")
+
+
+def test_a_job_output_key_is_a_valid_image_reference_in_both_worlds():
+    from pydantic import ValidationError
+
+    from sdaws.contract.specs import parse_spec
+
+    for key in ("job-outputs/0a1b/images/00000-7.png", "jobs/0a1b/output/images/00000-7.png"):
+        assert parse_spec("upscale", {"image": key, "upscaler_1": "Lanczos"}).image == key
+    for bad in ("job-outputs/../images/x.png", "jobs/0a1b/elsewhere/images/x.png", "a/b/c/d"):
+        with pytest.raises(ValidationError):
+            parse_spec("upscale", {"image": bad, "upscaler_1": "Lanczos"})
