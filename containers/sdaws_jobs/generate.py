@@ -1,7 +1,9 @@
 """The txt2img and img2img jobs: load the model from its channels, render, write PNGs.
 
 Images land in output/images/<index>-<seed>.png, each with the WebUI `parameters`
-chunk, and each announced by an `output` event carrying its seed.
+chunk, and each announced by an `output` event carrying its seed. Channels besides the
+model (all optional): vae, lora, embeddings, controlnet + control_image_<i>, upscaler
+(hires fix), refiner, vae_approx (preview decoders), init_image and mask (img2img).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from sdaws.contract.outputs import IMAGES_FOLDER
-from sdaws.contract.specs import Img2ImgSpec, LoraRef, Txt2ImgSpec
+from sdaws.contract.specs import Img2ImgSpec, LoraRef, Txt2ImgSpec, is_model_upscaler
 
 from . import progress
 from .errors import SpecError
@@ -32,17 +34,25 @@ def lora_refs(spec: Txt2ImgSpec) -> list[LoraRef]:
     return refs
 
 
+def _load_model(layout: Layout, channel: str, name: str, scratch: Path, runtime, what: str, image2image=False):
+    from .pipelines import load_text2image, local_model_dir
+
+    ref = find_model(layout.channel(channel), _basename(name))
+    if ref.kind == "hub":
+        raise SpecError(f"{what} {name!r} not found in the {channel} channel")
+    progress.message(f"loading {what} {_basename(name)}")
+    (scratch / channel).mkdir(parents=True, exist_ok=True)
+    model_dir = local_model_dir(ref, scratch / channel, half=runtime.half)
+    return load_text2image(model_dir, runtime, image2image), model_dir
+
+
 def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime):
-    """A ready txt2img pipeline for `spec` (scheduler set), its inputs taken from the layout's channels."""
-    from .pipelines import apply_loras, load_text2image, load_vae, local_model_dir, set_scheduler
+    """A ready Kit for `spec`: the txt2img pipeline (scheduler, VAE, LoRAs, embeddings) and its extras."""
+    from .pipelines import apply_loras, load_vae, set_scheduler
+    from .render import Kit
     from .runtime import optimize_pipeline
 
-    ref = find_model(layout.channel("model"), _basename(spec.model))
-    if ref.kind == "hub":
-        raise SpecError(f"model {spec.model!r} not found in the model channel")
-    progress.message(f"loading model {_basename(spec.model)}")
-    model_dir = local_model_dir(ref, scratch, half=runtime.half)
-    pipe = load_text2image(model_dir, runtime)
+    pipe, model_dir = _load_model(layout, "model", spec.model, scratch, runtime, "model")
     if spec.vae:
         vae_path = find_file(layout.channel("vae"), _basename(spec.vae), CHECKPOINT_EXTS, "VAE")
         pipe.vae = load_vae(vae_path, model_dir, runtime)
@@ -52,33 +62,73 @@ def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime):
         for r in lora_refs(spec)
     ]
     apply_loras(pipe, loras)
-    return optimize_pipeline(pipe, runtime, compile_unet=spec.compile and runtime.cuda)
+    kit = Kit(optimize_pipeline(pipe, runtime, compile_unet=spec.compile and runtime.cuda))
+    if spec.embeddings:
+        from .embeddings import load_embeddings
+
+        kit.embeddings = load_embeddings(pipe, layout.channel("embeddings"), [_basename(e) for e in spec.embeddings])
+    if spec.controlnet:
+        from .controlnet import load_units
+
+        progress.message(f"loading {len(spec.controlnet)} ControlNet unit(s)")
+        kit.controlnet = load_units(spec.controlnet, layout, pipe.unet, runtime.dtype)
+        for unit in kit.controlnet:
+            unit.model.to(runtime.device)
+    if spec.refiner_checkpoint:
+        refiner, _ = _load_model(layout, "refiner", spec.refiner_checkpoint, scratch, runtime, "refiner", True)
+        if getattr(refiner, "text_encoder_2", None) is None:
+            raise SpecError(f"refiner {spec.refiner_checkpoint!r} is not an SDXL model")
+        set_scheduler(refiner, spec.scheduler)
+        kit.refiner = optimize_pipeline(refiner, runtime)
+        kit.refiner.set_progress_bar_config(disable=True)
+    if spec.enable_hr and is_model_upscaler(spec.hr_upscaler):
+        from .upscalers import ModelUpscaler, find_upscaler
+
+        kit.upscaler = ModelUpscaler(find_upscaler(layout.channel("upscaler"), spec.hr_upscaler), runtime.device)
+    if spec.preview_every:
+        from .previews import Previews
+
+        kit.previews = Previews.for_job(spec.preview_every, layout, kit.sdxl, layout.channel("vae_approx"))
+    return kit
 
 
-def load_init_image(spec: Img2ImgSpec, layout: Layout):
+def open_image(channel: Path, name: str, what: str):
+    """The image `name` in `channel`, as RGB (a clear error when it is missing or unreadable)."""
     from PIL import Image, UnidentifiedImageError
 
-    path = find_file(layout.channel("init_image"), _basename(spec.init_image), IMAGE_EXTS, "init image")
+    path = find_file(channel, _basename(name), IMAGE_EXTS, what)
     try:
         with Image.open(path) as img:
             return img.convert("RGB")
     except (UnidentifiedImageError, OSError) as exc:
-        raise SpecError(f"init image {path.name!r} is not a readable image: {exc}") from exc
+        raise SpecError(f"{what} {path.name!r} is not a readable image: {exc}") from exc
 
 
-def write_images(pipe, spec: Txt2ImgSpec, layout: Layout) -> list[dict]:
-    """Render the run with a ready txt2img pipeline; PNGs into output/images/. Returns the output events."""
+def load_init_image(spec: Img2ImgSpec, layout: Layout):
+    return open_image(layout.channel("init_image"), spec.init_image, "init image")
+
+
+def load_mask(spec: Txt2ImgSpec, layout: Layout):
+    if not isinstance(spec, Img2ImgSpec) or not spec.mask:
+        return None
+    return open_image(layout.channel("mask"), spec.mask, "mask")
+
+
+def write_images(kit, spec: Txt2ImgSpec, layout: Layout) -> list[dict]:
+    """Render the run with a ready Kit; PNGs into output/images/. Returns the output events."""
     from .render import render, steps_per_image
 
-    init_image = None
-    if isinstance(spec, Img2ImgSpec):
-        from .pipelines import as_image2image
-
-        init_image = load_init_image(spec, layout)
-        pipe = as_image2image(pipe)
+    init_image = load_init_image(spec, layout) if isinstance(spec, Img2ImgSpec) else None
     bar = progress.Progress(spec.batch_count * steps_per_image(spec))
     events = []
-    for index, item in enumerate(render(pipe, spec, init_image, on_step=lambda: bar.advance(message="denoising"))):
+    rendered = render(
+        kit,
+        spec,
+        init_image,
+        on_step=lambda: bar.advance(message="denoising"),
+        mask_image=load_mask(spec, layout),
+    )
+    for index, item in enumerate(rendered):
         name = f"{index:05d}-{item.seed}.png"
         target = layout.output_path(IMAGES_FOLDER, name)
         partial = target.with_suffix(".png.partial")
@@ -94,6 +144,9 @@ def run(spec: Txt2ImgSpec, layout: Layout, kind: str) -> None:
 
     if isinstance(spec, Img2ImgSpec):
         load_init_image(spec, layout)  # a missing or broken image fails before the model loads
+        load_mask(spec, layout)
+    for i, unit in enumerate(spec.controlnet):
+        open_image(layout.channel(f"control_image_{i}"), unit.image, "control image")
     runtime = pick_runtime(spec.half)
     with tempfile.TemporaryDirectory(prefix="sdaws-gen-") as scratch:
         write_images(build_pipeline(spec, layout, Path(scratch), runtime), spec, layout)

@@ -20,7 +20,7 @@ def _rename(mapping: dict | None, pipe) -> dict | None:
         return mapping
     out = dict(mapping)
     for prefix in TEXT_ENCODERS:
-        encoder = getattr(pipe, prefix, None)
+        encoder = pipe.get(prefix) if isinstance(pipe, dict) else getattr(pipe, prefix, None)
         if encoder is None or hasattr(encoder, "text_model"):
             continue
         old = f"{prefix}.text_model."
@@ -28,8 +28,15 @@ def _rename(mapping: dict | None, pipe) -> dict | None:
     return out
 
 
+def rename_text_encoder_keys(state: dict, holder) -> dict:
+    """`state` with text-encoder keys renamed to the modules `holder` (a pipeline or a dict of parts) has."""
+    return _rename(state, holder) or {}
+
+
 def load_lora(pipe, path: Path, adapter_name: str) -> None:
-    state, alphas = pipe.lora_state_dict(str(path.parent), weight_name=path.name)
+    # unet_config lets diffusers map kohya SDXL names (the original input_blocks_4_1_… paths)
+    # to diffusers blocks, as its own load_lora_weights does.
+    state, alphas = pipe.lora_state_dict(str(path.parent), weight_name=path.name, unet_config=pipe.unet.config)
     state, alphas = _rename(state, pipe), _rename(alphas, pipe)
     if any(k.startswith("unet.") for k in state):
         pipe.load_lora_into_unet(

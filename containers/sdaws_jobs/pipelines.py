@@ -55,18 +55,18 @@ def local_model_dir(ref: ModelRef, scratch: Path, half: bool = False) -> Path:
     return path
 
 
-def load_text2image(model_dir: Path, runtime: Runtime):
-    """The txt2img pipeline class the folder's model_index.json names (SD or SDXL)."""
-    from diffusers import AutoPipelineForText2Image
+def load_text2image(model_dir: Path, runtime: Runtime, image2image: bool = False):
+    """The txt2img pipeline class the folder's model_index.json names (SD or SDXL); with
+    `image2image` its img2img twin, loaded as such (an SDXL refiner keeps its aesthetic-score config)."""
+    from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 
     extra = {}
     index = json.loads((model_dir / "model_index.json").read_text(encoding="utf-8"))
     if "safety_checker" in index:
         # The WebUI has no safety checker; users expect the same images here.
         extra = {"safety_checker": None, "requires_safety_checker": False}
-    return AutoPipelineForText2Image.from_pretrained(
-        str(model_dir), torch_dtype=runtime.dtype, local_files_only=True, **extra
-    )
+    auto = AutoPipelineForImage2Image if image2image else AutoPipelineForText2Image
+    return auto.from_pretrained(str(model_dir), torch_dtype=runtime.dtype, local_files_only=True, **extra)
 
 
 def as_image2image(pipe):

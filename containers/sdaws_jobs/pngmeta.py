@@ -18,14 +18,15 @@ import json
 import re
 from typing import Any
 
-from sdaws.contract.specs import SCHEDULERS
+from sdaws.contract.prompts import LORA_TAG
+from sdaws.contract.specs import INPAINTING_FILL, SCHEDULERS, is_model_upscaler
 
 CHUNK = "parameters"
+POSTPROCESSING_CHUNK = "postprocessing"
 NEGATIVE = "Negative prompt:"
 
 # key: value pairs of the last line. A value is a JSON string or runs to the next comma.
 _PARAM = re.compile(r'\s*([A-Za-z][\w \-/]*?):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
-_LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::[^>]*)?>")
 
 
 def _format_number(value: float) -> str:
@@ -62,7 +63,7 @@ def extract_lora_tags(prompt: str) -> tuple[str, list[tuple[str, float]]]:
         loras.append((match.group(1).strip(), w))
         return ""
 
-    clean = _LORA_TAG.sub(_take, prompt)
+    clean = LORA_TAG.sub(_take, prompt)
     if not loras:
         return prompt, []
     clean = re.sub(r"[ \t]{2,}", " ", clean).strip(" \t,")
@@ -76,7 +77,7 @@ def lora_tag(name: str, weight: float) -> str:
 def model_display_name(name: str) -> str:
     """WebUI shows checkpoint names without folder and extension."""
     name = name.rsplit("/", 1)[-1]
-    for ext in (".safetensors", ".ckpt", ".pt", ".bin"):
+    for ext in (".safetensors", ".ckpt", ".pth", ".pt", ".bin"):
         if name.lower().endswith(ext):
             return name[: -len(ext)]
     return name
@@ -102,8 +103,13 @@ def build_infotext(
     return "\n".join(lines)
 
 
-def infotext_for(spec: Any, seed: int, *, version: str | None = None, batch_pos: int | None = None) -> str:
-    """Infotext of one image generated from a txt2img/img2img spec with `seed`."""
+def infotext_for(
+    spec: Any, seed: int, *, version: str | None = None, batch_pos: int | None = None, extra: dict | None = None
+) -> str:
+    """Infotext of one image generated from a txt2img/img2img spec with `seed`.
+
+    `extra` carries what the job learnt while loading: {"embeddings": {name: short hash}}.
+    """
     prompt = spec.prompt
     _, in_prompt = extract_lora_tags(prompt)
     named = {name for name, _ in in_prompt}
@@ -114,6 +120,7 @@ def infotext_for(spec: Any, seed: int, *, version: str | None = None, batch_pos:
     ]
     if tags:
         prompt = " ".join([prompt, *tags]) if prompt else " ".join(tags)
+    img2img = hasattr(spec, "init_image")
     params: dict[str, Any] = {
         "Steps": spec.steps,
         "Sampler": SCHEDULERS[spec.scheduler],
@@ -122,13 +129,64 @@ def infotext_for(spec: Any, seed: int, *, version: str | None = None, batch_pos:
         "Size": f"{spec.width}x{spec.height}",
         "Model": model_display_name(spec.model),
         "VAE": spec.vae.rsplit("/", 1)[-1] if spec.vae else None,
-        "Denoising strength": getattr(spec, "denoising_strength", None),
+        "Denoising strength": spec.denoising_strength if img2img or spec.enable_hr else None,
         "Clip skip": spec.clip_skip if spec.clip_skip > 1 else None,
         "Batch size": spec.batch_size if spec.batch_size > 1 else None,
         "Batch pos": batch_pos if spec.batch_size > 1 else None,
-        "Version": version,
     }
+    params |= parity_params(spec, extra or {})
+    params["Version"] = version
     return build_infotext(prompt, spec.negative_prompt, params)
+
+
+def _controlnet_unit_text(unit: Any) -> str:
+    """One ControlNet unit the way the WebUI ControlNet extension writes it (a quoted list)."""
+    pairs = {
+        "Module": unit.module,
+        "Model": model_display_name(unit.model),
+        "Weight": _format_number(unit.weight),
+        "Resize Mode": "Crop and Resize",
+        "Threshold A": _format_number(unit.threshold_a) if unit.module == "canny" else None,
+        "Threshold B": _format_number(unit.threshold_b) if unit.module == "canny" else None,
+        "Guidance Start": _format_number(unit.guidance_start),
+        "Guidance End": _format_number(unit.guidance_end),
+    }
+    return ", ".join(f"{k}: {v}" for k, v in pairs.items() if v is not None)
+
+
+def parity_params(spec: Any, extra: dict) -> dict[str, Any]:
+    """Infotext of the WebUI-parity fields, keys and formats as the WebUI writes them."""
+    params: dict[str, Any] = {}
+    if getattr(spec, "mask", None):
+        params["Mask blur"] = spec.mask_blur
+        if spec.inpaint_full_res:
+            params["Inpaint area"] = "Only masked"
+            params["Masked area padding"] = spec.inpaint_full_res_padding
+        if spec.inpainting_mask_invert:
+            params["Mask mode"] = "Inpaint not masked"
+        if spec.inpainting_fill != 1:
+            params["Masked content"] = INPAINTING_FILL[spec.inpainting_fill]
+    if spec.enable_hr:
+        if spec.hr_resize_x or spec.hr_resize_y:
+            params["Hires resize"] = "x".join(map(str, spec.hires_size(spec.width, spec.height)))
+        else:
+            params["Hires upscale"] = float(spec.hr_scale)
+        params["Hires steps"] = spec.hr_second_pass_steps or None
+        upscaler = spec.hr_upscaler
+        params["Hires upscaler"] = model_display_name(upscaler) if is_model_upscaler(upscaler) else upscaler
+    if spec.refiner_checkpoint:
+        params["Refiner"] = model_display_name(spec.refiner_checkpoint)
+        params["Refiner switch at"] = float(spec.refiner_switch_at)
+    for i, unit in enumerate(spec.controlnet):
+        params[f"ControlNet {i}"] = _controlnet_unit_text(unit)
+    hashes = extra.get("embeddings") or {}
+    if hashes:
+        params["TI hashes"] = ", ".join(f"{name}: {digest}" for name, digest in hashes.items())
+    return params
+
+
+def _split_pairs(text: str) -> dict[str, str]:
+    return {k.strip(): _unquote(v) for k, v in _PARAM.findall(text)}
 
 
 def parse_infotext(text: str) -> dict[str, Any]:
@@ -170,10 +228,17 @@ def spec_fields(text: str) -> dict[str, Any]:
         "Denoising strength": ("denoising_strength", float),
         "Clip skip": ("clip_skip", int),
         "Batch size": ("batch_size", int),
+        "Hires upscale": ("hr_scale", float),
+        "Hires steps": ("hr_second_pass_steps", int),
+        "Hires upscaler": ("hr_upscaler", str),
+        "Refiner switch at": ("refiner_switch_at", float),
+        "Mask blur": ("mask_blur", int),
+        "Masked area padding": ("inpaint_full_res_padding", int),
     }
     for key, (field, cast) in conv.items():
         if key in params:
             out[field] = cast(params[key])
+    out |= parity_fields(params)
     if "Sampler" in params:
         sampler = params["Sampler"]
         if params.get("Schedule type", "").lower() == "karras":
@@ -185,6 +250,59 @@ def spec_fields(text: str) -> dict[str, Any]:
     return out
 
 
+def parity_fields(params: dict[str, str]) -> dict[str, Any]:
+    """Spec fields of the WebUI-parity keys that need more than a cast."""
+    out: dict[str, Any] = {}
+    if any(k in params for k in ("Hires upscale", "Hires resize", "Hires upscaler")):
+        out["enable_hr"] = True
+    if "Hires resize" in params:
+        x, _, y = params["Hires resize"].partition("x")
+        out["hr_resize_x"], out["hr_resize_y"] = int(x), int(y)
+    if "Refiner" in params:
+        out["refiner_checkpoint"] = params["Refiner"].split(" [", 1)[0]
+    if params.get("Inpaint area") == "Only masked":
+        out["inpaint_full_res"] = True
+    if params.get("Mask mode") == "Inpaint not masked":
+        out["inpainting_mask_invert"] = 1
+    if params.get("Masked content") in INPAINTING_FILL:
+        out["inpainting_fill"] = INPAINTING_FILL.index(params["Masked content"])
+    units = []
+    for i in range(8):
+        text = params.get(f"ControlNet {i}")
+        if text is None:
+            break
+        pairs = _split_pairs(text)
+        unit: dict[str, Any] = {"module": pairs.get("Module", "none"), "model": pairs.get("Model", "")}
+        for key, field in (
+            ("Weight", "weight"),
+            ("Guidance Start", "guidance_start"),
+            ("Guidance End", "guidance_end"),
+        ):
+            if key in pairs:
+                unit[field] = float(pairs[key])
+        for key, field in (("Threshold A", "threshold_a"), ("Threshold B", "threshold_b")):
+            if key in pairs:
+                unit[field] = float(pairs[key])
+        units.append(unit)
+    if units:
+        out["controlnet"] = units  # the control images are not in infotext; the caller supplies them
+    if "TI hashes" in params:
+        out["embeddings"] = [pair.split(":", 1)[0].strip() for pair in params["TI hashes"].split(",") if pair.strip()]
+    return out
+
+
+def postprocessing_infotext(info: dict[str, Any]) -> str:
+    """The `postprocessing` chunk the WebUI's extras tab writes: "Key: value, …"."""
+    items = []
+    for key, value in info.items():
+        if value is None:
+            continue
+        if isinstance(value, float):
+            value = _format_number(value)
+        items.append(f"{key}: {_quote(value)}")
+    return ", ".join(items)
+
+
 def read_png_infotext(path) -> str | None:
     from PIL import Image
 
@@ -192,10 +310,13 @@ def read_png_infotext(path) -> str | None:
         return img.info.get(CHUNK)
 
 
-def png_info(infotext: str):
-    """A PngInfo carrying `infotext` in the `parameters` chunk (tEXt, iTXt if not latin-1)."""
+def png_info(infotext: str | None, postprocessing: str | None = None):
+    """A PngInfo carrying `infotext` in the `parameters` chunk (and the extras' `postprocessing` one)."""
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
-    info.add_text(CHUNK, infotext)
+    if infotext:
+        info.add_text(CHUNK, infotext)
+    if postprocessing:
+        info.add_text(POSTPROCESSING_CHUNK, postprocessing)
     return info

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import SpecError
 
-CACHED_CHANNELS = ("model", "vae", "lora")
+CACHED_CHANNELS = ("model", "vae", "lora", "embeddings", "controlnet", "refiner", "upscaler", "vae_approx")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -96,3 +96,13 @@ def upload_outputs(output_dir: Path, uri: str, client=None) -> list[str]:
         client.upload_file(str(path), bucket, key)
         keys.append(key)
     return keys
+
+
+def upload_file(output_dir: Path, path: Path, uri: str, client=None) -> str:
+    """Upload one file of output_dir below `uri` at once (a live preview); returns its key."""
+    client = client or _client()
+    bucket, prefix = split_uri(uri)
+    prefix = prefix.rstrip("/") + "/" if prefix else ""
+    key = prefix + path.relative_to(output_dir).as_posix()
+    client.upload_file(str(path), bucket, key)
+    return key

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from sdaws.contract.errors import InvalidInput
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from sdaws.contract.outputs import LORA_FOLDER
-from sdaws.contract.specs import Img2ImgSpec, Txt2ImgSpec, parse_spec
+from sdaws.contract.specs import Txt2ImgSpec, parse_spec
 
 from .errors import SpecError
 from .layout import Layout
@@ -85,6 +85,12 @@ class Generator:
             tuple((lora.name, lora.weight) for lora in spec.loras),
             spec.half,
             spec.compile,
+            # What else build_pipeline loads: embeddings change the tokenizer for good.
+            tuple(spec.embeddings),
+            tuple(unit.model for unit in spec.controlnet),
+            spec.refiner_checkpoint,
+            spec.hr_upscaler if spec.enable_hr else None,
+            spec.preview_every,
         )
         if key != self._key:
             self._pipe, self._key = None, None
@@ -92,9 +98,11 @@ class Generator:
                 shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = tempfile.mkdtemp(prefix="sdaws-serve-")
             self._pipe = build_pipeline(spec, layout, Path(self._scratch), pick_runtime(spec.half))
-            self._pipe.set_progress_bar_config(disable=True)
+            self._pipe.pipe.set_progress_bar_config(disable=True)
             self._key = key
-        set_scheduler(self._pipe, spec.scheduler)
+        set_scheduler(self._pipe.pipe, spec.scheduler)
+        if self._pipe.previews is not None:
+            self._pipe.previews.layout = layout  # this request's output folder
         return self._pipe
 
     def handle(self, body: dict) -> dict:
@@ -106,7 +114,7 @@ class Generator:
     def run_job_request(self, body: dict) -> dict:
         """Stage the inputs from S3, run the kind like a job, upload output/ to body["output"]."""
         from .generate import write_images
-        from .s3_staging import stage_inputs, upload_outputs
+        from .s3_staging import stage_inputs, upload_file, upload_outputs
 
         kind = _kind(body)
         if not isinstance(body.get("spec"), dict) or not isinstance(body.get("output"), str):
@@ -116,8 +124,10 @@ class Generator:
             layout = Layout(Path(work) / "input", Path(work) / "output")
             uris = stage_inputs(body.get("inputs") or [], layout.input_dir, self.cache_dir)
             with self._lock:
-                pipe = self._pipeline(spec, layout, tuple(uris))
-                outputs = write_images(pipe, spec, layout)
+                kit = self._pipeline(spec, layout, tuple(uris))
+                if kit.previews is not None:  # previews go up as they are made, so the client sees them live
+                    kit.previews.on_written = lambda path: upload_file(layout.output_dir, path, body["output"])
+                outputs = write_images(kit, spec, layout)
             keys = upload_outputs(layout.output_dir, body["output"])
         return {"job_id": body.get("job_id"), "kind": kind, "outputs": outputs, "uploaded": keys}
 
@@ -138,13 +148,9 @@ class Generator:
         with self._lock:
             if self._key is None or self._key[1] != spec.model:
                 find_model(self.layout.channel("model"), spec.model.rsplit("/", 1)[-1], strict=True)
-            pipe = self._pipeline(spec, self.layout, ("tree",))
-            if isinstance(spec, Img2ImgSpec):
-                from .pipelines import as_image2image
-
-                pipe = as_image2image(pipe)
+            kit = self._pipeline(spec, self.layout, ("tree",))
             images = []
-            for item in render(pipe, spec, init_image):
+            for item in render(kit, spec, init_image):
                 buffer = io.BytesIO()
                 item.image.save(buffer, format="PNG", pnginfo=png_info(item.infotext))
                 images.append(

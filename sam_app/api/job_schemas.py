@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sdaws.contract.specs import JOB_KINDS
+
 from .schemas import STRICT
 
-JobKind = Literal["convert", "export", "merge", "train", "txt2img", "img2img"]
+JobKind = Literal[*JOB_KINDS]  # type: ignore[valid-type]  # the contract's kinds, never a second list
 JobStatus = Literal["QUEUED", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 
 

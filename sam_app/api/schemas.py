@@ -22,6 +22,9 @@ class Ping(BaseModel):
 class ModelType(BaseModel):
     name: str
     required: bool
+    extensions: list[str] = Field(default_factory=list, description="the file extensions this folder holds")
+    used_by: list[str] = Field(default_factory=list, description="which jobs read this folder, and through which field")
+    unsupported: str | None = Field(None, description="why no job reads this folder (LDSR/, hypernetworks/, CLIP/)")
 
 
 class ModelTypes(BaseModel):

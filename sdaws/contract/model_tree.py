@@ -34,12 +34,25 @@ MODEL_TYPES: tuple[str, ...] = (
 REQUIRED_TYPE = "Stable-diffusion"
 EXTENSIONS: tuple[str, ...] = (".safetensors", ".ckpt")
 DEFAULT_EXTENSION = ".ckpt"
+# Folders whose files the WebUI reads in other formats too: upscalers and face restorers
+# are published as `.pth`, textual inversions and TAESD decoders as `.pt`/`.pth`/`.bin`.
+# Pickled formats are only ever read through the job code's safe loader.
+_PICKLED = (".pt", ".pth")
+EXTENSIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "ControlNet": (*EXTENSIONS, ".pth"),
+    "embeddings": (".safetensors", ".pt", ".bin"),
+    "VAE": (*EXTENSIONS, ".pt"),
+    "VAE-approx": (".safetensors", *_PICKLED),
+    "hypernetworks": (".safetensors", ".pt"),
+    **{t: (".safetensors", *_PICKLED) for t in ("ESRGAN", "RealESRGAN", "SwinIR", "ScuNET", "GFPGAN", "Codeformer")},
+    "CLIP": (".safetensors", *_PICKLED),
+}
 # Converted diffusers folders (the `ckpt_cache` idea) live beside the tree.
 CONVERTED_PREFIX = "diffusers"
 # Files clients send for jobs (img2img images, training datasets): job-inputs/<group>/<file>.
 JOB_INPUTS_PREFIX = "job-inputs"
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-CAPTION_EXTENSIONS: tuple[str, ...] = (".txt",)
+CAPTION_EXTENSIONS: tuple[str, ...] = (".txt", ".caption")
 INPUT_EXTENSIONS: tuple[str, ...] = IMAGE_EXTENSIONS + CAPTION_EXTENSIONS
 MAX_NAME_LENGTH = 200
 # File systems count bytes, not characters: ext4, APFS and NTFS hold 255 (UTF-8 bytes,
@@ -77,8 +90,13 @@ def _suffix(name: str) -> str:
     return name[dot:] if dot > 0 else ""
 
 
-def check_name(name: str) -> str:
-    """Validate a model file name as stored; return it unchanged."""
+def extensions_for(model_type: str | None) -> tuple[str, ...]:
+    """The file extensions a folder holds (EXTENSIONS for the checkpoint-like folders)."""
+    return EXTENSIONS_BY_TYPE.get(model_type or "", EXTENSIONS)
+
+
+def check_name(name: str, model_type: str | None = None) -> str:
+    """Validate a model file name as stored (in `model_type`'s folder); return it unchanged."""
     if name is None or not name.strip():
         raise InvalidInput("model name is empty; give a file name such as my_model.safetensors")
     if name != name.strip():
@@ -96,8 +114,10 @@ def check_name(name: str) -> str:
     if any(unicodedata.category(ch).startswith("C") for ch in name):
         raise InvalidInput("model name contains control characters; use printable characters only")
     suffix = _suffix(name)
-    if suffix.lower() not in EXTENSIONS:
-        raise InvalidInput(f"model name {name!r} must end in {' or '.join(EXTENSIONS)}")
+    allowed = extensions_for(model_type)
+    if suffix.lower() not in allowed:
+        where = f" in {model_type}/" if model_type in EXTENSIONS_BY_TYPE else ""
+        raise InvalidInput(f"model name {name!r} must end in {' or '.join(allowed)}{where}")
     return name
 
 
@@ -117,36 +137,39 @@ def portable_name_problem(name: str, suffix: str = "") -> str | None:
     return None
 
 
-def check_new_name(name: str) -> str:
+def check_new_name(name: str, model_type: str | None = None) -> str:
     """check_name, and the name must be one every WebUI platform can hold (a new file)."""
-    check_name(name)
+    check_name(name, model_type)
     problem = portable_name_problem(name)
     if problem is not None:
         raise InvalidInput(f"model name {name[:60]!r}{'…' if len(name) > 60 else ''} {problem}")
     return name
 
 
-def normalize_upload_name(filename: str) -> str:
-    """Name an uploaded file gets in the tree: `.ckpt` added when it has no extension."""
+def normalize_upload_name(filename: str, model_type: str | None = None) -> str:
+    """Name an uploaded file gets in `model_type`'s folder: `.ckpt` added when it has no extension."""
     if filename is None or not filename.strip():
         raise InvalidInput("filename is empty; give the model's file name")
     if filename != filename.strip():
         raise InvalidInput(f"filename {filename!r} has leading or trailing spaces; remove them")
     suffix = _suffix(filename)
-    if suffix.lower() in EXTENSIONS:
-        return check_new_name(filename)
+    allowed = extensions_for(model_type)
+    if suffix.lower() in allowed:
+        return check_new_name(filename, model_type)
     if suffix and _EXTENSION_LIKE.match(suffix) and not suffix[1:].isdigit():
+        where = f" in {model_type}/" if model_type in EXTENSIONS_BY_TYPE else ""
         raise InvalidInput(
-            f"extension {suffix!r} is not supported; models must be "
-            f"{' or '.join(EXTENSIONS)} (a file without extension gets {DEFAULT_EXTENSION})"
+            f"extension {suffix!r} is not supported{where}; models must be "
+            f"{' or '.join(allowed)} (a file without extension gets {DEFAULT_EXTENSION})"
         )
     # check_name catches separators, '..' and the rest on the final name.
-    return check_new_name(filename + DEFAULT_EXTENSION)
+    return check_new_name(filename + DEFAULT_EXTENSION, model_type)
 
 
 def model_key(model_type: str, name: str) -> str:
     """Storage key of a model: `<Type>/<name>`, both validated."""
-    return f"{canonical_type(model_type)}/{check_name(name)}"
+    folder = canonical_type(model_type)
+    return f"{folder}/{check_name(name, folder)}"
 
 
 def model_format(name: str) -> str:
@@ -168,3 +191,42 @@ def strip_model_extension(name: str) -> str:
         if name.lower().endswith(ext):
             return name[: -len(ext)]
     return name
+
+
+# Which folders each job reads, and through which spec field: the API resolves references
+# with it, the README's table and the TUI's hints are written from it.
+UPSCALER_TYPES: tuple[str, ...] = ("ESRGAN", "RealESRGAN", "SwinIR", "ScuNET")
+FACE_RESTORER_TYPES: tuple[str, ...] = ("GFPGAN", "Codeformer")
+FOLDER_USES: dict[str, tuple[str, ...]] = {
+    "Stable-diffusion": (
+        "txt2img/img2img: model, refiner_checkpoint",
+        "train: base_model",
+        "merge: model_a, model_b, model_c",
+        "convert: model",
+        "merge, export, train (dreambooth): results",
+    ),
+    "Lora": (
+        "txt2img/img2img: loras and the prompt's lora tags",
+        "merge: loras (baked into model_a)",
+        "train: resume_from, results",
+    ),
+    "VAE": ("txt2img/img2img: vae",),
+    "VAE-approx": ("txt2img/img2img: live previews (taesd_decoder / taesdxl_decoder)",),
+    "embeddings": ("txt2img/img2img: names used in prompt and negative_prompt",),
+    "ControlNet": ("txt2img/img2img: controlnet[].model",),
+    **{t: ("upscale: upscaler_1, upscaler_2", "txt2img: hr_upscaler") for t in UPSCALER_TYPES},
+    "GFPGAN": ("upscale: gfpgan_model",),
+    "Codeformer": ("upscale: codeformer_model (where spandrel-extra-arches is installed)",),
+}
+# Folders no job reads, and why; a reference into one is refused with this reason.
+UNSUPPORTED_FOLDERS: dict[str, str] = {
+    "LDSR": "LDSR (latent diffusion super-resolution) is not supported: it is a full diffusion model per "
+    "upscale, slower than every ESRGAN-family upscaler; use a model from ESRGAN/, RealESRGAN/ or SwinIR/",
+    "hypernetworks": "hypernetworks are a legacy WebUI format that diffusers cannot load; "
+    "use a LoRA from Lora/ instead",
+    "CLIP": "CLIP/ holds the WebUI's interrogator models; interrogation is not a job here",
+}
+
+
+def unsupported_reason(folder: str) -> str | None:
+    return UNSUPPORTED_FOLDERS.get(folder)

@@ -186,3 +186,23 @@ def test_job_request_stages_inputs_from_s3_and_uploads_outputs(server, s3):
 def test_job_request_with_a_missing_spec_is_400(server):
     status, body = _post(server, {"spec": "nope", "kind": "txt2img"})
     assert status == 400 and "spec" in body["error"]
+
+
+def test_job_request_uploads_live_previews_next_to_the_outputs(server, s3):
+    _, client = s3
+    request = {
+        "job_id": "j2",
+        "kind": "txt2img",
+        "spec": {**PARAMS, "batch_size": 1, "preview_every": 1},
+        "inputs": [{"channel": "model", "uri": "s3://models/diffusers/tiny-sd", "folder": True}],
+        "output": "s3://models/jobs/j2/output/",
+    }
+    status, body = _post(server, request)
+    assert status == 200, body
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="models", Prefix="jobs/j2/output/")["Contents"])
+    # Each preview is put the moment it is written (the client polls the prefix while the job runs).
+    assert keys == [
+        "jobs/j2/output/images/00000-77.png",
+        "jobs/j2/output/previews/00000-step-0001.png",
+        "jobs/j2/output/previews/00000-step-0002.png",
+    ]

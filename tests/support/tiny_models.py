@@ -37,7 +37,9 @@ def write_tokenizer(folder: Path) -> int:
     return len(tokens)
 
 
-def build_pipeline(seed: int = 0):
+def build_pipeline(seed: int = 0, vae_levels: int = 2, unet_in_channels: int = 4):
+    """`vae_levels` 4 gives SD's 8x latent factor, which ControlNet's hint encoder assumes;
+    `unet_in_channels` 9 makes an inpainting model (latents, mask, masked-image latents)."""
     import tempfile
 
     import torch
@@ -47,7 +49,7 @@ def build_pipeline(seed: int = 0):
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         sample_size=SIZE // 2,
-        in_channels=4,
+        in_channels=unet_in_channels,
         out_channels=4,
         layers_per_block=1,
         block_out_channels=(16, 32),
@@ -63,10 +65,10 @@ def build_pipeline(seed: int = 0):
         latent_channels=4,
         layers_per_block=1,
         norm_num_groups=8,
-        block_out_channels=(8, 16),
+        block_out_channels=(8, 16, 16, 16)[:vae_levels],
         sample_size=SIZE,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        down_block_types=("DownEncoderBlock2D",) * vae_levels,
+        up_block_types=("UpDecoderBlock2D",) * vae_levels,
     )
     with tempfile.TemporaryDirectory() as tok_dir:
         vocab = write_tokenizer(Path(tok_dir))
@@ -106,6 +108,6 @@ def build_pipeline(seed: int = 0):
     )
 
 
-def save_pipeline(folder: Path, seed: int = 0) -> Path:
-    build_pipeline(seed).save_pretrained(str(folder), safe_serialization=True)
+def save_pipeline(folder: Path, seed: int = 0, vae_levels: int = 2, unet_in_channels: int = 4) -> Path:
+    build_pipeline(seed, vae_levels, unet_in_channels).save_pretrained(str(folder), safe_serialization=True)
     return folder

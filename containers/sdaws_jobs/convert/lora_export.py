@@ -91,6 +91,7 @@ def export_lora(
     unet_config: dict | None = None,
     half: bool = False,
     overwrite: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> dict:
     """Write a kohya LoRA file from a diffusers/peft LoRA state dict (or a folder holding one).
 
@@ -129,7 +130,8 @@ def export_lora(
             tensor_entry(f"{name}.alpha", torch.tensor(float(a), dtype=torch.float32)),
         ]
     with atomic_file(output_file, overwrite=overwrite) as tmp:
-        written = write_file(tmp, entries, {"ss_network_module": "networks.lora", "sdaws_format": "kohya"})
+        meta = {"ss_network_module": "networks.lora", "sdaws_format": "kohya", **(metadata or {})}
+        written = write_file(tmp, entries, meta)
     return {
         "output": str(output_file),
         "modules": len(parts),

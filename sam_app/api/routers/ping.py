@@ -6,7 +6,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from sam_app import __version__
 from sam_app.core.services import Services
-from sdaws.contract.model_tree import DEFAULT_EXTENSION, EXTENSIONS, MODEL_TYPES, REQUIRED_TYPE
+from sdaws.contract.model_tree import (
+    DEFAULT_EXTENSION,
+    EXTENSIONS,
+    FOLDER_USES,
+    MODEL_TYPES,
+    REQUIRED_TYPE,
+    extensions_for,
+    unsupported_reason,
+)
 
 from ..responses import documented
 from ..schemas import ModelType, ModelTypes, Ping
@@ -22,7 +30,16 @@ def build(svc: Services) -> APIGatewayRouter:
     @router.get("/model-types", summary="The model-tree folders and allowed file extensions", responses=documented())
     def model_types() -> ModelTypes:
         return ModelTypes(
-            types=[ModelType(name=t, required=t == REQUIRED_TYPE) for t in MODEL_TYPES],
+            types=[
+                ModelType(
+                    name=t,
+                    required=t == REQUIRED_TYPE,
+                    extensions=list(extensions_for(t)),
+                    used_by=list(FOLDER_USES.get(t, ())),
+                    unsupported=unsupported_reason(t),
+                )
+                for t in MODEL_TYPES
+            ],
             extensions=list(EXTENSIONS),
             default_extension=DEFAULT_EXTENSION,
         )
