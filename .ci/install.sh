@@ -25,12 +25,9 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # torch is pinned here and in pyproject: an unpinned torch resolves to a multi-GB CUDA build.
 log "installing sdaws with all extras into .venv"
 "${PIP[@]}" "torch==2.13.0" -e ".[dev]"
-# spandrel (jobs extra) pulls PyPI's torchvision, a CUDA build that cannot import beside the
-# CPU torch wheel and then breaks diffusers' imports; sdaws_jobs.upscalers runs without it.
-if ! .venv/bin/python -c "import torchvision" >/dev/null 2>&1; then
-  log "removing a torchvision that cannot import beside this torch"
-  .venv/bin/python -m pip uninstall --quiet --yes torchvision
-fi
+# spandrel without its torchvision dependency (see pyproject's jobs extra): PyPI's torchvision
+# cannot import beside the CPU torch and would break diffusers; sdaws_jobs.upscalers runs without it.
+"${PIP[@]}" --no-deps "spandrel==0.4.2"
 [[ -f .ci/convert_test_data.sh ]] && bash .ci/convert_test_data.sh  # data files some tests read
 
 bash .ci/install_checkov.sh >/dev/null

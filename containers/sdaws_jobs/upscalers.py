@@ -66,7 +66,9 @@ def import_spandrel():
         return importlib.import_module("spandrel")
     except ImportError as exc:
         if "torchvision" not in str(exc) and importlib.util.find_spec("spandrel") is None:
-            raise SpecError("spandrel is not installed: the upscalers need it (pip install spandrel)") from exc
+            raise SpecError(
+                "spandrel is not installed: the upscalers need it (pip install --no-deps spandrel==0.4.2)"
+            ) from exc
     except RuntimeError:
         pass  # a torchvision built for another torch fails while registering its operators
     for name in [
