@@ -31,7 +31,7 @@ def ready(*keys: str):
     async def run_before(pilot) -> None:
         app = pilot.app
         await until(pilot, lambda: app.conn is not None, "connected")
-        sd = app.query_one(ModelTree)._folders["Stable-diffusion"]
+        sd = app.query_one(ModelTree).folder_node("Stable-diffusion")
         await until(pilot, lambda: any(isinstance(c.data, ModelData) for c in sd.children), "listed")
         app.sub_title = "http://127.0.0.1:PORT · local"  # the port differs per run
         for key in keys:

@@ -37,7 +37,7 @@ async def test_embedded_server_starts_and_offers_a_demo_on_an_empty_tree(user_en
         assert app.conn.server is not None and "local" in app.sub_title
         await pilot.press("y")
         await until(pilot, lambda: (models / "Stable-diffusion" / DEMO_NAME).exists(), "demo written")
-        sd = app.query_one(ModelTree)._folders["Stable-diffusion"]
+        sd = app.query_one(ModelTree).folder_node("Stable-diffusion")
         await until(
             pilot,
             lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)] == [DEMO_NAME],

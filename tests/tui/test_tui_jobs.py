@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Input, Log, Select
+from textual.widgets import Input, Select
 
 from sdaws.client.config import Target
 from tests.support.job_server import TOKEN
@@ -72,7 +72,7 @@ async def test_txt2img_form_streams_the_log_shows_the_image_and_saves_it(app, tm
         job = await finished(pilot)
         screen = app.screen
         assert job["params"]["seed"] == 7 and job["params"]["model"] == "tiny-sd"
-        log_text = "\n".join(screen.query_one(Log).lines)
+        log_text = "\n".join(screen.log_lines)
         assert "denoising" in log_text and "succeeded" in log_text
         images = screen.query(".output-image")
         assert len(images) == 1 and len(screen.image_paths) == 1
@@ -136,7 +136,7 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         tree = app.query_one(ModelTree)
-        sd = tree._folders["Stable-diffusion"]
+        sd = tree.folder_node("Stable-diffusion")
         await until(
             pilot, lambda: any(getattr(c.data, "name", "") == "alpha.safetensors" for c in sd.children), "listed"
         )

@@ -23,7 +23,7 @@ def labels(node) -> list[str]:
 
 
 def folder_node(app, name):
-    return app.query_one(ModelTree)._folders[name]
+    return app.query_one(ModelTree).folder_node(name)
 
 
 @pytest.mark.anyio
@@ -34,7 +34,8 @@ async def test_connect_browse_and_details(server):
         await until(pilot, lambda: app.conn is not None, "connected")
         assert "local" in app.sub_title
         tree = app.query_one(ModelTree)
-        assert len(tree.root.children) == 15
+        assert len(tree.root.children) == 16  # the 15 tree folders, then the converted models
+        assert str(tree.root.children[-1].label) == "diffusers (converted models)"
         sd = folder_node(app, "Stable-diffusion")
         await until(pilot, lambda: any(isinstance(c.data, ModelData) for c in sd.children), "first page listed")
         assert [c.data.name for c in sd.children] == ["demo.safetensors"]

@@ -1,4 +1,9 @@
-"""Convert a checkpoint to diffusers: prefilled with what the engine detects, editable."""
+"""Convert a checkpoint to diffusers: prefilled with what the engine detects, editable.
+
+Only what the user changed is sent: values the dialog filled in from the detection are
+left for the job to detect again, so its result line says "detected …", not "given by
+the caller".
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ def detect_defaults(detected: dict | None) -> tuple[dict, str]:
 class ConvertDialog(ModalScreen[dict | None]):
     """Dismisses with validated ``convert`` job params, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "convert", "Convert")]
+    AUTO_FOCUS = "#arch"
 
     def __init__(self, model_name: str, detected: dict | None) -> None:
         super().__init__(classes="dialog-screen")
@@ -44,7 +50,7 @@ class ConvertDialog(ModalScreen[dict | None]):
         prediction = self.prefill.get("prediction_type")
         with Vertical(classes="dialog wide"):
             yield Label(f"Convert {self.model_name} to diffusers", classes="dialog-title", markup=False)
-            yield Label(self.why, classes="dim", markup=False)
+            yield Label(self.why, classes="dim dialog-body", markup=False)
             yield Label("Architecture")
             yield Select([(a, a) for a in ARCHS], value=arch, allow_blank=False, id="arch")
             yield Label("Prediction type (blank: from the architecture)")
@@ -63,16 +69,21 @@ class ConvertDialog(ModalScreen[dict | None]):
                 yield Checkbox("EMA weights", id="ema")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button("Convert", id="convert", variant="primary")
+                yield Button("Convert (ctrl+s)", id="convert", variant="primary")
+
+    def changed(self, name: str, value):
+        """``value`` when the user changed it from what the detection filled in, else None."""
+        return None if str(value) == str(self.prefill.get(name) or "") else value
 
     @on(Button.Pressed, "#convert")
-    def _convert(self) -> None:
+    def action_convert(self) -> None:
         prediction = self.query_one("#prediction", Select).value
+        arch = self.query_one("#arch", Select).value
         values = {
             "model": self.model_name,
-            "arch": self.query_one("#arch", Select).value,
-            "prediction_type": None if prediction is Select.NULL else prediction,
-            "image_size": self.query_one("#image-size", Input).value,
+            "arch": self.changed("arch", arch) if arch != "auto" else None,
+            "prediction_type": None if prediction is Select.NULL else self.changed("prediction_type", prediction),
+            "image_size": self.changed("image_size", self.query_one("#image-size", Input).value.strip()),
             "output_name": self.query_one("#output-name", Input).value,
             "half": self.query_one("#half", Checkbox).value,
             "ema": self.query_one("#ema", Checkbox).value,
