@@ -25,7 +25,7 @@ from sdaws.cli.common import (
 )
 from sdaws.cli.words import in_cli_words
 from sdaws.client.api import ApiClient
-from sdaws.client.job_follow import JobUpdate, follow_job, status_line
+from sdaws.client.job_follow import JobUpdate, first_line, follow_job, status_line
 from sdaws.client.job_inputs import check_local_input, placeholder, upload_job_inputs
 from sdaws.client.job_params import build_params
 from sdaws.client.outputs import save_outputs
@@ -126,7 +126,11 @@ def finish(client: ApiClient, job: dict, out: Path | None, as_json: bool) -> int
     if status == "CANCELLED":
         say(f"sdaws: job {job['job_id']} was cancelled", err=True)
     elif not succeeded:
-        say(f"sdaws: job {job['job_id']} {str(status).lower()}: {job.get('error') or 'no reason given'}", err=True)
+        reason = first_line(job.get("error")) or "no reason given"
+        say(
+            f"sdaws: job {job['job_id']} {str(status).lower()}: {reason} (sdaws jobs watch {job['job_id']} --raw shows the log)",
+            err=True,
+        )
     return 0 if succeeded else 1
 
 

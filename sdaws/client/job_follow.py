@@ -129,16 +129,23 @@ def readable(line: str) -> str | None:
 
 
 def status_line(job: dict) -> str:
-    """One line for a job as it runs: `RUNNING · denoising 3/20 (15%) · ETA 4s`."""
+    """One line for a job: `RUNNING · denoising 3/20 (15%) · ETA 4s`; at the end no stale message."""
     status = str(job.get("status") or "?")
     progress = job.get("progress") or {}
     step, total = progress.get("step"), progress.get("total")
+    final = status in FINAL_STATUSES
+    message = "" if final else str(progress.get("message") or "")
     parts = [status]
-    message = progress.get("message")
     if total:
-        parts.append(f"{message or 'step'} {step or 0}/{total} ({100 * (step or 0) // total}%)")
+        parts.append(f"{message + ' ' if message else ''}{step or 0}/{total} ({100 * (step or 0) // total}%)")
         if progress.get("eta_s") and status == "RUNNING":
             parts.append(f"ETA {fmt.duration(progress['eta_s'])}")
-    elif message and status not in FINAL_STATUSES:
-        parts.append(str(message))
+    elif message:
+        parts.append(message)
     return " · ".join(parts)
+
+
+def first_line(error: object) -> str:
+    """A job's error as one line (the log keeps the rest)."""
+    lines = [line.strip() for line in str(error or "").splitlines() if line.strip()]
+    return lines[0] if lines else ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-
 # Workers that live as long as their screen (they follow something): never waited on.
 LONG_LIVED = ("_loader", "job-detail-follow")
 

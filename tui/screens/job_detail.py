@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from sdaws.client.api import ApiClient
 from sdaws.client.demo import is_demo_model
-from sdaws.client.job_follow import JobUpdate, follow_job, readable, status_line
+from sdaws.client.job_follow import JobUpdate, first_line, follow_job, readable, status_line
 from sdaws.client.outputs import save_outputs
 from sdaws.client.safe_text import printable
 from tui.screens.image_view import ImageScreen, image_widget
@@ -114,7 +114,7 @@ class JobDetailScreen(Screen[None]):
         self.query_one("#job-title", Label).update(printable(title, single_line=True))
         text = status_line(job)
         if job.get("error"):
-            text += f"\nError: {job['error']}"
+            text += f"\nError: {first_line(job['error'])}"
         self.query_one("#job-status", Label).update(printable(text))
         progress = job.get("progress") or {}
         bar = self.query_one(ProgressBar)
@@ -143,6 +143,7 @@ class JobDetailScreen(Screen[None]):
         options.clear_options()
         options.add_options([Option(printable(p.name, single_line=True), id=str(i)) for i, p in enumerate(paths)])
         options.highlighted = 0
+        options.focus()  # Enter opens the image
 
     @on(OptionList.OptionHighlighted, "#output-list")
     def _preview(self, event: OptionList.OptionHighlighted) -> None:

@@ -1,0 +1,91 @@
+"""Journey: in the default local mode (nothing configured), jobs submitted from the CLI
+outlive the command — generate, train and merge without --wait, then `sdaws jobs watch ID`
+later shows them succeed — and the commands in between use that same server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from tests.support.tui_env import run_sdaws
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+JOB_TIMEOUT = 900  # seconds: a deadline for a hung job on a busy 2-core box, not a timing assertion
+
+
+def make_dataset(folder):
+    folder.mkdir()
+    for i, colour in enumerate(("red", "blue")):
+        Image.new("RGB", (32, 32), colour).save(folder / f"img{i}.png")
+        (folder / f"img{i}.txt").write_text(f"a {colour} square")
+    return folder
+
+
+def test_cli_jobs_survive_the_cli_and_watch_shows_them_later(local_mode, tmp_path):
+    models, data = local_mode
+    submitted = run_sdaws(
+        None, "generate", "a lighthouse", "--model", "tiny-sd", "--steps", "2", "--width", "32", "--height", "32"
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    generate_id = submitted.stdout.strip()
+    assert (data / "server.json").exists()  # the command left its server running for the job
+
+    train = run_sdaws(
+        None,
+        "train",
+        str(make_dataset(tmp_path / "dataset")),
+        "--model",
+        "tiny-sd",
+        "--output",
+        "cli-lora",
+        "--steps",
+        "2",
+        "--resolution",
+        "32",
+        "--rank",
+        "2",
+        "--json",
+    )
+    assert train.returncode == 0, train.stderr
+    train_id = json.loads(train.stdout)["job_id"]
+    merge = run_sdaws(None, "merge", "alpha.safetensors", "beta.safetensors", "--output", "cli-merged", "-m", "0.25")
+    assert merge.returncode == 0, merge.stderr
+    merge_id = merge.stdout.strip()
+
+    # Every later command finds that server: no second one, no "another sdaws server uses …".
+    listed = run_sdaws(None, "jobs", "ls")
+    assert all(job_id in listed.stdout for job_id in (generate_id, train_id, merge_id))
+    assert "another sdaws server" not in listed.stderr
+
+    out = tmp_path / "out"
+    watched = run_sdaws(None, "jobs", "watch", generate_id, "--interval", "0.5", "--out", str(out), timeout=JOB_TIMEOUT)
+    assert watched.returncode == 0, watched.stderr
+    assert "[SUCCEEDED]" in watched.stderr and "denoising 2/2" in watched.stdout
+    assert '{"event"' not in watched.stdout  # the log reads as lines, not raw JSON
+    (image,) = out.iterdir()
+    with Image.open(image) as png:
+        assert png.size == (32, 32) and "a lighthouse" in png.info["parameters"]
+
+    for job_id, made in (
+        (train_id, models / "Lora/cli-lora.safetensors"),
+        (merge_id, models / "Stable-diffusion/cli-merged.safetensors"),
+    ):
+        watched = run_sdaws(None, "jobs", "watch", job_id, "--interval", "0.5", "--json", timeout=JOB_TIMEOUT)
+        assert watched.returncode == 0, watched.stderr
+        assert json.loads(watched.stdout)["job"]["status"] == "SUCCEEDED"
+        assert made.is_file()
+
+
+def test_wait_prints_progress_not_the_log_and_a_wrong_token_is_refused_locally(local_mode):
+    refused = run_sdaws(None, "models", "ls", "--token", "wrong-token-for-this-machine")
+    assert refused.returncode == 1 and "403" in refused.stderr and "Traceback" not in refused.stderr
+
+    merged = run_sdaws(
+        None, "merge", "alpha.safetensors", "beta.safetensors", "--output", "waited", "--wait", timeout=JOB_TIMEOUT
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert "in the model tree: Stable-diffusion/waited.safetensors" in merged.stdout
+    assert '{"event"' not in merged.stdout + merged.stderr  # progress, not the raw log
+    assert "[SUCCEEDED]" in merged.stderr
