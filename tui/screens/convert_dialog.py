@@ -12,7 +12,7 @@ from typing import get_args
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
@@ -48,28 +48,32 @@ class ConvertDialog(ModalScreen[dict | None]):
         arch = self.prefill.get("arch")
         arch = arch if arch in ARCHS else "auto"
         prediction = self.prefill.get("prediction_type")
-        with Vertical(classes="dialog wide"):
+        with Vertical(classes="dialog wide tall short"):
             yield Label(f"Convert {self.model_name} to diffusers", classes="dialog-title", markup=False)
-            yield Label(self.why, classes="dim dialog-body", markup=False)
-            yield Label("Architecture")
-            yield Select([(a, a) for a in ARCHS], value=arch, allow_blank=False, id="arch")
-            yield Label("Prediction type (blank: from the architecture)")
-            yield Select(
-                [(p, p) for p in PREDICTIONS],
-                value=prediction if prediction in PREDICTIONS else Select.NULL,
-                id="prediction",
-                prompt="auto",
-            )
-            yield Label("Image size")
-            yield Input(str(self.prefill.get("image_size") or ""), placeholder="auto", id="image-size")
-            yield Label("Output name (the short name jobs use as base model)")
-            yield Input(default_output_name(self.model_name), id="output-name")
-            with Horizontal():
-                yield Checkbox("fp16 (--half)", id="half")
-                yield Checkbox("EMA weights", id="ema")
+            with VerticalScroll(classes="dialog-fields"):
+                yield from self._fields(arch, prediction)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Convert (ctrl+s)", id="convert", variant="primary")
+
+    def _fields(self, arch: str, prediction) -> ComposeResult:
+        yield Label(self.why, classes="dim dialog-body", markup=False)
+        yield Label("Architecture")
+        yield Select([(a, a) for a in ARCHS], value=arch, allow_blank=False, id="arch")
+        yield Label("Prediction type (blank: from the architecture)")
+        yield Select(
+            [(p, p) for p in PREDICTIONS],
+            value=prediction if prediction in PREDICTIONS else Select.NULL,
+            id="prediction",
+            prompt="auto",
+        )
+        yield Label("Image size")
+        yield Input(str(self.prefill.get("image_size") or ""), placeholder="auto", id="image-size")
+        yield Label("Output name (the short name jobs use as base model)")
+        yield Input(default_output_name(self.model_name), id="output-name")
+        with Horizontal(classes="checks"):
+            yield Checkbox("fp16 (--half)", id="half")
+            yield Checkbox("EMA weights", id="ema")
 
     def changed(self, name: str, value):
         """``value`` when the user changed it from what the detection filled in, else None."""

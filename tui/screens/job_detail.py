@@ -89,16 +89,22 @@ class JobDetailScreen(Screen[None]):
     @io_worker(group="job-detail-follow", title="Job")
     def _follow(self) -> None:
         def shown(update: JobUpdate) -> None:
-            self.app.call_from_thread(self._show_update, update)
+            if not self._stop.is_set():  # the view may have closed while this poll ran
+                self.app.call_from_thread(self._show_update, update)
 
         final = follow_job(self.client, self.job_id, shown, interval=POLL_S, stop=self._stop)
         if final is not None and final.get("status") == "SUCCEEDED":
             result = save_outputs(self.client, self.job_id, outputs_folder(self.job_id), images_only=True)
-            self.app.call_from_thread(setattr, self, "image_paths", result.saved)
-        elif final is not None:
-            self.app.call_from_thread(setattr, self, "image_paths", [])
+            if not self._stop.is_set():
+                self.app.call_from_thread(self._show_images, result.saved)
+
+    def _show_images(self, paths: list[Path]) -> None:
+        if self.is_attached:
+            self.image_paths = paths
 
     def _show_update(self, update: JobUpdate) -> None:
+        if not self.is_attached:
+            return
         log = self.query_one(RichLog)
         for line in update.lines:
             text = readable(line)

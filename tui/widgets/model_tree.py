@@ -112,7 +112,8 @@ class ModelTree(Tree[object]):
     def reload(self) -> None:
         """List the open folders again; the cursor stays on the model it was on."""
         current = self.highlighted_model()
-        self._keep_cursor_on = (current.type, current.name) if current is not None else None
+        if current is not None:  # else a reload already under way has the model to find again
+            self._keep_cursor_on = (current.type, current.name)
         self._reload_folders()
 
     def _reload_folders(self) -> None:
@@ -184,5 +185,5 @@ class ModelTree(Tree[object]):
             folder.add_leaf(Text("(empty)", "dim"), data=None)
         if restore is not None:
             self._keep_cursor_on = None
-            self.move_cursor(restore)
+            self.call_after_refresh(self.move_cursor, restore)  # a new leaf has its line once laid out
         self.post_message(self.Warnings(page.get("warnings") or []))  # tree-wide: every page says them
