@@ -26,12 +26,25 @@ async def settle(pilot, rounds: int = 3) -> None:
     await pilot.pause()
 
 
-async def until(pilot, condition: Callable[[], bool], what: str, attempts: int = 400) -> None:
-    """Poll ``condition`` between event-loop turns; fail naming ``what`` if it never holds."""
+async def until(
+    pilot, condition: Callable[[], bool], what: str, attempts: int = 400, *, during_work: bool = False
+) -> None:
+    """Poll ``condition`` between event-loop turns; fail naming ``what`` if it never holds.
+
+    ``during_work``: the condition holds only while a worker runs (a busy indicator), so do
+    not wait for the workers between polls."""
     for _ in range(attempts):
         if condition():
             return
         await pilot.pause()
-        await _our_workers_done(pilot.app)
+        if not during_work:
+            await _our_workers_done(pilot.app)
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+async def move_cursor_to(pilot, tree, node) -> None:
+    """Put a Tree's cursor on ``node`` as a user's arrow keys would: once the node has its line."""
+    await until(pilot, lambda: node.line >= 0, "the node is laid out")
+    tree.move_cursor(node)
+    await until(pilot, lambda: tree.cursor_node is node, "the cursor is on the node")

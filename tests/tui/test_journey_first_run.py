@@ -10,7 +10,7 @@ from textual.widgets import Input
 from sdaws.client.config import Target
 from sdaws.client.demo import DEMO_NAME
 from tests.support.env import need, torch_available
-from tests.support.pilot import settle, until
+from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.busy import BusyModal
 from tui.screens.confirm import ConfirmModal
@@ -33,7 +33,9 @@ async def test_enter_creates_the_demo_and_its_images_say_they_are_noise(user_env
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "Welcome offer")
         assert app.screen.focused.id == "yes"  # Enter accepts the offer
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, BusyModal), "busy indicator while the demo is made")
+        await until(
+            pilot, lambda: isinstance(app.screen, BusyModal), "busy indicator while the demo is made", during_work=True
+        )
         await until(pilot, lambda: not isinstance(app.screen, BusyModal), "demo made", JOB_WAIT)
         assert (models / "Stable-diffusion" / DEMO_NAME).is_file()
         tree = app.query_one("#model-tree")
@@ -45,7 +47,7 @@ async def test_enter_creates_the_demo_and_its_images_say_they_are_noise(user_env
         commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert "Create demo model" in commands
 
-        tree.move_cursor(next(c for c in sd.children if isinstance(c.data, ModelData)))
+        await move_cursor_to(pilot, tree, next(c for c in sd.children if isinstance(c.data, ModelData)))
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)

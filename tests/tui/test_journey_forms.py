@@ -10,7 +10,7 @@ from textual.widgets import Button, Footer, Input
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
-from tests.support.pilot import settle, until
+from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
@@ -31,12 +31,15 @@ def tree(server):
     return server
 
 
-def highlight(app, folder: str, name: str) -> None:
-    tree = app.query_one(ModelTree)
+async def highlight(pilot, folder: str, name: str) -> None:
+    tree = pilot.app.query_one(ModelTree)
     node = tree.folder_node(folder)
     node.expand()
     tree.focus()
-    tree.move_cursor(next(c for c in node.children if isinstance(c.data, ModelData) and c.data.name == name))
+    await until(pilot, lambda: name in [m.name for m in tree.models_in(folder)], f"{folder}/{name} listed")
+    await move_cursor_to(
+        pilot, tree, next(c for c in node.children if isinstance(c.data, ModelData) and c.data.name == name)
+    )
 
 
 async def open_form(pilot, kind: str) -> JobForm:
@@ -56,7 +59,7 @@ async def test_a_server_side_error_keeps_the_form_and_what_was_typed(tree):
         await until(pilot, lambda: model_tree.models_in("Stable-diffusion"), "listed")
         model_tree.folder_node("Lora").expand()
         await until(pilot, lambda: model_tree.models_in("Lora"), "LoRAs listed")
-        highlight(app, "Lora", "style.safetensors")
+        await highlight(pilot, "Lora", "style.safetensors")
         await settle(pilot)
 
         form = await open_form(pilot, "txt2img")
@@ -82,7 +85,7 @@ async def test_a_server_side_error_keeps_the_form_and_what_was_typed(tree):
         await pilot.press("escape")
         await settle(pilot)
 
-        highlight(app, "Stable-diffusion", "demo.safetensors")
+        await highlight(pilot, "Stable-diffusion", "demo.safetensors")
         await settle(pilot)
         again = await open_form(pilot, "txt2img")  # remembered, and the highlighted checkpoint as model
         assert again.query_one("#f-prompt", Input).value == "a kept prompt"
@@ -118,7 +121,7 @@ async def test_at_80x24_every_form_and_dialog_fits_with_its_buttons(tree):
         assert all(inside(b, small) for b in app.screen.query(Button).results(Button))
         await pilot.press("escape")
         await settle(pilot)
-        highlight(app, "Stable-diffusion", "demo.safetensors")
+        await highlight(pilot, "Stable-diffusion", "demo.safetensors")
         await settle(pilot)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConvertDialog), "convert dialog")

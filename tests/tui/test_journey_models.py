@@ -10,7 +10,7 @@ from textual.widgets import Input
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
 from tests.support.job_server import TOKEN
-from tests.support.pilot import settle, until
+from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
@@ -49,7 +49,7 @@ async def test_a_converted_model_is_listed_used_exported_and_deleted(job_server,
         tree = app.query_one(ModelTree)
         await until(pilot, lambda: "beta.safetensors" in [m.name for m in tree.models_in("Stable-diffusion")], "listed")
         tree.focus()
-        tree.move_cursor(leaf(tree, "Stable-diffusion", "beta.safetensors"))
+        await move_cursor_to(pilot, tree, leaf(tree, "Stable-diffusion", "beta.safetensors"))
         await settle(pilot)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConvertDialog), "convert dialog")
@@ -70,7 +70,7 @@ async def test_a_converted_model_is_listed_used_exported_and_deleted(job_server,
         converted = tree.folder_node("diffusers")
         converted.expand()
         await until(pilot, lambda: "beta" in [m.name for m in tree.models_in("diffusers")], "converted listed")
-        tree.move_cursor(leaf(tree, "diffusers", "beta"))
+        await move_cursor_to(pilot, tree, leaf(tree, "diffusers", "beta"))
         await until(pilot, lambda: dict(details.rows).get("Model") == "diffusers/beta", "converted details")
         shown = dict(details.rows)
         assert shown["Architecture"].startswith("sd1 · epsilon")
@@ -100,7 +100,7 @@ async def test_a_converted_model_is_listed_used_exported_and_deleted(job_server,
 
         # Deleted, the whole folder, after asking.
         tree.focus()
-        tree.move_cursor(leaf(tree, "diffusers", "beta"))
+        await move_cursor_to(pilot, tree, leaf(tree, "diffusers", "beta"))
         await settle(pilot)
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "asked")

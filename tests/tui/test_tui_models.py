@@ -6,7 +6,7 @@ import pytest
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
-from tests.support.pilot import settle, until
+from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree, MoreData
@@ -39,7 +39,7 @@ async def test_connect_browse_and_details(server):
         sd = folder_node(app, "Stable-diffusion")
         await until(pilot, lambda: any(isinstance(c.data, ModelData) for c in sd.children), "first page listed")
         assert [c.data.name for c in sd.children] == ["demo.safetensors"]
-        tree.move_cursor(sd.children[0])
+        await move_cursor_to(pilot, tree, sd.children[0])
         details = app.query_one(ModelDetails)
         await until(pilot, lambda: details.rows, "details shown")
         shown = dict(details.rows)
@@ -75,6 +75,7 @@ async def test_ten_thousand_models_page_lazily_and_filter_as_you_type(server):
         node.expand()
         await until(pilot, lambda: len(node.children) > 1, "first page")
         assert len(node.children) == 201 and isinstance(node.children[-1].data, MoreData)  # one page + "more"
+        await until(pilot, lambda: node.children[-1].line >= 0, "laid out")
         tree.move_cursor(node.children[-1])  # reaching the end loads the next page
         await until(pilot, lambda: len(node.children) == 401, "second page")
         await pilot.press("slash")
@@ -101,7 +102,7 @@ async def test_delete_asks_first_and_then_deletes(server):
         sd = folder_node(app, "Stable-diffusion")
         await until(pilot, lambda: len(sd.children) == 2, "listed")
         tree.focus()
-        tree.move_cursor(sd.children[0])
+        await move_cursor_to(pilot, tree, sd.children[0])
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
@@ -117,3 +118,50 @@ async def test_delete_asks_first_and_then_deletes(server):
             lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)] == ["kept.safetensors"],
             "tree refreshed",
         )
+
+
+@pytest.mark.anyio
+async def test_refresh_keeps_the_cursor_and_the_header_names_the_mode_once(server):
+    for name in ("a.safetensors", "b.safetensors", "c.safetensors"):
+        (server.models / "Stable-diffusion" / name).write_bytes(demo_bytes())
+    (server.models / "Lora").mkdir()
+    (server.models / "Lora/style.safetensors").write_bytes(demo_bytes())
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        assert app.sub_title.count("local") == 1, app.sub_title
+        tree = app.query_one(ModelTree)
+        sd = folder_node(app, "Stable-diffusion")
+        await until(pilot, lambda: len(sd.children) == 3, "listed")
+        tree.focus()
+        await move_cursor_to(pilot, tree, sd.children[1])
+        await settle(pilot)
+        (server.models / "Stable-diffusion/0-new.safetensors").write_bytes(demo_bytes())  # shifts every line
+        await pilot.press("r")
+        await until(pilot, lambda: len(sd.children) == 4, "reloaded")
+        await until(pilot, lambda: tree.highlighted_model() is not None, "cursor back on a model")
+        assert tree.highlighted_model().name == "b.safetensors"
+
+        lora = folder_node(app, "Lora")
+        lora.expand()
+        await until(pilot, lambda: tree.models_in("Lora"), "LoRAs listed")
+        await move_cursor_to(pilot, tree, lora.children[0])
+        details = app.query_one(ModelDetails)
+        await until(pilot, lambda: dict(details.rows).get("Model") == "Lora/style.safetensors", "LoRA details")
+        assert "Conversions" not in dict(details.rows) and "Architecture" not in dict(details.rows)
+
+
+@pytest.mark.anyio
+async def test_the_missing_folder_warning_goes_once_the_folder_exists(server):
+    (server.models / "Stable-diffusion").rmdir()
+    (server.models / "Lora").mkdir()
+    (server.models / "Lora/a.safetensors").write_bytes(demo_bytes())
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        warning = app.query_one("#tree-warning")
+        await until(pilot, lambda: not warning.has_class("hidden"), "warning visible")
+        (server.models / "Stable-diffusion").mkdir()
+        app.query_one(ModelTree).focus()
+        await pilot.press("r")
+        await until(pilot, lambda: warning.has_class("hidden"), "warning gone")
