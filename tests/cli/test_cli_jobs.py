@@ -101,3 +101,86 @@ def test_bad_job_input_is_a_usage_error_before_anything_is_sent(api):
     assert result.returncode == 2 and "multiple of 8" in result.stderr and "Traceback" not in result.stderr
     result = run_sdaws(api, "jobs", "show", "no-such-job")
     assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_watch_out_on_a_job_whose_output_is_a_folder_reports_it_in_the_tree(api, tmp_path):
+    job = api.client().submit_job("convert", {"model": "alpha.safetensors", "output_name": "alpha-watched"})
+    out = tmp_path / "out"
+    watched = run_sdaws(api, "jobs", "watch", job["job_id"], "--interval", "0.5", "--out", str(out), timeout=600)
+    assert watched.returncode == 0, watched.stderr
+    assert "Traceback" not in watched.stderr
+    assert "in the model tree: diffusers/alpha-watched" in watched.stdout
+    assert not out.exists() or not any(out.iterdir())  # nothing half-downloaded beside it
+
+
+def test_a_cancelled_generate_wait_says_cancelled(api):
+    import subprocess
+    import time
+
+    from tests.support.tui_env import SDAWS
+
+    waiting = subprocess.Popen(
+        [
+            str(SDAWS),
+            "generate",
+            "slow",
+            "--model",
+            "tiny-sd",
+            "--steps",
+            "500",
+            "--width",
+            "32",
+            "--height",
+            "32",
+            "--wait",
+            "--api",
+            api.url,
+            "--token",
+            api.token,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    client = api.client()
+    deadline = time.monotonic() + 120  # a deadline for a hung submit, not a timing assertion
+    jobs = []
+    while not jobs and time.monotonic() < deadline:
+        jobs = [
+            j
+            for j in client.list_jobs(kind="txt2img")["jobs"]
+            if j["params"]["prompt"] == "slow" and j["status"] not in ("SUCCEEDED", "FAILED", "CANCELLED")
+        ]
+        time.sleep(0.2)
+    assert jobs, "the job was never submitted"
+    client.cancel_job(jobs[0]["job_id"])
+    _, stderr = waiting.communicate(timeout=300)
+    assert waiting.returncode == 1
+    assert "was cancelled" in stderr and "Traceback" not in stderr
+
+
+def test_training_from_a_hub_repo_while_offline_fails_in_one_line(api, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the job process inherits it from the server's
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    Image.new("RGB", (32, 32), "red").save(dataset / "a.png")
+    result = run_sdaws(
+        api,
+        "train",
+        str(dataset),
+        "--model",
+        "someorg/somemodel",
+        "--output",
+        "offline-lora",
+        "--steps",
+        "1",
+        "--resolution",
+        "32",
+        "--wait",
+        timeout=600,
+    )
+    assert result.returncode == 1
+    (reason,) = [line for line in result.stderr.splitlines() if "failed" in line]
+    assert "cannot reach the Hugging Face hub; is HF_HUB_OFFLINE set or the model cached?" in reason
+    assert "Traceback" not in result.stderr

@@ -165,3 +165,31 @@ async def test_the_missing_folder_warning_goes_once_the_folder_exists(server):
         app.query_one(ModelTree).focus()
         await pilot.press("r")
         await until(pilot, lambda: warning.has_class("hidden"), "warning gone")
+
+
+@pytest.mark.anyio
+async def test_model_metadata_is_shown_as_plain_text_never_as_markup_or_escapes(server):
+    from rich.console import Console
+
+    from tests.support.safetensors_files import write_safetensors
+
+    write_safetensors(
+        server.models / "Lora/hostile.safetensors",
+        {"lora_unet_x.lora_down.weight": ("F16", [4, 8])},
+        metadata={"ss_output_name": "\x1b]0;pwned\x07evil", "note": "[bold red]not markup[/]"},
+    )
+    app = SdawsApp(remote(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        tree = app.query_one(ModelTree)
+        lora = folder_node(app, "Lora")
+        lora.expand()
+        await until(pilot, lambda: tree.models_in("Lora"), "listed")
+        await move_cursor_to(pilot, tree, lora.children[0])
+        details = app.query_one(ModelDetails)
+        await until(pilot, lambda: dict(details.rows).get("Model") == "Lora/hostile.safetensors", "details")
+        console = Console(width=200, record=True, color_system=None)
+        console.print(details.content)
+        shown = console.export_text()
+        assert "[bold red]not markup[/]" in shown  # the brackets are text, not styling
+        assert "\\x1b]0;pwned\\x07evil" in shown and "\x1b" not in shown
