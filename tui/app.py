@@ -235,7 +235,11 @@ class SdawsApp(App[None]):
             self.push_screen(JobKindModal(), lambda chosen: chosen and self.action_new_job(chosen))
             return
         prefill = dict(self.form_memory.get(kind, {}))
-        highlighted = self.query_one(ModelTree).highlighted_model()
+        tree = self.query_one(ModelTree)
+        highlighted = tree.highlighted_model()
+        checkpoints = tree.models_in(REQUIRED_TYPE)
+        if not prefill.get(MODEL_FIELD[kind]) and checkpoints:
+            prefill[MODEL_FIELD[kind]] = checkpoints[0].name  # something that runs, until the user picks
         if highlighted is not None and is_base_model(highlighted.type):
             # A converted model is named by its name alone; a checkpoint by its file name.
             prefill[MODEL_FIELD[kind]] = highlighted.ref if highlighted.type != REQUIRED_TYPE else highlighted.name

@@ -64,7 +64,7 @@ async def test_a_server_side_error_keeps_the_form_and_what_was_typed(tree):
 
         form = await open_form(pilot, "txt2img")
         assert form.focused is form.query_one("#f-model")  # the first field
-        assert form.query_one("#f-model", Input).value == ""  # a LoRA is not a model…
+        assert form.query_one("#f-model", Input).value == "demo.safetensors"  # a LoRA is not a model…
         assert form.query_one(LoraPicker).value == [{"name": "style.safetensors", "weight": 1.0}]  # …it is a LoRA
         form.query_one("#f-model", Input).value = "no-such-model"  # a fine name, but the server has no such model
         form.query_one("#f-prompt", Input).value = "a kept prompt"

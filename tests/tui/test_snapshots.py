@@ -68,3 +68,11 @@ def test_uploads_tab(app, snap_compare):
 
 def test_jobs_tab_empty(app, snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=ready("j"))
+
+
+def test_txt2img_form_at_80x24(app, snap_compare):
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready("n", "enter"))
+
+
+def test_models_tab_at_80x24(app, snap_compare):
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready())
