@@ -9,7 +9,6 @@ this model root, or one started for this connection — in this process, stopped
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sdaws.client.api import ApiClient
 from sdaws.client.config import Target
@@ -26,10 +25,6 @@ class Connection:
     def server(self):
         """The in-process server's handle, when this connection started one (None otherwise)."""
         return self.local.handle if self.local is not None else None
-
-    @property
-    def models_dir(self) -> Path | None:
-        return self.local.models_dir if self.local is not None else None
 
     @property
     def label(self) -> str:
