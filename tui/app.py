@@ -45,10 +45,11 @@ class SdawsApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sdaws"
     COMMANDS = {DescribedCommandsProvider}
+    # The footer shows what fits 80 columns; the tabs name m/u/j themselves, and f1 lists every key.
     BINDINGS = [
-        Binding("m", "show_tab('models')", "Models"),
-        Binding("u", "show_tab('uploads')", "Uploads"),
-        Binding("j", "show_tab('jobs')", "Jobs"),
+        Binding("m", "show_tab('models')", "Models", show=False),
+        Binding("u", "show_tab('uploads')", "Uploads", show=False),
+        Binding("j", "show_tab('jobs')", "Jobs", show=False),
         Binding("n", "new_job", "New job"),
         Binding("s", "settings", "Settings"),
         Binding("f1,question_mark", "help", "Help"),
@@ -68,13 +69,13 @@ class SdawsApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial="models", id="tabs"):
-            with TabPane("Models", id="models"):
+            with TabPane("Models (m)", id="models"):
                 yield ModelsPane(id="models-pane")
-            with TabPane("Uploads", id="uploads"):
+            with TabPane("Uploads (u)", id="uploads"):
                 yield UploadsPane(id="uploads-pane")
-            with TabPane("Jobs", id="jobs"):
+            with TabPane("Jobs (j)", id="jobs"):
                 yield JobsPane(id="jobs-pane")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.connect_to(self.target)

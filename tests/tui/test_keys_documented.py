@@ -22,9 +22,8 @@ def bound_keys() -> set[str]:
     keys = set()
     for owner in (SdawsApp, ModelsPane, UploadsPane, JobsPane, JobDetailScreen, JobForm, ConvertDialog, ExportDialog):
         for binding in owner.BINDINGS:
-            if binding.show:
-                first = binding.key.split(",")[0]
-                keys.add(SHOWN.get(first, first))
+            first = binding.key.split(",")[0]
+            keys.add(SHOWN.get(first, first))
     return keys
 
 

@@ -35,4 +35,4 @@ class ImageScreen(Screen[None]):
                 yield Label(self.note, classes="dim", markup=False)
             with Center():
                 yield image_widget(self.path, self.half_block, classes="large-image")
-        yield Footer()
+        yield Footer(compact=True)

@@ -78,7 +78,7 @@ class JobDetailScreen(Screen[None]):
                     yield Label("Outputs appear here when the job succeeds.", id="outputs-hint", markup=False)
                     yield OptionList(id="output-list")
                     yield Vertical(id="job-image")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._follow()

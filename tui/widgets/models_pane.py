@@ -24,11 +24,11 @@ from tui.workers import io_worker
 
 class ModelsPane(Vertical):
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter"),
+        Binding("slash", "focus_filter", "Filter", show=False),  # the filter box says so
         Binding("d,delete", "delete_model", "Delete"),
         Binding("c", "convert_model", "Convert"),
         Binding("e", "export_model", "Export"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),
     ]
 
     class ConvertRequested(Message):
