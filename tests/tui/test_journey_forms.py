@@ -144,3 +144,27 @@ async def test_cancelling_a_job_asks_keep_running_or_cancel_job(tree):
         labels = [str(b.label) for b in app.screen.query(Button).results(Button)]
         assert labels == ["Keep running", "Cancel job"]
         assert app.screen.focused.id == "no"  # Enter keeps it running
+
+
+@pytest.mark.anyio
+async def test_names_in_tables_and_lists_are_text_not_markup(tree, tmp_path):
+    client = tree.client()
+    job = client.submit_job(
+        "convert", {"model": "demo.safetensors", "output_name": "never"}, name="[bold]myjob[/]"
+    )
+    src = tmp_path / "[reverse]odd.safetensors"
+    src.write_bytes(demo_bytes())
+    app = SdawsApp(Target(tree.url, tree.token, "test"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        jobs = app.query_one("#jobs-pane")
+        await until(pilot, lambda: job["job_id"] in jobs.jobs, "listed")
+        await pilot.press("j")
+        await settle(pilot)
+        assert "[bold]myjob[/]" in app.export_screenshot()  # shown as typed, not as bold "myjob"
+        uploads = app.query_one("#uploads-pane")
+        uploads.enqueue(src, "Lora")
+        await until(pilot, lambda: uploads.results, "uploaded")
+        await pilot.press("u")
+        await settle(pilot)
+        assert "[reverse]odd.safetensors" in app.export_screenshot()

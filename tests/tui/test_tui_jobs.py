@@ -173,7 +173,7 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
         await until(pilot, lambda: jobs.jobs.get(job["job_id"], {}).get("status") == "SUCCEEDED", "table updated")
         await settle(pilot)
         row = table.get_row(job["job_id"])
-        assert row[3] == "SUCCEEDED" and row[4] == "100%"  # progress shown at the end, no stale message
+        assert str(row[3]) == "SUCCEEDED" and str(row[4]) == "100%"  # progress shown at the end, no stale message
     assert (models / "diffusers/alpha-tui/model_index.json").exists()
 
 

@@ -76,7 +76,7 @@ class JobDetailScreen(Screen[None]):
                 yield RichLog(id="job-log", wrap=True, markup=False, highlight=False, max_lines=20_000)
                 with Vertical(id="job-outputs"):
                     yield Label("Outputs appear here when the job succeeds.", id="outputs-hint", markup=False)
-                    yield OptionList(id="output-list")
+                    yield OptionList(id="output-list", markup=False)
                     yield Vertical(id="job-image")
         yield Footer(compact=True)
 

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -175,7 +176,7 @@ class JobForm(ModalScreen[dict | None]):
                 widget.set_choices(loras)
             elif f.kind == "vae":
                 assert isinstance(widget, Select)
-                widget.set_options([(printable(v, single_line=True), v) for v in vaes])
+                widget.set_options([(Text(printable(v, single_line=True)), v) for v in vaes])
                 chosen = self.prefill.get(f.name)
                 if chosen in vaes:
                     widget.value = chosen

@@ -116,15 +116,17 @@ class JobsPane(Vertical):
             self._timer.pause()
 
     @staticmethod
-    def _cells(job: dict) -> tuple:
-        return (
+    def _cells(job: dict) -> tuple[Text, ...]:
+        # Text, not str: DataTable reads a str cell as markup, and these come from the server.
+        values = (
             job["job_id"][:12],
             job.get("kind", ""),
-            Text(printable(job.get("name") or "", single_line=True)),  # a name is the user's text, not markup
+            job.get("name") or "",
             job.get("status", ""),
             progress_text(job),
             fmt.timestamp(job.get("created_at")),
         )
+        return tuple(Text(printable(value, single_line=True)) for value in values)
 
     def show_jobs(self, jobs: list[dict]) -> None:
         """Show ``jobs`` (newest first) in the API's order."""

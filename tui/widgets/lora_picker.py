@@ -6,6 +6,7 @@ A LoRA picked here goes into the job's `loras`; one named in the prompt as
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,12 +36,12 @@ class LoraPicker(Vertical):
             yield Select([], prompt="LoRA from Lora/", id="lora-name")
             yield Input("1.0", placeholder="weight", id="lora-weight", classes="weight")
             yield Button("Add", id="lora-add")
-        yield OptionList(id="lora-chosen")
+        yield OptionList(id="lora-chosen", markup=False)
 
     def set_choices(self, names: list[str]) -> None:
         """The Lora/ folder's models (loaded by the form)."""
         self.names = names
-        self.query_one("#lora-name", Select).set_options([(printable(n, single_line=True), n) for n in names])
+        self.query_one("#lora-name", Select).set_options([(Text(printable(n, single_line=True)), n) for n in names])
 
     @property
     def value(self) -> list[dict]:

@@ -27,6 +27,11 @@ from tui.screens.confirm import ConfirmModal
 from tui.workers import io_worker
 
 
+def _cell(value: str) -> Text:
+    """A table cell as plain text: DataTable would read a str (a file name, say) as markup."""
+    return Text(printable(value, single_line=True))
+
+
 @dataclass
 class QueuedUpload:
     path: Path
@@ -92,16 +97,17 @@ class UploadsPane(Vertical):
         table = self.query_one(DataTable)
         if item.key in self.queue:
             self.queue[item.key].status = item.status
-            table.update_cell(item.key, "status", item.status)
+            table.update_cell(item.key, "status", _cell(item.status))
             return
         self.queue[item.key] = item
         size = item.path.stat().st_size if item.path.exists() else 0
-        name = Text(printable(item.path.name, single_line=True))  # a file name is not markup
-        table.add_row(name, item.model_type, fmt.size(size), item.status, key=item.key)
+        table.add_row(
+            _cell(item.path.name), _cell(item.model_type), _cell(fmt.size(size)), _cell(item.status), key=item.key
+        )
 
     def _set_status(self, item: QueuedUpload, status: str) -> None:
         item.status = status
-        self.query_one(DataTable).update_cell(item.key, "status", status, update_width=True)
+        self.query_one(DataTable).update_cell(item.key, "status", _cell(status), update_width=True)
 
     def enqueue(self, path: Path, model_type: str, overwrite: bool = False) -> None:
         item = QueuedUpload(path, model_type, overwrite=overwrite)
