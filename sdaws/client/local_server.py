@@ -113,6 +113,7 @@ def start_background(models_dir: Path) -> LocalServer:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=data_dir,  # never holds on to the folder the command ran in
             start_new_session=True,  # no terminal: Ctrl-C and a closed terminal leave it (and its jobs) alone
             env=os.environ | {"PYTHONUNBUFFERED": "1"},
         )

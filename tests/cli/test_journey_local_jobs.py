@@ -88,3 +88,30 @@ def test_wait_prints_progress_not_the_log_and_a_wrong_token_is_refused_locally(l
     assert "in the model tree: Stable-diffusion/waited.safetensors" in merged.stdout
     assert '{"event"' not in merged.stdout + merged.stderr  # progress, not the raw log
     assert "[SUCCEEDED]" in merged.stderr
+
+
+def test_the_background_server_goes_away_once_idle(local_mode, monkeypatch):
+    import time
+
+    _, data = local_mode
+    monkeypatch.setenv("SDAWS_IDLE_EXIT_S", "2")
+    submitted = run_sdaws(None, "merge", "alpha.safetensors", "beta.safetensors", "--output", "idle-test", "--json")
+    assert submitted.returncode == 0, submitted.stderr
+    pid = json.loads((data / "server.json").read_text())["pid"]
+    watched = run_sdaws(None, "jobs", "watch", json.loads(submitted.stdout)["job_id"], "--json", timeout=JOB_TIMEOUT)
+    assert json.loads(watched.stdout)["job"]["status"] == "SUCCEEDED"  # it waited for its job
+    deadline = time.monotonic() + 120  # a deadline for a server that never leaves, not a timing assertion
+    while (data / "server.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not (data / "server.json").exists()
+
+    def running() -> bool:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state not in ("Z", "X")  # a zombie has exited; its parent just has not reaped it
+
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running(), f"the idle background server {pid} is still running"
