@@ -149,9 +149,7 @@ async def test_cancelling_a_job_asks_keep_running_or_cancel_job(tree):
 @pytest.mark.anyio
 async def test_names_in_tables_and_lists_are_text_not_markup(tree, tmp_path):
     client = tree.client()
-    job = client.submit_job(
-        "convert", {"model": "demo.safetensors", "output_name": "never"}, name="[bold]myjob[/]"
-    )
+    job = client.submit_job("convert", {"model": "demo.safetensors", "output_name": "never"}, name="[bold]myjob[/]")
     src = tmp_path / "[reverse]odd.safetensors"
     src.write_bytes(demo_bytes())
     app = SdawsApp(Target(tree.url, tree.token, "test"))
