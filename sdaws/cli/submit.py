@@ -70,6 +70,8 @@ def submit(args: argparse.Namespace, kind: str, params: dict, files: dict[str, P
                 print_json(job)
             else:
                 print(job["job_id"])
+                if sys.stderr.isatty():
+                    say(f"submitted; follow it with: sdaws jobs watch {job['job_id']}", err=True)
             return 0
         if not args.json:
             say(f"submitted {kind} job {job['job_id']}", err=True)
