@@ -43,7 +43,7 @@ FIELDS = (
     "half",
     "loras",
 )
-_FIELD_FLAGS = {name: f"--{name}" for name in FIELDS} | {"loras": "--lora", "kind": "--method"}
+_FIELD_FLAGS = {name: f"--{name}" for name in FIELDS} | {"loras": "--lora", "kind": "--method", "prompt": "PROMPT"}
 
 _IDENTIFIER = re.compile(
     r"(?<![\w-])(?:params\.)?(" + "|".join(re.escape(n) for n in sorted(IDENTIFIERS, key=len, reverse=True)) + r")"

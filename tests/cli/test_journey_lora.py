@@ -99,4 +99,5 @@ def test_a_trained_lora_changes_the_image_by_tag_and_by_flag(api, tmp_path):
 def test_a_tag_naming_no_lora_is_refused_before_the_job_runs(api):
     result = run_sdaws(api, "generate", "a cat <lora:nowhere:0.8>", "--model", "tiny-sd")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "Lora/nowhere.safetensors is not in the model tree" in result.stderr
+    assert "PROMPT: Lora/nowhere.safetensors is not in the model tree" in result.stderr
+    assert "<lora:nowhere> tag" in result.stderr

@@ -81,6 +81,7 @@ class JobDetailScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#output-list", OptionList).display = False  # until there are outputs
         self._follow()
 
     def on_unmount(self) -> None:
@@ -146,6 +147,7 @@ class JobDetailScreen(Screen[None]):
             return
         hint.update(f"Saved in {outputs_folder(self.job_id)} · enter: open large · o: save elsewhere")
         options = self.query_one("#output-list", OptionList)
+        options.display = True
         options.clear_options()
         options.add_options([Option(printable(p.name, single_line=True), id=str(i)) for i, p in enumerate(paths)])
         options.highlighted = 0

@@ -131,7 +131,7 @@ class ModelTree(Tree[object]):
         node = self._folders.get(name)
         if node is not None:
             node.expand()
-            self.move_cursor(node)
+            self.call_after_refresh(self.move_cursor, node)  # the node has its line once laid out
 
     @on(Tree.NodeExpanded)
     def _expanded(self, event: Tree.NodeExpanded) -> None:
