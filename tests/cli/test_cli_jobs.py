@@ -132,6 +132,8 @@ def test_a_cancelled_generate_wait_says_cancelled(api):
             "32",
             "--height",
             "32",
+            "--name",
+            "cancel-me-while-waiting",
             "--wait",
             "--api",
             api.url,
@@ -149,7 +151,7 @@ def test_a_cancelled_generate_wait_says_cancelled(api):
         jobs = [
             j
             for j in client.list_jobs(kind="txt2img")["jobs"]
-            if j["params"]["prompt"] == "slow" and j["status"] not in ("SUCCEEDED", "FAILED", "CANCELLED")
+            if j.get("name") == "cancel-me-while-waiting" and j["status"] not in ("SUCCEEDED", "FAILED", "CANCELLED")
         ]
         time.sleep(0.2)
     assert jobs, "the job was never submitted"

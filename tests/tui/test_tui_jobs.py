@@ -79,8 +79,8 @@ async def test_txt2img_form_streams_the_log_shows_the_image_and_saves_it(app, tm
         assert not any(
             line.startswith('{"event"') or "[transformers]" in line or "%|" in line for line in screen.log_lines
         )
-        images = screen.query(".output-image")
-        assert len(images) == 1 and len(screen.image_paths) == 1
+        await until(pilot, lambda: len(screen.query(".output-image")) == 1, "the image is on screen")
+        assert len(screen.image_paths) == 1
         with Image.open(screen.image_paths[0]) as image:
             assert image.size == (32, 32)
             assert "a red fox" in image.info.get("parameters", "")  # the WebUI infotext came along
