@@ -11,14 +11,18 @@ from sdaws.contract.specs import SCHEDULERS
 
 
 def lora_arg(text: str) -> dict:
-    """``NAME`` or ``NAME:WEIGHT`` (as in a `<lora:NAME:WEIGHT>` tag) -> a spec LoRA entry."""
+    """``NAME`` or ``NAME:WEIGHT`` (as in a `<lora:NAME:WEIGHT>` tag) -> a spec LoRA entry.
+
+    As in a tag, NAME is the file in Lora/ with or without its `.safetensors`."""
     name, sep, weight = text.rpartition(":") if ":" in text else (text, "", "")
-    if not sep:
-        return {"name": text.strip(), "weight": 1.0}
     try:
-        return {"name": name.strip(), "weight": float(weight)}
+        value = float(weight) if sep else 1.0
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: the weight after ':' must be a number, e.g. my-lora:0.8") from None
+    name = (name if sep else text).strip()
+    if not name.lower().endswith((".safetensors", ".ckpt")):
+        name += ".safetensors"
+    return {"name": name, "weight": value}
 
 
 def register(subparsers) -> None:
