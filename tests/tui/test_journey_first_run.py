@@ -25,17 +25,18 @@ JOB_WAIT = 3000  # event-loop turns: a deadline for a hung job, not a timing ass
 
 
 @pytest.mark.anyio
-async def test_enter_creates_the_demo_and_its_images_say_they_are_noise(user_env, tmp_path):
+async def test_enter_creates_the_demo_and_its_images_say_they_are_noise(user_env, tmp_path, monkeypatch):
     need(torch_available(), "the demo model is built with torch")
+    shown: list[str] = []  # the busy indicator may come and go between two looks: note it as it shows
+    monkeypatch.setattr(BusyModal, "on_mount", lambda self: shown.append(self.text), raising=False)
     models = tmp_path / "models"
     app = SdawsApp(Target(None, "", "embedded local server", str(models)))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "Welcome offer")
         assert app.screen.focused.id == "yes"  # Enter accepts the offer
         await pilot.press("enter")
-        await until(
-            pilot, lambda: isinstance(app.screen, BusyModal), "busy indicator while the demo is made", during_work=True
-        )
+        await until(pilot, lambda: shown, "busy indicator while the demo is made", during_work=True)
+        assert shown == [f"Creating Stable-diffusion/{DEMO_NAME}…"]
         await until(pilot, lambda: not isinstance(app.screen, BusyModal), "demo made", JOB_WAIT)
         assert (models / "Stable-diffusion" / DEMO_NAME).is_file()
         tree = app.query_one("#model-tree")

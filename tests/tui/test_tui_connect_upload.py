@@ -75,6 +75,7 @@ async def test_settings_test_connection_explains_failures_and_save_reconnects(se
             before = str(result.render())  # each call's answer differs from the one before
             modal.query_one("#api-url", Input).value = url
             modal.query_one("#api-token", Input).value = token
+            app.clear_notifications()  # a toast (the first connection's error) may lie over the button
             await pilot.click("#test")
             await settle(pilot)
             await until(pilot, lambda: str(result.render()) not in ("", "Testing…", before), "test result")
