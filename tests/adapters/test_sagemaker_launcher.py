@@ -88,12 +88,18 @@ def test_train_starts_the_state_machine_named_by_job_and_the_training_job_carrie
     training = boto3.client("sagemaker", region_name=REGION).describe_training_job(
         TrainingJobName=f"sdaws-{job.job_id}"
     )
-    assert json.loads(training["HyperParameters"]["spec"]) == spec
+    # The spec is a channel (hyperparameter values are capped at 2,500 characters).
+    assert training["HyperParameters"] == {"spec_channel": "spec"}
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in training["InputDataConfig"]}
     assert channels == {
+        "spec": f"s3://{stack['bucket']}/jobs/{job.job_id}/spec/",
         "model": f"s3://{stack['bucket']}/Stable-diffusion/base.safetensors",
         "dataset": f"s3://{stack['bucket']}/job-inputs/cats/",
     }
+    body = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/spec/spec.json"
+    )["Body"]
+    assert json.loads(body.read()) == spec
     assert training["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
     with pytest.raises(boto3.client("stepfunctions", region_name=REGION).exceptions.ExecutionAlreadyExists):
         launch.launch(job)  # a retried launch cannot start a second training
@@ -184,7 +190,8 @@ def test_a_trained_lora_named_with_its_extension_is_registered_where_the_job_wro
     # Where the real job code writes its LoRA in a SageMaker training container, uploaded
     # by SageMaker from /opt/ml/model to <S3OutputPath>/<job name>/output/model/.
     (tmp_path / "input" / "config").mkdir(parents=True)
-    (tmp_path / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"spec": json.dumps(spec)}))
+    hyperparameters = launch.training_input(job)["training"]["HyperParameters"]
+    (tmp_path / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     layout = Layout.resolve(tmp_path)
     written, _, _ = layout.result_path("train", spec)
     s3 = boto3.client("s3", region_name=REGION)
