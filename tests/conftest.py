@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.support.aws_calls",
     "tests.support.api_world",
     "tests.support.aws_stack",
+    "tests.support.compute_api",
     "tests.support.convert_fixtures",
     "tests.support.job_fixtures",
     "tests.support.jobs_api",

@@ -8,68 +8,18 @@ SageMaker finishing the deployment.
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import httpx
 import pytest
 
 from sam_app.adapters.aws.sagemaker_endpoints import INFERENCE_AMI_VERSION
-from tests.support import deployed
-from tests.support.api_world import AUTH, FakeLambdaContext, proxy_event
-from tests.support.aws_handlers import LambdaContext
-
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest"
-STACK = "sdaws-test"
-ENDPOINT = f"{STACK}-default"
+from tests.support.api_world import AUTH
+from tests.support.compute_api import ENDPOINT
 
 
 @pytest.fixture
-def api(aws_env, lambda_handler, monkeypatch):
-    sns = boto3.client("sns")
-    env = {
-        "ENDPOINT_PREFIX": STACK,
-        "ENDPOINT_NAME": ENDPOINT,
-        "JOB_IMAGE_URI": IMAGE,
-        "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sdaws-sagemaker",
-        "INFERENCE_SUCCESS_TOPIC_ARN": sns.create_topic(Name="ok")["TopicArn"],
-        "INFERENCE_ERROR_TOPIC_ARN": sns.create_topic(Name="err")["TopicArn"],
-        "UTIL_INSTANCE_TYPE": "ml.r5.large",
-        "TRAIN_INSTANCE_TYPE": "ml.g5.xlarge",
-        "TRAIN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:sdaws-train",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    deployed.register_stack_name(STACK)
-    deployed.register_role("SageMakerExecutionRole", env["SAGEMAKER_ROLE_ARN"])
-    deployed.register_topic("InferenceSuccessTopic", env["INFERENCE_SUCCESS_TOPIC_ARN"])
-    deployed.register_topic("InferenceErrorTopic", env["INFERENCE_ERROR_TOPIC_ARN"])
-    deployed.register_state_machine("TrainStateMachine", env["TRAIN_STATE_MACHINE_ARN"])
-
-    def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        event = proxy_event(
-            method,
-            path,
-            headers=AUTH | {"content-type": "application/json"},
-            body=json.dumps(body) if body is not None else None,
-        )
-        response = lambda_handler(event, FakeLambdaContext())
-        return response["statusCode"], json.loads(response["body"])
-
-    return call, env
-
-
-@pytest.fixture
-def endpoint_events(api, monkeypatch):
-    """The EndpointEventsFunction handler, built from the same environment as deployed."""
-    from sam_app.adapters.aws import endpoint_events
-
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
-    endpoint_events.shared_events.cache_clear()
-    from sam_app.handlers.endpoint_events import handler
-
-    yield lambda event: handler(event, LambdaContext())
-    endpoint_events.shared_events.cache_clear()
+def api(compute_api):
+    return compute_api
 
 
 def scalable_targets():
@@ -130,14 +80,19 @@ def test_gpu_variants_select_an_inference_ami_whose_driver_fits_the_image(api):
     call, env = api
     assert call("POST", "/endpoints", {"instance_type": "ml.g4dn.xlarge"})[0] == 200
     sm = boto3.client("sagemaker")
-    config = sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"])
+    config = sm.describe_endpoint_config(
+        EndpointConfigName=sm.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
+    )
     [variant] = config["ProductionVariants"]
     # The default AMI of g4dn/g5 has driver 470 (CUDA 11.4); the image's torch needs 12.x.
     assert variant["InferenceAmiVersion"] == INFERENCE_AMI_VERSION == "al2023-ami-sagemaker-inference-gpu-4-1"
     model = sm.describe_model(ModelName=variant["ModelName"])
     assert model["PrimaryContainer"]["Environment"]["SDAWS_INSTANCE_TYPE"] == "ml.g4dn.xlarge"
     notify = config["AsyncInferenceConfig"]["OutputConfig"]["NotificationConfig"]
-    assert notify == {"SuccessTopic": env["INFERENCE_SUCCESS_TOPIC_ARN"], "ErrorTopic": env["INFERENCE_ERROR_TOPIC_ARN"]}
+    assert notify == {
+        "SuccessTopic": env["INFERENCE_SUCCESS_TOPIC_ARN"],
+        "ErrorTopic": env["INFERENCE_ERROR_TOPIC_ARN"],
+    }
 
 
 def test_a_new_instance_type_deregisters_updates_reregisters_and_cleans_up(api, endpoint_events, endpoint_lifecycle):
@@ -205,7 +160,9 @@ def test_events_of_other_endpoints_are_ignored(api, endpoint_events):
     from tests.support.moto_endpoints import endpoint_event
 
     assert "ignored" in endpoint_events(endpoint_event("someone-else", "InService", "c"))
-    assert "ignored" in endpoint_events({"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change"})
+    assert "ignored" in endpoint_events(
+        {"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change"}
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Every AWS API call the product code makes during the tests, checked against IAM.
+"""Every AWS API call the product code makes during the tests, checked as AWS would.
 
 A pytest plugin (listed in tests/conftest.py). Each botocore client, whoever makes it
 (boto3, powertools, moto's Step Functions interpreter), gets a `before-parameter-build`
@@ -9,7 +9,8 @@ are not the product's and are not recorded.
 
 Who makes a call decides the role whose policy must allow it (tests.support.iam_roles).
 After each test, its calls are checked against template.yaml (tests.support.iam_policy
-and iam_actions); a call no statement allows fails the test that made it.
+and iam_actions) and their parameters against botocore's service model constraints
+(tests.support.botocore_constraints); a call AWS would refuse fails the test that made it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import botocore.session
 import pytest
 
 from tests.support import iam_policy, iam_roles
+from tests.support.botocore_constraints import violations
 from tests.support.iam_actions import UnmappedCall, needs_for
 from tests.support.iam_policy import Need
 
@@ -138,6 +140,23 @@ def _create_client(self, *args, **kwargs):
 botocore.session.Session.create_client = _create_client  # type: ignore[method-assign]
 
 
+def made_in_this_test(service: str, operation: str) -> list[dict[str, Any]]:
+    """The parameters of each `service:operation` call the product made in the running test."""
+    with _lock:
+        return [
+            c.params for c in SESSION if c.test == _current_test[0] and (c.service, c.operation) == (service, operation)
+        ]
+
+
+def constraint_violations(calls: list[Call]) -> list[str]:
+    """Parameters the service would refuse (botocore's model: lengths, patterns, enums, sizes)."""
+    found = []
+    for call in calls:
+        if not call.presigned:
+            found += [f"{v} ({call.describe()})" for v in violations(call.service, call.operation, call.params)]
+    return sorted(set(found))
+
+
 def check(calls: list[Call], drop: str | None = None) -> list[str]:
     """Gaps (and unmapped calls) of `calls` against template.yaml now."""
     problems = [
@@ -160,9 +179,11 @@ def aws_calls_allowed_by_template(request):
     _current_test[0] = "(outside a test)"
     if request.node.get_closest_marker("iam_unchecked") or not made:
         return
-    problems = check(made)
+    problems = [f"IAM: {p}" for p in check(made)] + [
+        f"refused by the service: {p}" for p in constraint_violations(made)
+    ]
     if problems:
-        pytest.fail("AWS calls template.yaml does not allow:\n  " + "\n  ".join(problems[:30]), pytrace=False)
+        pytest.fail("AWS calls that would fail in AWS:\n  " + "\n  ".join(problems[:30]), pytrace=False)
 
 
 def pytest_configure(config) -> None:

@@ -114,7 +114,7 @@ class Resolver:
             return [s for item in node for s in self.strings(item)]
         if not isinstance(node, dict) or len(node) != 1:
             raise ValueError(f"unsupported template value {node!r}")
-        (tag, arg), = node.items()
+        ((tag, arg),) = node.items()
         if tag == "Ref":
             return self.ref(arg)
         if tag == "GetAtt":

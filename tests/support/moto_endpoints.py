@@ -33,7 +33,7 @@ def _update_endpoint(self, endpoint_name: str, endpoint_config_name: str):
         raise sm_models.ValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
     if endpoint.endpoint_status != "InService":
         raise sm_models.ValidationError(
-            message=f"Cannot update in-progress endpoint \"{endpoint.arn}\" (status {endpoint.endpoint_status})."
+            message=f'Cannot update in-progress endpoint "{endpoint.arn}" (status {endpoint.endpoint_status}).'
         )
     self.describe_endpoint_config(endpoint_config_name)  # must exist
     endpoint.pending_config = endpoint_config_name

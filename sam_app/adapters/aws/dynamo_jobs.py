@@ -126,7 +126,9 @@ class DynamoJobRecords:
 
     def update_launch(self, job_id: str, launch: dict, progress: dict | None, updated_at: str) -> bool:
         """A new launch handle (and message) for an active job, its status unchanged."""
-        return self._conditional_set(job_id, st.ACTIVE, {"launch": launch, "progress": progress, "updated_at": updated_at})
+        return self._conditional_set(
+            job_id, st.ACTIVE, {"launch": launch, "progress": progress, "updated_at": updated_at}
+        )
 
     # -- inference jobs waiting for their endpoint ------------------------------
     def mark_waiting(self, job_id: str, endpoint: str) -> None:

@@ -22,7 +22,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
 from urllib.parse import quote
 
 from sam_app.core import endpoints as endpoint_rules
