@@ -46,7 +46,9 @@ def local_world(tmp_path):
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'containers'}"}
-    return subprocess.run([SDAWS, *args, "--api", url, "--token", TOKEN], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [SDAWS, *args, "--api", url, "--token", TOKEN], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.mark.parametrize("world", ["aws_world", "local_world"])

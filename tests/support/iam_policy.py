@@ -59,9 +59,11 @@ class Statement:
 
 # ------------------------------------------------------------------ intrinsics
 class Resolver:
-    def __init__(self, template: dict) -> None:
+    def __init__(self, template: dict, parameters: dict[str, str] | None = None, pseudo: dict[str, str] | None = None):
         self.template = template
         self.parameters = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        self.parameters |= parameters or {}
+        self.pseudo = PSEUDO | (pseudo or {})
 
     def condition(self, name: str) -> bool:
         return bool(self.value(self.template["Conditions"][name]))
@@ -76,8 +78,8 @@ class Resolver:
         raise ValueError(f"unsupported condition {node!r}")
 
     def ref(self, name: str) -> list[str]:
-        if name in PSEUDO:
-            return [PSEUDO[name]]
+        if name in self.pseudo:
+            return [self.pseudo[name]]
         if name == "AWS::StackName":
             return sorted(deployed.stack_names())
         if name in self.parameters:
@@ -128,6 +130,12 @@ class Resolver:
         if tag == "Split":
             delimiter, source = arg
             return [part for text in self.strings(source) for part in text.split(delimiter)]
+        if tag == "Select":
+            index, source = arg
+            if isinstance(source, dict) and "Split" in source:
+                delimiter, text_node = source["Split"]
+                return [text.split(delimiter)[int(index)] for text in self.strings(text_node)]
+            return self.strings(source[int(index)])
         if tag == "Join":
             delimiter, items = arg
             return [delimiter.join(p) for p in itertools.product(*(self.strings(i) for i in items))]

@@ -18,6 +18,7 @@ def definition(stack: dict) -> str:
     """The ASL with its DefinitionSubstitutions filled in, as CloudFormation would."""
     text = ASL.read_text()
     for name, value in {
+        "Partition": "aws",
         "SageMakerRoleArn": stack["role_arn"],
         "ModelBucketName": stack["bucket"],
         "JobsTableName": stack["jobs_table"],
