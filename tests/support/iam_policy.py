@@ -148,7 +148,10 @@ def _listed(value: Any) -> list:
 
 
 def _role_documents(resource: dict) -> list[dict]:
+    """The policy documents of a role; a managed policy counts as its own "role" (see _owner)."""
     props = resource.get("Properties") or {}
+    if resource["Type"] == "AWS::IAM::ManagedPolicy":
+        return [props["PolicyDocument"]]
     if resource["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
         return [p for p in props.get("Policies") or [] if isinstance(p, dict) and "Statement" in p]
     if resource["Type"] == "AWS::IAM::Role":
@@ -156,9 +159,19 @@ def _role_documents(resource: dict) -> list[dict]:
     return []
 
 
+def _owner(logical_id: str, resource: dict) -> str:
+    """The role a document belongs to: a managed policy's (first) attached role, else itself."""
+    if resource["Type"] == "AWS::IAM::ManagedPolicy":
+        roles = resource["Properties"].get("Roles") or []
+        if roles and isinstance(roles[0], dict) and "Ref" in roles[0]:
+            return roles[0]["Ref"]
+    return logical_id
+
+
 def _statements(template: dict, resolver: Resolver) -> list[Statement]:
     out = []
-    for logical_id, resource in template["Resources"].items():
+    for resource_id, resource in template["Resources"].items():
+        logical_id = _owner(resource_id, resource)
         for document in _role_documents(resource):
             for raw in document["Statement"]:
                 if "NotAction" in raw or "NotResource" in raw:
