@@ -46,6 +46,10 @@ class ConnectFailed(ApiError):
     """The API could not be reached: bad URL, refused, DNS, TLS."""
 
 
+class WrongUrl(ApiError):
+    """API Gateway has no such route or stage (its 403 "Missing Authentication Token")."""
+
+
 class TimedOut(ApiError):
     """The API did not answer in time."""
 
@@ -54,10 +58,28 @@ def _quote(segment: str) -> str:
     return quote(segment, safe="")
 
 
+# API Gateway answers these itself, before the function runs: {"message": "..."} with an
+# x-amzn-ErrorType header, never the API's own {"error", "message"} body.
+GATEWAY_FORBIDDEN = "Forbidden"
+GATEWAY_NO_ROUTE = "Missing Authentication Token"
+
+
 def _describe_auth(status: int, message: str) -> str:
     if status == 401:
         return f"The API needs a token (401): set the API token in Settings or pass --token. {message}".strip()
+    if message == GATEWAY_FORBIDDEN:
+        return (
+            "API Gateway refused the API token (403 Forbidden): check the token in Settings or --token; "
+            "for a deployed stack it is the ApiToken you deployed with (the stack's TokenHowTo output prints it)."
+        )
     return f"The API token was refused (403): check the token in Settings or --token. {message}".strip()
+
+
+def _describe_no_route(url: str) -> str:
+    return (
+        f"API Gateway has no route {url} (403 Missing Authentication Token): check the API URL; it must "
+        "include the stage, e.g. https://<id>.execute-api.<region>.amazonaws.com/v1 (the stack's ApiUrl output)."
+    )
 
 
 class ApiClient:
@@ -131,6 +153,8 @@ class ApiClient:
             code = str(body.get("error") or code)
             message = str(body.get("message") or body.get("detail") or message)
         status = response.status_code
+        if status == 403 and isinstance(body, dict) and "error" not in body and message == GATEWAY_NO_ROUTE:
+            raise WrongUrl(_describe_no_route(url), status=status, code="no_route")
         if status in (401, 403):
             raise AuthError(_describe_auth(status, message if body else ""), status=status, code=code)
         if status == 404:

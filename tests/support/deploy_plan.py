@@ -108,7 +108,10 @@ ACTIONS: dict[str, tuple[list[str], str]] = {
         ],
         "arn:aws:sns:{region}:{account}:{name}",
     ),
-    "AWS::SNS::TopicPolicy": (["sns:SetTopicAttributes", "sns:GetTopicAttributes"], "arn:aws:sns:{region}:{account}:{name}"),
+    "AWS::SNS::TopicPolicy": (
+        ["sns:SetTopicAttributes", "sns:GetTopicAttributes"],
+        "arn:aws:sns:{region}:{account}:{name}",
+    ),
     "AWS::SNS::Subscription": (
         ["sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"],
         "arn:aws:sns:{region}:{account}:{name}",
@@ -283,7 +286,9 @@ def physical_name(logical_id: str, resource: dict, resources: dict) -> str:
         return f"{logical_id}-{RANDOM}"  # CloudFormation leaves the stack name out here
     if kind == "AWS::S3::Bucket":
         return f"{STACK}-{logical_id}-{RANDOM}".lower()[:63]
-    limit = {"AWS::IAM::Role": 64, "AWS::Lambda::Function": 64, "AWS::Events::Rule": 64, "AWS::SQS::Queue": 80}.get(kind, 256)
+    limit = {"AWS::IAM::Role": 64, "AWS::Lambda::Function": 64, "AWS::Events::Rule": 64, "AWS::SQS::Queue": 80}.get(
+        kind, 256
+    )
     return f"{STACK}-{logical_id}"[: limit - len(RANDOM) - 1] + f"-{RANDOM}"
 
 
@@ -295,7 +300,9 @@ def plan() -> tuple[list[Planned], list[Need]]:
     for logical_id, resource in resources.items():
         kind = resource["Type"]
         if kind not in ACTIONS:
-            raise KeyError(f"{logical_id}: no deploy permissions known for {kind}; add it to tests/support/deploy_plan.py")
+            raise KeyError(
+                f"{logical_id}: no deploy permissions known for {kind}; add it to tests/support/deploy_plan.py"
+            )
         item = Planned(logical_id, kind, physical_name(logical_id, resource, resources))
         planned.append(item)
         props = resource.get("Properties") or {}
@@ -313,7 +320,9 @@ def plan() -> tuple[list[Planned], list[Need]]:
             )
         for policy_arn in props.get("ManagedPolicyArns") or []:
             arn = policy_arn if isinstance(policy_arn, str) else _text(policy_arn).replace("${AWS::Partition}", "aws")
-            extra.append(Need("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{item.name}", (("iam:PolicyARN", arn),)))
+            extra.append(
+                Need("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{item.name}", (("iam:PolicyARN", arn),))
+            )
         if kind == "AWS::StepFunctions::StateMachine" and props.get("LoggingConfiguration"):
             extra += [Need(a, "*") for a in LOG_DELIVERY]
     return planned, extra
@@ -322,11 +331,20 @@ def plan() -> tuple[list[Planned], list[Need]]:
 def cloudformation_needs() -> list[Need]:
     """What `sam deploy` / `sam delete` ask of CloudFormation and the artifact bucket."""
     stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/abc"
-    actions = ["CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DescribeStacks", "DescribeStackEvents", "GetTemplate", "DeleteStack"]
+    actions = [
+        "CreateChangeSet",
+        "DescribeChangeSet",
+        "ExecuteChangeSet",
+        "DescribeStacks",
+        "DescribeStackEvents",
+        "GetTemplate",
+        "DeleteStack",
+    ]
     needs = [Need(f"cloudformation:{a}", stack) for a in actions]
-    needs.append(Need("cloudformation:CreateChangeSet", f"arn:aws:cloudformation:{REGION}:aws:transform/Serverless-2016-10-31"))
+    needs.append(
+        Need("cloudformation:CreateChangeSet", f"arn:aws:cloudformation:{REGION}:aws:transform/Serverless-2016-10-31")
+    )
     artifacts = "aws-sam-cli-managed-default-samclisourcebucket-abc123"
     needs.append(Need("s3:PutObject", f"arn:aws:s3:::{artifacts}/{STACK}/0123abcd.template"))
     needs.append(Need("s3:GetObject", f"arn:aws:s3:::{artifacts}/{STACK}/0123abcd.template"))
     return needs
-
