@@ -264,6 +264,32 @@ class ApiClient:
     def cancel_job(self, job_id: str) -> dict:
         return self.request("POST", f"jobs/{_quote(job_id)}/cancel")
 
+    # -- endpoints (AWS: SageMaker async endpoints; local: the one `local`) ---------
+
+    def list_endpoints(self) -> dict:
+        return self.request("GET", "endpoints")
+
+    def put_endpoint(
+        self,
+        name: str = "default",
+        instance_type: str | None = None,
+        min_instances: int | None = None,
+        max_instances: int | None = None,
+        target_backlog: float | None = None,
+    ) -> dict:
+        """Create the endpoint, or change its instance type or scaling (unset fields: the API's defaults)."""
+        body = {
+            "name": name,
+            "instance_type": instance_type,
+            "min_instances": min_instances,
+            "max_instances": max_instances,
+            "target_backlog": target_backlog,
+        }
+        return self.request("POST", "endpoints", json={k: v for k, v in body.items() if v is not None})
+
+    def delete_endpoint(self, name: str) -> dict:
+        return self.request("DELETE", f"endpoints/{_quote(name)}")
+
     def download(self, url: str, dest: Path) -> Path:
         """Fetch an output URL (presigned, or relative to the API) to ``dest``."""
         dest.parent.mkdir(parents=True, exist_ok=True)

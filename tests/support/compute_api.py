@@ -18,9 +18,7 @@ STACK = "sdaws-test"
 ENDPOINT = f"{STACK}-default"
 
 
-@pytest.fixture
-def compute_api(aws_env, lambda_handler, monkeypatch):
-    """call(method, path, body=None, headers=None) -> (status, body) on the API handler; and its env."""
+def _compute_env(monkeypatch) -> dict[str, str]:
     sns = boto3.client("sns")
     env = {
         "ENDPOINT_PREFIX": STACK,
@@ -41,6 +39,13 @@ def compute_api(aws_env, lambda_handler, monkeypatch):
     deployed.register_topic("InferenceSuccessTopic", env["INFERENCE_SUCCESS_TOPIC_ARN"])
     deployed.register_topic("InferenceErrorTopic", env["INFERENCE_ERROR_TOPIC_ARN"])
     deployed.register_state_machine("TrainStateMachine", env["TRAIN_STATE_MACHINE_ARN"])
+    return env
+
+
+@pytest.fixture
+def compute_api(aws_env, lambda_handler, monkeypatch):
+    """call(method, path, body=None, headers=None) -> (status, body) on the API handler; and its env."""
+    env = _compute_env(monkeypatch)
 
     def call(method: str, path: str, body: dict | None = None, query: dict | None = None) -> tuple[int, dict]:
         event = proxy_event(
@@ -67,3 +72,16 @@ def endpoint_events(compute_api, monkeypatch):
 
     yield lambda event: handler(event, LambdaContext())
     endpoint_events.shared_events.cache_clear()
+
+
+@pytest.fixture
+def compute_gateway(moto_http_world, monkeypatch):
+    """The API handler with compute configured behind real HTTP (moto a real server too),
+    for the real client, CLI and TUI: yields the API URL."""
+    from tests.support.gateway import GatewayServer
+
+    handler, _ = moto_http_world
+    _compute_env(monkeypatch)
+    gateway = GatewayServer(handler)
+    yield gateway.url
+    gateway.stop()
