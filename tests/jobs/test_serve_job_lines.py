@@ -8,6 +8,7 @@ import io
 import json
 import sys
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
@@ -38,7 +39,8 @@ def test_every_line_of_a_job_request_is_tagged_with_its_id(s3_world, tmp_path, m
     monkeypatch.setattr(sys, "stdout", out)
     monkeypatch.setattr(sys, "stderr", err)
     serve.install_job_tags()
-    server = serve.make_server(tmp_path / "tree", "127.0.0.1", 0)
+    generator = serve.Generator(tmp_path / "tree", cache_dir=tmp_path / "cache")  # a cold instance: no cached model
+    server = serve.ThreadingHTTPServer(("127.0.0.1", 0), serve.make_handler(generator))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("before any request")  # not a job's line: left as it is
     request = {
@@ -51,8 +53,11 @@ def test_every_line_of_a_job_request_is_tagged_with_its_id(s3_world, tmp_path, m
     try:
         body = json.dumps(request).encode()
         post = urllib.request.Request(f"http://127.0.0.1:{server.server_address[1]}/invocations", data=body)
-        with urllib.request.urlopen(post, timeout=300) as response:
-            assert response.status == 200
+        try:
+            with urllib.request.urlopen(post, timeout=300) as response:
+                assert response.status == 200
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{exc}: {exc.read()!r} {err.getvalue()[-3000:]}") from None
     finally:
         server.shutdown()
         server.server_close()

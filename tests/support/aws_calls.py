@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import copy
 import json
 import os
 import sys
@@ -97,8 +96,30 @@ def acting_as(role: str):
         _acting_as.reset(token)
 
 
-def _on_parameters(params, model, context=None, **kwargs) -> None:
-    roles = iam_roles.caller_roles(sys._getframe(1), _acting_as.get())
+def _snapshot(value: Any) -> Any:
+    """The parameters as they are now (containers copied; bodies, streams and locks kept as they are)."""
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_snapshot(v) for v in value]
+    return value
+
+
+def _on_parameters(params, model, context=None, made_by=(), **kwargs) -> None:
+    try:
+        _record(params, model, context, made_by)
+    except Exception as exc:  # the recorder must never break the call it watches
+        with _lock:
+            SESSION.append(
+                Call("?", "?", {}, "?", ("?recorder",), _current_test[0], unmapped=f"recorder failed: {exc!r}")
+            )
+
+
+def _record(params, model, context, made_by) -> None:
+    frame = sys._getframe(2)
+    roles = iam_roles.caller_roles(frame, _acting_as.get())
+    if not roles and made_by and iam_roles.in_transfer_thread(frame):
+        roles = made_by  # s3transfer's worker threads carry no trace of who asked them
     if not roles:
         return
     service = model.service_model.service_name
@@ -106,7 +127,7 @@ def _on_parameters(params, model, context=None, **kwargs) -> None:
     call = Call(
         service,
         model.name,
-        copy.deepcopy(params) if isinstance(params, dict) else {},
+        _snapshot(params) if isinstance(params, dict) else {},
         region,
         roles,
         _current_test[0],
@@ -126,6 +147,7 @@ _original_create_client = botocore.session.Session.create_client
 def _create_client(self, *args, **kwargs):
     client = _original_create_client(self, *args, **kwargs)
     region = client.meta.region_name
+    made_by = iam_roles.caller_roles(sys._getframe(1), _acting_as.get())
 
     def note_region(context=None, **_) -> None:
         # botocore puts the client's region into the context of real calls, not of presigning.
@@ -133,7 +155,7 @@ def _create_client(self, *args, **kwargs):
             context.setdefault("client_region", region)
 
     client.meta.events.register("provide-client-params", note_region)
-    client.meta.events.register("before-parameter-build", _on_parameters)
+    client.meta.events.register("before-parameter-build", lambda **event: _on_parameters(made_by=made_by, **event))
     return client
 
 
@@ -190,6 +212,13 @@ def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "iam_unchecked(reason): the test's AWS calls are deliberately not checked against template.yaml"
     )
+
+
+LAST = "tests/infra/test_iam_coverage.py"  # reads the whole session's calls: runs after every other test
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(LAST))
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

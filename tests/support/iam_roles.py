@@ -77,6 +77,15 @@ def _under(path: str, folder: Path) -> str | None:
     return path[len(prefix) :] if path.startswith(prefix) else None
 
 
+def in_transfer_thread(frame) -> bool:
+    """Whether the call comes from s3transfer (upload_file/download_file run in its threads)."""
+    while frame is not None:
+        if "/s3transfer/" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def caller_roles(frame, acting_as: str | None) -> tuple[str, ...]:
     if acting_as:
         return (acting_as,)
