@@ -385,6 +385,8 @@ def launcher_from_environment(env, records: JobRecords | None) -> SageMakerLaunc
             state_machine_arn=env["TRAIN_STATE_MACHINE_ARN"],
             endpoint_name=env["ENDPOINT_NAME"],
             inference_instance_type=env.get("INFERENCE_INSTANCE_TYPE") or endpoint_rules.DEFAULT_INSTANCE_TYPE,
+            # How often the training machine asks SageMaker whether the job ended.
+            poll_seconds=int(env.get("TRAIN_POLL_SECONDS") or 60),
         ),
         records=records,
         endpoints=endpoints_from_environment(env),
