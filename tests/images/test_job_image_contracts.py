@@ -89,15 +89,14 @@ def test_on_a_gpu_instance_without_cuda_training_fails_fast_with_the_reason(worl
     assert "ml.g5.xlarge has an NVIDIA GPU but torch" in run.failure and "Refusing to run on the CPU" in run.failure
 
 
-def test_processing_mounts_inputs_and_uploads_the_result_into_the_tree(world):
+def test_processing_mounts_inputs_and_uploads_the_result_into_the_tree(world, tmp_path):
     import torch
     from safetensors.torch import save_file
 
     s3 = world.client("s3")
     for name, value in (("a", 0.0), ("b", 1.0)):
-        buffer = io.BytesIO()
-        save_file({"model.diffusion_model.w": torch.full((2, 2), value)}, f"/tmp/{name}.safetensors")
-        s3.upload_file(f"/tmp/{name}.safetensors", world.bucket, f"Stable-diffusion/{name}.safetensors")
+        save_file({"model.diffusion_model.w": torch.full((2, 2), value)}, str(tmp_path / f"{name}.safetensors"))
+        s3.upload_file(str(tmp_path / f"{name}.safetensors"), world.bucket, f"Stable-diffusion/{name}.safetensors")
     params = {"model_a": "a.safetensors", "model_b": "b.safetensors", "multiplier": 0.25, "output_name": "ab"}
     status, job = api_call("POST", "/jobs", {"kind": "merge", "params": params})
     assert status == 201, job
