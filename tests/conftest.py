@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.support.aws_stack",
     "tests.support.compute_api",
     "tests.support.convert_fixtures",
+    "tests.support.e2e_aws",
     "tests.support.job_fixtures",
     "tests.support.jobs_api",
     "tests.support.moto_endpoints",
