@@ -224,5 +224,7 @@ def pytest_collection_modifyitems(session, config, items) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     path = os.environ.get(CALLS_OUT)
     if path:
+        from tests.support import deployed
+
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump([c.to_json() for c in SESSION], fh)
+            json.dump({"calls": [c.to_json() for c in SESSION], "deployed": deployed.export()}, fh)

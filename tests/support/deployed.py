@@ -63,3 +63,18 @@ def values(logical_id: str, attribute: str = "Ref") -> set[str]:
 
 def stack_names() -> set[str]:
     return set(_STACK_NAMES)
+
+
+def export() -> dict:
+    """Everything registered, for a parent session that evaluates this session's calls."""
+    return {
+        "names": {lid: {attr: sorted(values) for attr, values in attrs.items()} for lid, attrs in _NAMES.items()},
+        "stacks": sorted(_STACK_NAMES),
+    }
+
+
+def merge(exported: dict) -> None:
+    for logical_id, attributes in exported["names"].items():
+        for attribute, values in attributes.items():
+            _NAMES[logical_id][attribute].update(values)
+    _STACK_NAMES.update(exported["stacks"])
