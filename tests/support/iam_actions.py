@@ -63,6 +63,8 @@ def _s3(op: str, p: dict, region: str) -> list[Need]:
 
 
 def _dynamodb(op: str, p: dict, region: str) -> list[Need]:
+    if op in ("BatchGetItem", "BatchWriteItem"):
+        return [Need(f"dynamodb:{op}", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{t}") for t in p["RequestItems"]]
     arn = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{p['TableName']}"
     if p.get("IndexName"):
         arn += f"/index/{p['IndexName']}"
