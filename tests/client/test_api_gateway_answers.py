@@ -4,6 +4,7 @@ does not have. The client says which one it is, and what to do."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,13 @@ def test_the_cli_prints_the_reason_in_one_line_with_exit_1(gateway):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "403 Missing Authentication Token" in result.stderr and "/v1" in result.stderr
+
+
+def test_openapi_documents_api_gateways_own_403s():
+    spec = json.loads((REPO_ROOT / "sam_app" / "openapi.json").read_text())
+    described = [
+        r["403"]["description"]
+        for path in spec["paths"].values()
+        for r in (op.get("responses", {}) for op in path.values())
+    ]
+    assert described and all('"Forbidden"' in d and '"Missing Authentication Token"' in d for d in described)
