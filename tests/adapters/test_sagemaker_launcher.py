@@ -11,6 +11,7 @@ import pytest
 
 from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
 from tests.support.aws_stack import REGION
+from tests.support.env import REPO_ROOT
 from tests.support.job_record import job_record
 from tests.support.job_records import job_records
 from tests.support.state_machine import create_machine, run_to_end, state_names
@@ -204,3 +205,18 @@ def test_a_trained_lora_named_with_its_extension_is_registered_where_the_job_wro
     assert s3.get_object(Bucket=stack["bucket"], Key="Lora/cat.safetensors")["Body"].read() == b"lora-bytes"
     stored = records.get(job.job_id)
     assert stored.status == "SUCCEEDED" and [o["key"] for o in stored.outputs] == ["Lora/cat.safetensors"]
+
+
+def test_the_register_step_gets_a_url_encoded_copy_source(launcher):
+    """CopyObject's CopySource must be URL-encoded; ASL cannot encode, so the launcher does.
+    (moto's interpreter calls boto3, which encodes it again, so the state machine runs in
+    these tests use plain names; S3 itself decodes once.)"""
+    from urllib.parse import unquote
+
+    launch, _ = launcher
+    spec = {"base_model": "base.safetensors", "steps": 3, "output_name": "my cat [v2] é"}
+    output = launch.training_input(job_record("6" * 32, "train", spec))["output"]
+    assert output["copy_source"].endswith("/model/Lora/my%20cat%20%5Bv2%5D%20%C3%A9.safetensors")
+    assert unquote(output["copy_source"]) == f"{launch._cfg.bucket}/{output['source_key']}"
+    asl = (REPO_ROOT / "sam_app" / "statemachines" / "train.asl.json").read_text()
+    assert '"CopySource.$": "$.output.copy_source"' in asl
