@@ -42,6 +42,7 @@ class SdawsApp(App[None]):
         Binding("u", "show_tab('uploads')", "Uploads"),
         Binding("j", "show_tab('jobs')", "Jobs"),
         Binding("n", "new_job", "New job"),
+        Binding("e", "endpoints", "Endpoints", show=False),  # in the palette and in help
         Binding("s", "settings", "Settings"),
         Binding("f1,question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -144,6 +145,12 @@ class SdawsApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpModal())
+
+    def action_endpoints(self) -> None:
+        from tui.screens.endpoints import EndpointsScreen
+
+        if self._connected_or_warn():
+            self.push_screen(EndpointsScreen(self.conn.client))
 
     def action_settings(self) -> None:
         def saved(settings: Settings | None) -> None:
@@ -266,6 +273,7 @@ class SdawsApp(App[None]):
         yield SystemCommand("Jobs: show", "Show the Jobs tab", lambda: self.action_show_tab("jobs"))
         for kind in FORMS:
             yield SystemCommand(f"New {kind} job", f"Open the {kind} form", lambda k=kind: self.action_new_job(k))
+        yield SystemCommand("Endpoints", "Inference endpoints: status, scaling, delete", self.action_endpoints)
         yield SystemCommand("Settings", "API URL, token, Test Connection", self.action_settings)
         yield SystemCommand("Help", "Keys and flows", self.action_help)
 

@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "upload_cmd",
     "jobs_cmd",
     "generate_cmd",
+    "endpoints_cmd",
 )
 
 
