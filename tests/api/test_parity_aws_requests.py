@@ -212,11 +212,6 @@ def test_upscale_stages_its_image_and_models_from_the_bucket(world):
     assert parse_spec("upscale", job.spec).upscaler_1 == "4x.pth"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the AWS launcher does not route the new `upscale` kind yet (sagemaker_launcher.py, owned by the "
-    "AWS side): it should run like the utility kinds with its images kept under jobs/<id>/output/",
-)
 def test_upscale_reaches_a_sagemaker_request_with_its_images_kept_with_the_job(world):
     job = _launched(world, "upscale", UPSCALE)
     request = world[2].processing_request(job)

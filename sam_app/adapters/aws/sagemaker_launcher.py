@@ -34,7 +34,8 @@ from sdaws.contract.hyperparameters import SPEC_CHANNEL, SPEC_FILE, spec_channel
 from sdaws.contract.outputs import result_folder, result_key
 
 JOBS_PREFIX = "jobs"
-UTILITY_KINDS = ("merge", "convert", "export")
+# Processing jobs on the utility (CPU) instance; upscale's images stay with the job.
+UTILITY_KINDS = ("merge", "convert", "export", "upscale")
 INFERENCE_KINDS = ("txt2img", "img2img")
 PROCESSING_ROOT = "/opt/ml/processing"
 
@@ -155,6 +156,9 @@ class SageMakerLauncher:
                 }
             )
         target = result_folder(job.kind, job.spec)
+        # A named result goes straight into its tree folder; images stay under the job's folder.
+        output_uri = _uri(cfg.bucket, f"{target}/" if target else f"{folder}/output/")
+        output_path = f"{PROCESSING_ROOT}/output/{target}" if target else f"{PROCESSING_ROOT}/output"
         return {
             "ProcessingJobName": sagemaker_job_name(job.job_id),
             "RoleArn": cfg.role_arn,
@@ -169,8 +173,8 @@ class SageMakerLauncher:
                     {
                         "OutputName": "result",
                         "S3Output": {
-                            "S3Uri": _uri(cfg.bucket, f"{target}/"),
-                            "LocalPath": f"{PROCESSING_ROOT}/output/{target}",
+                            "S3Uri": output_uri,
+                            "LocalPath": output_path,
                             "S3UploadMode": "EndOfJob",
                         },
                     }
