@@ -30,3 +30,14 @@ async def until(pilot, condition: Callable[[], bool], what: str, attempts: int =
         await _our_workers_done(pilot.app)
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+async def click_when_ready(pilot, selector: str) -> None:
+    """Click a Button the way a person does: not while it still shows its last press.
+
+    Textual ignores a click on a Button whose 0.2 s press effect (class ``-active``) is
+    still on, so a second click that comes quickly after the first would be lost.
+    """
+    button = pilot.app.screen.query_one(selector)
+    await until(pilot, lambda: not button.has_class("-active"), f"{selector} ready for another click")
+    await pilot.click(selector)
