@@ -10,6 +10,8 @@ largest single tensor instead of the whole checkpoint.
 
 from __future__ import annotations
 
+import array
+import errno
 import json
 import os
 import struct
@@ -91,14 +93,30 @@ def read_tensor(f: BinaryIO, info: TensorEntry):
 
 
 @dataclass
+class Span:
+    """Bytes of a tensor that lie unchanged in a source file: copied, never read into Python."""
+
+    fd: int
+    start: int
+    length: int
+
+
+@dataclass
 class OutEntry:
-    """One tensor of an output file: name, dtype/shape, and how to produce its bytes."""
+    """One tensor of an output file: name, dtype/shape, and how to produce its bytes.
+
+    Either `span` (the bytes are a range of a source file, copied in the kernel and
+    merged with its neighbours when they follow on in the source) or `produce`
+    (callable(out_file) writing exactly nbytes).
+    """
 
     name: str
     dtype: str
     shape: tuple[int, ...]
-    produce: object  # callable(out_file) writing exactly nbytes, see writer
+    produce: object = None
     order: int = 0  # data-block position hint: the source offset keeps reads sequential
+    span: Span | None = None
+    source: int = 0  # which source file `order` is an offset in (exports read several)
 
     @property
     def nbytes(self) -> int:
@@ -108,9 +126,14 @@ class OutEntry:
         return n
 
 
+# Longest single kernel copy: merged runs are cut here so progress keeps moving.
+MAX_RUN = 64 << 20
+
+
 def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None) -> tuple[bytes, list[OutEntry]]:
-    """Header bytes and the entries in data order (widest dtype first keeps alignment)."""
-    ordered = sorted(entries, key=lambda e: (-DTYPE_SIZES[e.dtype], e.order, e.name))
+    """Header bytes and the entries in data order (widest dtype first keeps alignment;
+    then by source file and offset, so reads run forward and copies merge)."""
+    ordered = sorted(entries, key=lambda e: (-DTYPE_SIZES[e.dtype], e.source, e.order, e.name))
     header: dict[str, object] = {"__metadata__": {"format": "pt", **(metadata or {})}}
     offset = 0
     for e in ordered:
@@ -122,25 +145,76 @@ def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None
 
 
 def write_file(path: Path, entries: list[OutEntry], metadata: dict[str, str] | None = None, on_tensor=None) -> int:
-    """Write a safetensors file tensor by tensor; returns bytes written."""
+    """Write a safetensors file tensor by tensor; returns bytes written.
+
+    Consecutive spans that follow on in the same source become one kernel copy (an
+    SD checkpoint's components are contiguous in it), so a plain conversion costs a
+    few dozen copy_file_range calls instead of one per tensor.
+    """
     head, ordered = build_header(entries, metadata)
     with open(path, "wb") as out:
         out.write(head)
+        run: list[OutEntry] = []
+        run_bytes = 0
+
+        def flush_run() -> None:
+            nonlocal run_bytes
+            if run:
+                first = run[0].span
+                assert first is not None
+                copy_range(first.fd, first.start, run_bytes, out)
+                if on_tensor:
+                    for e in run:
+                        on_tensor(e.name)
+                run.clear()
+                run_bytes = 0
+
         for e in ordered:
-            before = out.tell()
-            e.produce(out)
-            if out.tell() - before != e.nbytes:
-                raise CorruptCheckpointError(f"internal size mismatch writing {e.name}")
+            span = e.span
+            if span is not None:
+                if span.length != e.nbytes:
+                    raise CorruptCheckpointError(f"internal size mismatch writing {e.name}")
+                last = run[-1].span if run else None
+                if last is not None and (
+                    last.fd != span.fd or last.start + last.length != span.start or run_bytes + span.length > MAX_RUN
+                ):
+                    flush_run()
+                run.append(e)
+                run_bytes += span.length
+                continue
+            flush_run()
+            emit(e, out)
             if on_tensor:
                 on_tensor(e.name)
+        flush_run()
         total = out.tell()
     return total
 
 
-def copy_range(src: BinaryIO, start: int, length: int, out: BinaryIO) -> None:
-    """Copy bytes file-to-file in the kernel where possible, else in 8 MiB chunks."""
+def emit(e: OutEntry, out: BinaryIO) -> None:
+    """Write one entry's bytes at the end of `out` (copied or produced), checking the size."""
+    before = out.tell()
+    if e.span is not None:
+        copy_range(e.span.fd, e.span.start, e.span.length, out)
+    else:
+        e.produce(out)  # type: ignore[operator]
+    if out.tell() - before != e.nbytes:
+        raise CorruptCheckpointError(f"internal size mismatch writing {e.name}")
+
+
+# copy_file_range cannot cross these filesystems (or this kernel lacks it): use sendfile.
+_NO_KERNEL_COPY = (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF)
+
+
+def copy_range(src_fd: int, start: int, length: int, out: BinaryIO) -> None:
+    """Copy `length` bytes at `start` of the source to the end of `out`, in the kernel.
+
+    copy_file_range within one filesystem, sendfile across filesystems (the page
+    cache to the file, no user-space buffer either way); a plain read/write loop only
+    where neither works. Real write errors (a full disk) propagate.
+    """
     out.flush()
-    src_fd, dst_fd = src.fileno(), out.fileno()
+    dst_fd = out.fileno()
     dst_pos = out.tell()
     done = 0
     try:
@@ -149,18 +223,62 @@ def copy_range(src: BinaryIO, start: int, length: int, out: BinaryIO) -> None:
             if n == 0:
                 raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
             done += n
-        out.seek(dst_pos + length)
-        return
-    except (AttributeError, OSError):
-        pass  # not supported across these filesystems: fall back to buffered copy
-    src.seek(start + done)
-    out.seek(dst_pos + done)
+    except OSError as exc:
+        if exc.errno not in _NO_KERNEL_COPY:
+            raise
+    if done < length:
+        os.lseek(dst_fd, dst_pos + done, os.SEEK_SET)
+        try:
+            while done < length:
+                n = os.sendfile(dst_fd, src_fd, start + done, length - done)
+                if n == 0:
+                    raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
+                done += n
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
+            _copy_by_reading(src_fd, start + done, length - done, dst_fd)
+    out.seek(dst_pos + length)
+
+
+def _copy_by_reading(src_fd: int, start: int, length: int, dst_fd: int) -> None:
+    done = 0
     while done < length:
-        chunk = src.read(min(8 << 20, length - done))
+        chunk = os.pread(src_fd, min(8 << 20, length - done), start + done)
         if not chunk:
             raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
-        out.write(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst_fd, view) :]
         done += len(chunk)
+
+
+# array typecodes by item size: moving whole items reorders bytes without torch.
+_ITEM_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def transposed_bytes(data: bytes, rows: int, cols: int, itemsize: int) -> bytes:
+    """The bytes of a row-major [rows, cols] matrix, transposed to [cols, rows].
+
+    Column j of the source is every cols-th item from j: one strided slice each, in C.
+    """
+    src = array.array(_ITEM_CODES[itemsize])
+    src.frombytes(data)
+    out = array.array(src.typecode)
+    for j in range(cols):
+        out.extend(src[j::cols])
+    return out.tobytes()
+
+
+def read_span(span: Span) -> bytes:
+    """A span's bytes (for the few tensors that must be reordered, not copied)."""
+    got = bytearray()
+    while len(got) < span.length:
+        more = os.pread(span.fd, span.length - len(got), span.start + len(got))
+        if not more:
+            raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
+        got += more
+    return bytes(got)
 
 
 def tensor_bytes(t) -> memoryview:
