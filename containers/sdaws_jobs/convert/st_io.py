@@ -257,8 +257,9 @@ def _copy_by_reading(src_fd: int, start: int, length: int, dst_fd: int) -> None:
 _ITEM_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
-def transposed_bytes(data: bytes, rows: int, cols: int, itemsize: int) -> bytes:
-    """The bytes of a row-major [rows, cols] matrix, transposed to [cols, rows].
+def transposed_bytes(data: bytes | bytearray, rows: int, cols: int, itemsize: int) -> array.array:
+    """The bytes of a row-major [rows, cols] matrix, transposed to [cols, rows] (as an
+    array: a buffer a file can write without another copy).
 
     Column j of the source is every cols-th item from j: one strided slice each, in C.
     """
@@ -267,18 +268,19 @@ def transposed_bytes(data: bytes, rows: int, cols: int, itemsize: int) -> bytes:
     out = array.array(src.typecode)
     for j in range(cols):
         out.extend(src[j::cols])
-    return out.tobytes()
+    return out
 
 
-def read_span(span: Span) -> bytes:
+def read_span(span: Span) -> bytearray:
     """A span's bytes (for the few tensors that must be reordered, not copied)."""
-    got = bytearray()
-    while len(got) < span.length:
-        more = os.pread(span.fd, span.length - len(got), span.start + len(got))
-        if not more:
+    got = bytearray(span.length)
+    view, done = memoryview(got), 0
+    while done < span.length:
+        n = os.preadv(span.fd, [view[done:]], span.start + done)
+        if not n:
             raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
-        got += more
-    return bytes(got)
+        done += n
+    return got
 
 
 def tensor_bytes(t) -> memoryview:

@@ -70,7 +70,7 @@ def test_transposed_matrix_equals_torch_for_every_item_size():
         t = (torch.arange(6 * 5) * 3).reshape(6, 5).to(dtype)
         raw = t.contiguous().view(torch.uint8).numpy().tobytes()
         want = t.T.contiguous().view(torch.uint8).numpy().tobytes()
-        assert transposed_bytes(raw, 6, 5, t.element_size()) == want, dtype
+        assert transposed_bytes(raw, 6, 5, t.element_size()).tobytes() == want, dtype
 
 
 def _refuse(err: int):
