@@ -131,6 +131,19 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _fsync_tree(folder: Path) -> None:
+    """Every file and folder on disk before the rename publishes them. A crash then never
+    leaves a published entry with empty files; and a job loading the model right after
+    converting it maps clean pages (mapping freshly written, still dirty pages of a 2 GB
+    file cost 3 s here against 0.13 s clean, more than the flush itself)."""
+    for path in sorted(folder.rglob("*"), key=lambda p: -len(p.parts)) + [folder]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _tree_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -305,6 +318,7 @@ class ModelCache:
             "created": time.time(),
         }
         _write_json(out / ENTRY_RECORD, record)
+        _fsync_tree(out)
         target = self.root / "entries" / key
         # Locked for use before it is visible: the evictor can never take it from us.
         stack.enter_context(self._locked(f"entry-{key}", fcntl.LOCK_SH))
