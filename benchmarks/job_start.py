@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,10 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from local_api import TOKEN, child_env, start_server, stop_server
 from random_models import REPO
 
 SIZES = {"sd1": "SD1.5", "sdxl": "SDXL"}
-TOKEN = "bench-token-job-start"
 # fp16 as on a GPU (the weights are fp16: loading copies no dtype), 64x64: start-up, not denoising.
 PARAMS = {
     "prompt": "a lighthouse at dusk",
@@ -55,10 +54,6 @@ PARAMS = {
     "half": True,
 }
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
-
-
-def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "containers")]), "HF_HUB_OFFLINE": "1"}
 
 
 def build(size: str, tree: Path) -> tuple[Path, Path]:
@@ -90,33 +85,6 @@ def warm(*paths: Path) -> None:
 # -- local: through `sdaws serve` ---------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(tree: Path, data: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    sdaws = Path(sys.executable).parent / "sdaws"
-    argv = [str(sdaws)] if sdaws.exists() else [sys.executable, "-m", "sdaws.entry"]
-    argv += ["serve", "--models", str(tree), "--data-dir", str(data), "--token", TOKEN, "--port", str(port)]
-    log = (data.parent / f"{data.name}-serve.log").open("wb")  # a pipe nobody reads would block the server
-    proc = subprocess.Popen(argv, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"sdaws serve exited; see {log.name}") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("sdaws serve did not start")
-
-
 def submit_to_first_step(client, model: str) -> float:
     os.sync()  # what the previous job wrote is on disk: none pays for another's writeback
     start = time.perf_counter()
@@ -143,7 +111,7 @@ def local(tree: Path, data: Path, converted: str, single: str, rounds: int) -> d
     sys.path[:0] = [str(REPO)]
     from sdaws.client.api import ApiClient
 
-    server, url = start_server(tree, data)
+    server, url = start_server(tree, data, data.parent / f"{data.name}-serve.log")
     try:
         with ApiClient(url, TOKEN) as client:
             submit_to_first_step(client, converted)  # warm-up: the job code's own files into the page cache
@@ -159,8 +127,7 @@ def local(tree: Path, data: Path, converted: str, single: str, rounds: int) -> d
                 times["single file, again"].append(submit_to_first_step(client, single))
             return times
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 # -- in-process: the serving container's path ----------------------------------------------
