@@ -227,3 +227,16 @@ def test_two_jobs_converting_the_same_model_at_once_convert_it_once(make_checkpo
     assert sorted(how for how, _ in outs) == ["cache", "converted"]
     assert outs[0][1] == outs[1][1]
     assert log.read_text().count("convert") == 1
+
+
+def test_the_bound_and_root_come_from_the_environment(tmp_path, monkeypatch):
+    from sdaws_jobs.convert import ConvertError
+    from sdaws_jobs.model_cache import ModelCache
+
+    monkeypatch.setenv("SDAWS_MODEL_CACHE", str(tmp_path / "from-env"))
+    monkeypatch.setenv("SDAWS_MODEL_CACHE_MAX_GB", "1.5")
+    cache = ModelCache.from_env()
+    assert (cache.root, cache.max_bytes) == (tmp_path / "from-env", 3 << 29)
+    monkeypatch.setenv("SDAWS_MODEL_CACHE_MAX_GB", "lots")
+    with pytest.raises(ConvertError, match="SDAWS_MODEL_CACHE_MAX_GB"):
+        ModelCache.from_env()

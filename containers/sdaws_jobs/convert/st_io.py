@@ -3,8 +3,11 @@
 A safetensors file is an 8-byte little-endian header length, a JSON header
 (name -> dtype, shape, byte offsets into the data block) and the raw data. Reading
 the header alone gives every key and shape, which is all detection and planning
-need; tensor bytes are then copied one tensor at a time (kernel-side with
-`os.copy_file_range` when no conversion is needed), so peak memory stays near the
+need. Tensors whose bytes stay as they are (renamed, reshaped, row-sliced: almost
+all of a conversion) are copied by the kernel, runs that follow on in the source
+merged into one `os.copy_file_range` (`sendfile` across filesystems), so the data
+never passes through Python and a conversion costs about what `cp` of its bytes
+does. The rest is produced one tensor at a time, so peak memory stays near the
 largest single tensor instead of the whole checkpoint.
 """
 
