@@ -113,3 +113,24 @@ def test_a_full_disk_fails_cleanly_instead_of_falling_back(checkpoint_file, tmp_
     with pytest.raises(ConvertError, match="free disk space"):
         _convert(checkpoint_file("sd1"), tmp_path / "out")
     assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+def test_copied_bytes_keep_their_offset_within_a_page(checkpoint_file, tmp_path, monkeypatch):
+    from safetensors import safe_open
+
+    copies = []
+    real = os.copy_file_range
+
+    def recording(src, dst, count, src_offset, dst_offset):
+        copies.append((src_offset, dst_offset))
+        return real(src, dst, count, src_offset, dst_offset)
+
+    monkeypatch.setattr(os, "copy_file_range", recording)
+    _convert(checkpoint_file("sd1"), tmp_path / "out")
+    aligned = [(s, d) for s, d in copies if s % 8 == 0]
+    assert aligned and all(s % 4096 == d % 4096 for s, d in aligned)
+    # The padded header is one any reader accepts, and the data block stays 8-byte aligned.
+    for weights in (tmp_path / "out").rglob("*.safetensors"):
+        with safe_open(str(weights), "pt") as f:
+            assert f.keys()
+        assert int.from_bytes(weights.read_bytes()[:8], "little") % 8 == 0
