@@ -115,11 +115,18 @@ def s3(count: int, page: int) -> None:
         def count_call(model, **_):
             calls[model.name] += 1
 
+        def classify(params, **_):
+            if params.get("MaxKeys") == 1:
+                calls["  of which: folder checks (MaxKeys=1)"] += 1
+            elif "ContinuationToken" in params:
+                calls["  of which: continuations within one page"] += 1
+
         def count_keys(http_response, parsed, model, **_):
             if model.name == "ListObjectsV2":
                 keys_returned.append(int(parsed.get("KeyCount", 0)))
 
         client.meta.events.register("before-call.s3", count_call)
+        client.meta.events.register("provide-client-params.s3.ListObjectsV2", classify)
         client.meta.events.register("after-call.s3", count_keys)
         # list_models never reads the catalog (it only lists the store).
         service = ModelService(S3TreeStore(client, "bench-models"), catalog=None)  # type: ignore[arg-type]
@@ -132,7 +139,9 @@ def s3(count: int, page: int) -> None:
     pages = len(per_page)
     lists = calls["ListObjectsV2"]
     print(f"\nS3 adapter on moto (real HTTP): ModelService.list_models({FOLDER!r}, limit={page}), {count:,} keys")
-    print(f"  pages: {pages}; requests: {dict(calls)}")
+    print(f"  pages: {pages}; requests:")
+    for name, n in calls.items():
+        print(f"    {name}: {n}")
     print(f"  ListObjectsV2 per page: {lists / pages:.2f}; keys returned per request: max {max(keys_returned)}")
     print(
         f"  keys S3 returned in all: {sum(keys_returned):,} for {count:,} listed "
