@@ -27,9 +27,10 @@ On disk (ROOT survives restarts; everything below is safe for several processes)
     locks/              flock files: a source being converted (a second job on the
                         same file waits, then hits), an entry in use (never evicted)
 
-Bound. After each publish, least-recently-used entries are deleted until the
-entries fit in `max_bytes`; an entry in use is skipped, so one model larger than the
-bound still works (and is the first to go once released).
+Bound. After each publish, and when the job that converted an entry lets go of it,
+least-recently-used entries are deleted until the entries fit in `max_bytes`; an
+entry in use is skipped, so one model larger than the bound still works (and is the
+first to go once released).
 
 Sharing with the tree. A diffusers folder in the tree's diffusers/ whose
 sdaws_conversion.json records the same source sha256 and options is used as is (no
@@ -48,6 +49,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,10 +274,12 @@ class ModelCache:
             if found is not None:
                 self._remember(src, before, sha)
                 return found
-        staging = Path(tempfile.mkdtemp(prefix="convert-", dir=self.root / "staging"))
+        staging = self.root / "staging" / f"convert-{uuid.uuid4().hex}"
         try:
-            # The staging folder's own lock tells a cleaner that its owner is alive.
+            # The staging folder's own lock, taken before the folder exists, tells a
+            # cleaner that its owner is alive.
             with self._locked(f"staging-{staging.name}", fcntl.LOCK_EX):
+                staging.mkdir()
                 overrides = {k: v for k, v in options.items() if k not in ("half", "ema")}
                 out = staging / "model"
                 try:
