@@ -138,16 +138,17 @@ class _FirstStep(Exception):
     pass
 
 
-def _first_step(pipe) -> None:
+def _first_step(kit) -> None:
+    """Render until the first denoising step ends; `kit` is what generate.build_pipeline returns."""
     from sdaws.contract.specs import Txt2ImgSpec
     from sdaws_jobs.render import render
 
     def stop():
         raise _FirstStep
 
-    pipe.set_progress_bar_config(disable=True)
+    kit.pipe.set_progress_bar_config(disable=True)
     try:
-        list(render(pipe, Txt2ImgSpec(model="bench", **PARAMS), on_step=stop))
+        list(render(kit, Txt2ImgSpec(model="bench", **PARAMS), on_step=stop))
     except _FirstStep:
         return
     raise RuntimeError("the pipeline never reported a denoising step")
@@ -163,6 +164,7 @@ def inprocess_child(tree: Path, size: str, cache_root: Path, rounds: int) -> dic
     from sdaws_jobs.layout import Layout
     from sdaws_jobs.model_cache import ModelCache
     from sdaws_jobs.pipelines import load_text2image, set_scheduler
+    from sdaws_jobs.render import Kit
     from sdaws_jobs.runtime import optimize_pipeline, pick_runtime
 
     runtime = pick_runtime(None)
@@ -175,8 +177,7 @@ def inprocess_child(tree: Path, size: str, cache_root: Path, rounds: int) -> dic
             channel.mkdir(parents=True)
             os.symlink(model_channel, channel / model_channel.name)  # as the job runners stage it
             layout = Layout(Path(work) / "input", Path(work) / "output")
-            pipe = build_pipeline(Txt2ImgSpec(model=name, **PARAMS), layout, Path(work), runtime)
-            _first_step(pipe)
+            _first_step(build_pipeline(Txt2ImgSpec(model=name, **PARAMS), layout, Path(work), runtime))
 
     cache = ModelCache(cache_root, tree_converted=None)
 
@@ -184,7 +185,7 @@ def inprocess_child(tree: Path, size: str, cache_root: Path, rounds: int) -> dic
         with cache.converted(ckpt, half=runtime.half) as hit:
             pipe = load_text2image(hit.folder, runtime)
         set_scheduler(pipe, PARAMS["scheduler"])
-        _first_step(optimize_pipeline(pipe, runtime))
+        _first_step(Kit(optimize_pipeline(pipe, runtime)))
 
     def timed(run) -> list[float]:
         """[wall, CPU] seconds; CPU time (all threads) moves less when others share the machine."""
