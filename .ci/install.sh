@@ -23,11 +23,12 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 [[ -x .venv/bin/python ]] || { log "creating .venv with $PY"; "$PY" -m venv .venv; }
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # torch is pinned here and in pyproject: an unpinned torch resolves to a multi-GB CUDA build.
+# containers/constraints.txt pins what the job image installs: the tests run those versions.
 log "installing sdaws with all extras into .venv"
-"${PIP[@]}" "torch==2.13.0" -e ".[dev]"
+"${PIP[@]}" -c containers/constraints.txt "torch==2.13.0" -e ".[dev]"
 # spandrel without its torchvision dependency (see pyproject's jobs extra): PyPI's torchvision
 # cannot import beside the CPU torch and would break diffusers; sdaws_jobs.upscalers runs without it.
-"${PIP[@]}" --no-deps "spandrel==0.4.2"
+"${PIP[@]}" -c containers/constraints.txt --no-deps spandrel
 [[ -f .ci/convert_test_data.sh ]] && bash .ci/convert_test_data.sh  # data files some tests read
 
 bash .ci/install_checkov.sh >/dev/null

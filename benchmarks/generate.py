@@ -62,7 +62,7 @@ def sdaws_call(folder: Path, args):
     sys.path.insert(0, str(REPO / "containers"))
     from sdaws.contract.specs import Txt2ImgSpec
     from sdaws_jobs.pipelines import load_text2image
-    from sdaws_jobs.render import render
+    from sdaws_jobs.render import Kit, render
     from sdaws_jobs.runtime import optimize_pipeline, pick_runtime
 
     runtime = pick_runtime(None)
@@ -71,7 +71,7 @@ def sdaws_call(folder: Path, args):
     spec = Txt2ImgSpec(prompt=args.prompt, model="bench", steps=args.steps, width=args.size, height=args.size, seed=0)
 
     def call():
-        list(render(pipe, spec))
+        list(render(Kit(pipe), spec))  # render takes what generate.build_pipeline returns
 
     return call, str(runtime.dtype).replace("torch.", "")
 

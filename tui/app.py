@@ -51,6 +51,7 @@ class SdawsApp(App[None]):
         Binding("u", "show_tab('uploads')", "Uploads", show=False),
         Binding("j", "show_tab('jobs')", "Jobs", show=False),
         Binding("n", "new_job", "New job"),
+        Binding("e", "endpoints", "Endpoints", show=False),  # in the palette and in help
         Binding("s", "settings", "Settings"),
         Binding("f1,question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -178,6 +179,12 @@ class SdawsApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpModal())
+
+    def action_endpoints(self) -> None:
+        from tui.screens.endpoints import EndpointsScreen
+
+        if self._connected_or_warn():
+            self.push_screen(EndpointsScreen(self.conn.client))
 
     def action_settings(self) -> None:
         def saved(settings: Settings | None) -> None:
@@ -352,6 +359,7 @@ class SdawsApp(App[None]):
         }
         for kind in FORMS:
             yield SystemCommand(f"New {kind} job", help_text[kind], lambda k=kind: self.action_new_job(k))
+        yield SystemCommand("Endpoints", "Inference endpoints: status, scaling, delete", self.action_endpoints)
         yield SystemCommand("Settings", "API URL, token, Test Connection", self.action_settings)
         yield SystemCommand("Help", "Keys and flows", self.action_help)
 

@@ -7,10 +7,12 @@ very same command runs in a SageMaker container and as a local subprocess:
       input/
         config/
           spec.json              the job's params, a JSON object (see specs.py)
-          hyperparameters.json   SageMaker training jobs: the same params with
-                                 string values (one key per field, or one key
-                                 "spec" holding the whole JSON); used when
-                                 spec.json is absent
+          hyperparameters.json   SageMaker training jobs, used when spec.json is
+                                 absent: {"spec_channel": C} points at
+                                 input/data/C/spec.json (what the launcher sends:
+                                 hyperparameter values are capped at 2,500
+                                 characters); or string values, one key per field
+                                 or one key "spec" holding the whole JSON
         data/<channel>/          inputs, one folder per channel:
           model/                 base model: a single .safetensors/.ckpt file or a
                                  diffusers folder (model_index.json)
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdaws.contract.hyperparameters import from_sagemaker_hyperparameters
+from sdaws.contract.hyperparameters import SPEC_FILE, from_sagemaker_hyperparameters, spec_channel
 from sdaws.contract.outputs import result_folder, result_name
 
 from .errors import SpecError
@@ -101,11 +103,26 @@ class Layout:
                     raise SpecError(f"{path} must hold a JSON object")
                 if path.name == "hyperparameters.json":
                     try:
+                        channel = spec_channel(data)
+                        if channel is not None:
+                            return self._channel_spec(channel)
                         data = from_sagemaker_hyperparameters(kind, data)
                     except ValueError as exc:
                         raise SpecError(f"{path}: {exc}") from exc
                 return data
         raise SpecError(f"no spec found: expected {' or '.join(str(c) for c in candidates)}")
+
+    def _channel_spec(self, channel: str) -> dict[str, Any]:
+        path = self.channel(channel) / SPEC_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise SpecError(f"the hyperparameters name the spec channel {channel!r} but {path} is missing") from exc
+        except ValueError as exc:
+            raise SpecError(f"{path} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SpecError(f"{path} must hold a JSON object")
+        return data
 
     def output_path(self, *parts: str) -> Path:
         """A path under output/, its parent folder created."""

@@ -19,6 +19,12 @@ from S3 and writes the response back there. Two request shapes (JSON):
 
 400 with {"error": "..."} when the request is wrong, 500 when generation fails. The
 last pipeline stays loaded; requests run one at a time (one GPU) while /ping answers.
+
+Logs: every line written to stdout or stderr while a job request runs (progress events,
+library warnings, the access log line) starts with `[job <job id>] ` (sdaws.contract
+.job_log), because the endpoint's one log group holds every request's lines and the API
+finds a job's lines by its id. On a GPU instance whose GPU torch cannot use, `serve`
+exits at once with the reason instead of serving from the CPU (runtime.py).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,6 +47,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sdaws.contract.errors import InvalidInput
+from sdaws.contract.job_log import tagged
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from sdaws.contract.outputs import LORA_FOLDER
 from sdaws.contract.specs import Txt2ImgSpec, parse_spec
@@ -49,6 +58,69 @@ from .model_ref import find_model
 
 MAX_BODY = 64 * 1024 * 1024  # an init image as base64 fits easily; anything bigger is a mistake
 _TREE = {"model": (REQUIRED_TYPE, CONVERTED_PREFIX), "vae": ("VAE",), "lora": (LORA_FOLDER,)}
+
+
+class _CurrentJob(threading.local):
+    job_id: str | None = None
+
+
+_current = _CurrentJob()
+
+
+class JobTaggedStream:
+    """A text stream that tags each line a thread writes while it runs a job."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._partial = threading.local()
+
+    def write(self, text: str) -> int:
+        job_id = _current.job_id
+        if job_id is None:
+            return self._stream.write(text)
+        # A carriage return (a progress bar redrawing itself) starts a new line in a log too.
+        pending = getattr(self._partial, "text", "") + text.replace("\r\n", "\n").replace("\r", "\n")
+        *lines, self._partial.text = pending.split("\n")
+        for line in lines:
+            self._stream.write(tagged(job_id, line) + "\n")
+        return len(text)
+
+    def end_job(self, job_id: str) -> None:
+        rest = getattr(self._partial, "text", "")
+        if rest:
+            self._stream.write(tagged(job_id, rest) + "\n")
+        self._partial.text = ""
+        self._stream.flush()
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def install_job_tags() -> None:
+    """Route this process's stdout and stderr through JobTaggedStream (idempotent)."""
+    if not isinstance(sys.stdout, JobTaggedStream):
+        sys.stdout = JobTaggedStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, JobTaggedStream):
+        sys.stderr = JobTaggedStream(sys.stderr)  # type: ignore[assignment]
+
+
+@contextmanager
+def job_lines(job_id: str | None):
+    """Lines this thread writes inside carry `job_id` (no tag for requests without one)."""
+    if not job_id:
+        yield
+        return
+    _current.job_id = job_id
+    try:
+        yield
+    finally:
+        _current.job_id = None
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, JobTaggedStream):
+                stream.end_job(job_id)
 
 
 @dataclass(frozen=True)
@@ -97,6 +169,7 @@ class Generator:
             if self._scratch:
                 shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = tempfile.mkdtemp(prefix="sdaws-serve-")
+            _quiet_progress_bars()
             self._pipe = build_pipeline(spec, layout, Path(self._scratch), pick_runtime(spec.half))
             self._pipe.pipe.set_progress_bar_config(disable=True)
             self._key = key
@@ -120,6 +193,8 @@ class Generator:
         if not isinstance(body.get("spec"), dict) or not isinstance(body.get("output"), str):
             raise SpecError("a job request needs spec (an object) and output (an s3:// URI)")
         spec = parse_spec(kind, body["spec"])
+        started = time.monotonic()
+        print(f"{kind} request: {len(body.get('inputs') or [])} inputs, output to {body['output']}", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="sdaws-request-") as work:
             layout = Layout(Path(work) / "input", Path(work) / "output")
             uris = stage_inputs(body.get("inputs") or [], layout.input_dir, self.cache_dir)
@@ -129,6 +204,7 @@ class Generator:
                     kit.previews.on_written = lambda path: upload_file(layout.output_dir, path, body["output"])
                 outputs = write_images(kit, spec, layout)
             keys = upload_outputs(layout.output_dir, body["output"])
+        print(f"{kind} done: {len(keys)} files uploaded in {time.monotonic() - started:.1f} s", file=sys.stderr)
         return {"job_id": body.get("job_id"), "kind": kind, "outputs": outputs, "uploaded": keys}
 
     def generate(self, body: dict) -> dict:
@@ -161,6 +237,15 @@ class Generator:
                     }
                 )
         return {"kind": kind, "images": images}
+
+
+def _quiet_progress_bars() -> None:
+    """Loading bars redraw one line hundreds of times: noise in a log, not progress."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def _kind(body: dict) -> str:
@@ -218,13 +303,24 @@ def make_handler(generator: Generator):
             if length > MAX_BODY:
                 self._reply(413, {"error": f"request body over {MAX_BODY} bytes"})
                 return
+            raw = self.rfile.read(length)
             try:
-                body = json.loads(self.rfile.read(length) or b"null")
+                body = json.loads(raw or b"null")
+            except json.JSONDecodeError as exc:
+                self._reply(400, {"error": str(exc)})
+                return
+            job_id = body.get("job_id") if isinstance(body, dict) else None
+            with job_lines(job_id if isinstance(job_id, str) else None):
+                self._invoke(body)
+
+        def _invoke(self, body) -> None:
+            try:
                 if not isinstance(body, dict):
                     raise SpecError("the request body must be a JSON object")
                 self._reply(200, generator.handle(body))
-            except (json.JSONDecodeError, InvalidInput, ValidationError) as exc:
+            except (InvalidInput, ValidationError) as exc:
                 message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+                self.log_error("bad request: %s", message)
                 self._reply(400, {"error": message})
             except Exception as exc:
                 self.log_error("invocation failed: %r", exc)
@@ -241,6 +337,14 @@ def make_server(models_root: Path, host: str = "0.0.0.0", port: int = 8080) -> T
 
 
 def serve(host: str = "0.0.0.0", port: int = 8080, model_dir: str | None = None) -> None:
+    from .runtime import NoGpu, require_gpu_where_expected
+
+    try:
+        require_gpu_where_expected()  # fail now, not after hours of CPU generation
+    except NoGpu as exc:
+        sys.stderr.write(f"sdaws serve cannot start: {exc}\n")
+        raise SystemExit(1) from None
+    install_job_tags()
     root = Path(model_dir or os.environ.get("SDAWS_MODELS_DIR") or "/opt/ml/model")
     server = make_server(root, host, port)
     sys.stderr.write(f"sdaws serving on {host}:{server.server_address[1]}, models in {root}\n")

@@ -16,7 +16,7 @@ from sam_app.core.job_refs import InvalidParams
 from sam_app.core.services import Services
 from sdaws.contract.errors import Conflict, InvalidInput, NotFound, SdawsError, StorageFull
 
-from .request_scope import RequestScopedResolver
+from .resolver import SegmentResolver
 from .routers import endpoints, jobs, models, ping, uploads
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def _describe_validation(errors: list) -> str:
 
 
 def create_app(svc: Services | None) -> APIGatewayRestResolver:
-    app = RequestScopedResolver(enable_validation=True)
+    app: APIGatewayRestResolver = SegmentResolver(enable_validation=True)
     for module in ROUTERS:
         app.include_router(module.build(svc))
 

@@ -7,6 +7,11 @@ a small pool. Where the start-up probe shows that powertools no longer reads the
 the way that relies on, every request is serialized with one lock instead: slower,
 never wrong. Lambda runs one event per process, so only the threaded local server
 depends on this.
+
+Path parameters arrive percent-encoded, from API Gateway and from the local server
+alike (a model named "my model [v2].safetensors" is `my%20model%20%5Bv2%5D.safetensors`):
+they are decoded here, once, for both worlds. An encoded "/" stays encoded, so a name
+can never become two path segments.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import queue
 import threading
 from typing import Any
+from urllib.parse import unquote
 
 from sam_app.core.services import Services
 
@@ -24,6 +30,21 @@ from .app import create_app
 from .request_scope import isolates_concurrent_requests
 
 logger = logging.getLogger(__name__)
+
+
+def _decode_segment(segment: str) -> str:
+    return unquote(segment, errors="strict").replace("/", "%2F")
+
+
+def decoded_path(event: dict) -> dict:
+    """The event with its path (and any pathParameters) percent-decoded, segment by segment."""
+    path = event.get("path") or "/"
+    try:
+        decoded = "/".join(_decode_segment(segment) for segment in path.split("/"))
+        parameters = {k: unquote(v, errors="strict") for k, v in (event.get("pathParameters") or {}).items()}
+    except UnicodeDecodeError:
+        return event  # not UTF-8 once decoded: left alone, so it matches no name and answers 404
+    return event | {"path": decoded, "pathParameters": parameters or event.get("pathParameters")}
 
 
 class Dispatcher:
@@ -46,6 +67,7 @@ class Dispatcher:
         refused = auth.check(event, self.services.tokens) or content_type.check(event) or body_limits.check(event)
         if refused is not None:
             return refused
+        event = decoded_path(event)
         try:
             app = self._idle.get_nowait()
         except queue.Empty:

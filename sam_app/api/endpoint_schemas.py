@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from sam_app.core.endpoints import DEFAULT_NAME, MAX_INSTANCES
+from sam_app.core.endpoints import DEFAULT_INSTANCE_TYPE, DEFAULT_NAME, MAX_INSTANCES
 
 
 class PutEndpoint(BaseModel):
     name: str = Field(DEFAULT_NAME, max_length=30, description="txt2img/img2img jobs use the endpoint named 'default'")
-    instance_type: str = Field("ml.g5.xlarge", max_length=40)
+    instance_type: str = Field(DEFAULT_INSTANCE_TYPE, max_length=40)
     min_instances: int = Field(0, ge=0, le=MAX_INSTANCES, description="0: scales to zero when idle (costs nothing)")
     max_instances: int = Field(1, ge=1, le=MAX_INSTANCES)
     target_backlog: float = Field(5.0, gt=0, le=1000, description="queued requests per instance to aim for")
@@ -24,6 +24,9 @@ class Endpoint(BaseModel):
     min_instances: int
     max_instances: int
     current_instances: int | None = None
+    scaling_applied: bool | None = Field(
+        None, description="AWS: whether the scaling is registered (it is, once the endpoint is InService)"
+    )
 
 
 class EndpointList(BaseModel):

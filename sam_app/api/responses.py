@@ -7,7 +7,11 @@ from .schemas import ErrorBody
 _MEANING = {
     400: "bad input; the message says what to fix",
     401: "missing x-api-key",
-    403: "wrong x-api-key",
+    403: (
+        "wrong x-api-key. Behind API Gateway the gateway answers itself, before the function: "
+        '{"message": "Forbidden"} for a missing or wrong key, and {"message": "Missing Authentication Token"} '
+        "for a path or stage it does not have (an API URL without /v1, a misspelt route)"
+    ),
     404: "not found",
     409: "conflicts with the current state; the message says what to do",
     422: "request does not match the schema",

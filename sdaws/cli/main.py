@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES = (
     "generate_cmd",
     "train_cmd",
     "merge_cmd",
+    "endpoints_cmd",
 )
 
 

@@ -23,12 +23,22 @@ from sdaws.client.errors import (
     ConnectFailed,
     NotFound,
     ValidationFailed,
+    WrongUrl,
     status_error,
     transport_error,
 )
 from sdaws.client.thread_clients import ThreadClients
 
-__all__ = ["ApiClient", "ApiError", "AuthError", "Conflict", "ConnectFailed", "NotFound", "ValidationFailed"]
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "AuthError",
+    "Conflict",
+    "ConnectFailed",
+    "NotFound",
+    "ValidationFailed",
+    "WrongUrl",
+]
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
@@ -37,10 +47,28 @@ def _quote(segment: str) -> str:
     return quote(segment, safe="")
 
 
+# API Gateway answers these itself, before the function runs: {"message": "..."} with an
+# x-amzn-ErrorType header, never the API's own {"error", "message"} body.
+GATEWAY_FORBIDDEN = "Forbidden"
+GATEWAY_NO_ROUTE = "Missing Authentication Token"
+
+
 def _describe_auth(status: int, message: str) -> str:
     if status == 401:
         return f"The API needs a token (401): set the API token in Settings or pass --token. {message}".strip()
+    if message == GATEWAY_FORBIDDEN:
+        return (
+            "API Gateway refused the API token (403 Forbidden): check the token in Settings or --token; "
+            "for a deployed stack it is the ApiToken you deployed with (the stack's TokenHowTo output prints it)."
+        )
     return f"The API token was refused (403): check the token in Settings or --token. {message}".strip()
+
+
+def _describe_no_route(url: str) -> str:
+    return (
+        f"API Gateway has no route {url} (403 Missing Authentication Token): check the API URL; it must "
+        "include the stage, e.g. https://<id>.execute-api.<region>.amazonaws.com/v1 (the stack's ApiUrl output)."
+    )
 
 
 class ApiClient:
@@ -107,6 +135,8 @@ class ApiClient:
             code = str(body.get("error") or code)
             message = str(body.get("message") or body.get("detail") or message)
         status = response.status_code
+        if status == 403 and isinstance(body, dict) and "error" not in body and message == GATEWAY_NO_ROUTE:
+            raise WrongUrl(_describe_no_route(url), status=status, code="no_route")
         if status in (401, 403):
             raise AuthError(_describe_auth(status, message if body else ""), status=status, code=code)
         if status == 404:
@@ -213,6 +243,32 @@ class ApiClient:
 
     def cancel_job(self, job_id: str) -> dict:
         return self.request("POST", f"jobs/{_quote(job_id)}/cancel")
+
+    # -- endpoints (AWS: SageMaker async endpoints; local: the one `local`) ---------
+
+    def list_endpoints(self) -> dict:
+        return self.request("GET", "endpoints")
+
+    def put_endpoint(
+        self,
+        name: str = "default",
+        instance_type: str | None = None,
+        min_instances: int | None = None,
+        max_instances: int | None = None,
+        target_backlog: float | None = None,
+    ) -> dict:
+        """Create the endpoint, or change its instance type or scaling (unset fields: the API's defaults)."""
+        body = {
+            "name": name,
+            "instance_type": instance_type,
+            "min_instances": min_instances,
+            "max_instances": max_instances,
+            "target_backlog": target_backlog,
+        }
+        return self.request("POST", "endpoints", json={k: v for k, v in body.items() if v is not None})
+
+    def delete_endpoint(self, name: str) -> dict:
+        return self.request("DELETE", f"endpoints/{_quote(name)}")
 
     def download(self, url: str, dest: Path) -> Path:
         """Fetch an output URL (presigned, or relative to the API) to ``dest``."""

@@ -42,6 +42,10 @@ class ConnectFailed(ApiError):
     """The API could not be reached: bad URL, refused, DNS, TLS."""
 
 
+class WrongUrl(ApiError):
+    """API Gateway has no such route or stage (its 403 "Missing Authentication Token")."""
+
+
 class TimedOut(ApiError):
     """The API did not answer in time."""
 

@@ -6,6 +6,11 @@ order, feeding SHA-256 as it reads, so the hash costs no second pass; parts the
 server already has (on resume) are read for the hash but not sent. The
 ``upload_id`` is remembered per (path, size, mtime, API) in the config dir, so a
 dropped connection or a restarted app resumes with only ``parts_missing``.
+
+Part URLs signed on AWS expire with the API function's temporary credentials, often
+long before a big upload ends: S3 then answers 403 "Request has expired". The uploader
+asks the API again (GET /uploads/{id} re-issues URLs for the parts still missing) and
+goes on, instead of failing the upload.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sdaws.client.thread_clients import ThreadClients
 
 CHUNK = 1 << 20  # progress granularity inside a part
 PUT_ATTEMPTS = 4
+URL_REFRESHES = 5  # times an upload may ask for fresh part URLs after they expired
 
 
 class UploadCancelled(Exception):
@@ -38,6 +44,14 @@ class UploadCancelled(Exception):
 
 class UploadFailed(ApiError):
     """A part could not be sent, or the checksum did not match."""
+
+
+class PartUrlExpired(UploadFailed):
+    """S3 refused a part URL as expired; GET /uploads/{id} gives fresh ones."""
+
+
+def _expired(response: httpx.Response) -> bool:
+    return response.status_code == 403 and "expired" in response.text.lower()
 
 
 @dataclass
@@ -158,6 +172,8 @@ class _PartSender:
                     self.meter.add(len(data), part_finished=True)
                     return response.headers.get("etag", "").strip()
                 last_error = f"HTTP {response.status_code} {response.text[:200]}"
+                if _expired(response):
+                    raise PartUrlExpired(f"part {part_number}: the part URL expired", code="part_url_expired")
                 if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                     break  # expired or bad signature: retrying the same URL cannot help
             time.sleep(min(0.5 * 2**attempt, 4.0))
@@ -359,21 +375,28 @@ def upload_file(
                 "size": size,
             },
         )
-    try:
-        _, digest = send_parts(
-            path,
-            size,
-            int(session["part_size"]),
-            int(session["part_count"]),
-            todo,
-            workers=workers,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
-    except (UploadCancelled, UploadFailed):
-        raise
-    except OSError as exc:
-        raise UploadFailed(f"reading {path} failed: {exc}", code="read_failed") from exc
+    for refresh in range(URL_REFRESHES + 1):
+        try:
+            _, digest = send_parts(
+                path,
+                size,
+                int(session["part_size"]),
+                int(session["part_count"]),
+                todo,
+                workers=workers,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+            break
+        except PartUrlExpired:
+            if refresh == URL_REFRESHES:
+                raise
+            fresh = client.get_upload(session["upload_id"])  # new URLs for the parts still missing
+            todo = {p["part_number"]: p["url"] for p in fresh.get("parts_missing", [])}
+        except (UploadCancelled, UploadFailed):
+            raise
+        except OSError as exc:
+            raise UploadFailed(f"reading {path} failed: {exc}", code="read_failed") from exc
     result = client.complete_upload(session["upload_id"], digest)
     state.drop(key)
     remote = result.get("sha256")

@@ -1,7 +1,10 @@
-"""How a job spec travels as SageMaker hyperparameters, both ways.
+"""How a job spec reaches a SageMaker training job, and how the job reads it back.
 
-SageMaker carries only string values. The launcher sends one key, "spec", holding the
-whole spec as compact JSON; the job reads that back, and also accepts one key per field
+SageMaker carries only string hyperparameters of at most 2,500 characters each, which a
+training spec with a few sample prompts outgrows. So the launcher puts the spec in S3
+and hands it to the job as a channel: the hyperparameters say only which channel
+(`spec_channel`), and the job reads `input/data/<channel>/spec.json`. The job still
+accepts the older key "spec" holding the whole spec as JSON, and one key per field
 (what a user typing hyperparameters in the console would send).
 """
 
@@ -14,10 +17,26 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from .specs import SPECS
 
 SPEC_KEY = "spec"
+SPEC_CHANNEL_KEY = "spec_channel"
+SPEC_CHANNEL = "spec"  # the channel (input/data/spec/) holding spec.json
+SPEC_FILE = "spec.json"
+# SageMaker's limit on one hyperparameter value (botocore: HyperParameterValue max 2500).
+MAX_HYPERPARAMETER_VALUE = 2500
 
 
-def to_sagemaker_hyperparameters(spec: dict[str, Any]) -> dict[str, str]:
-    return {SPEC_KEY: json.dumps(spec, separators=(",", ":"))}
+def spec_channel_hyperparameters() -> dict[str, str]:
+    """The training job's hyperparameters: where the spec is, never the spec itself."""
+    return {SPEC_CHANNEL_KEY: SPEC_CHANNEL}
+
+
+def spec_channel(hp: dict[str, Any]) -> str | None:
+    """The channel named by `spec_channel`, checked to be one plain folder name."""
+    name = hp.get(SPEC_CHANNEL_KEY)
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        raise ValueError(f"hyperparameter {SPEC_CHANNEL_KEY!r} must name a channel")
+    return name
 
 
 def _is_str_field(annotation: Any) -> bool:
@@ -41,7 +60,7 @@ def from_sagemaker_hyperparameters(kind: str, hp: dict[str, Any]) -> dict[str, A
     objects, null); numbers and booleans are left to pydantic's coercion, so a prompt
     like "42" stays a string.
     """
-    data = {k: v for k, v in hp.items() if not k.startswith("sagemaker_")}
+    data = {k: v for k, v in hp.items() if not k.startswith("sagemaker_") and k != SPEC_CHANNEL_KEY}
     if SPEC_KEY in data:
         inner = data.pop(SPEC_KEY)
         inner = json.loads(inner) if isinstance(inner, str) else inner

@@ -11,6 +11,7 @@ import requests
 from sam_app.adapters.aws.cloudwatch_logs import CloudWatchJobLogs
 from sam_app.adapters.aws.s3_outputs import S3JobOutputs
 from sdaws.contract.errors import InvalidInput
+from tests.support.aws_calls import made_in_this_test
 from tests.support.aws_stack import REGION
 from tests.support.job_record import job_record
 
@@ -63,15 +64,30 @@ def test_logs_of_a_job_that_has_not_started_are_empty_and_bad_cursors_are_refuse
         reader.read(job, "../etc", 10)
 
 
-def test_inference_logs_are_the_endpoint_lines_naming_the_job(aws):
+def test_inference_logs_are_the_endpoint_lines_tagged_with_the_job_from_its_creation_on(aws):
+    from datetime import UTC, datetime
+
+    from sdaws.contract.job_log import tagged
+
+    created = T0 + 10_000
     _log(
         "/aws/sagemaker/Endpoints/sdaws-default",
-        "main/i-0abc",
-        [(1, f"{JOB} step 1"), (2, "other job"), (3, f"{JOB} done")],
+        "AllTraffic/i-0abc",
+        [
+            (5_000, tagged(JOB, "a line from before the job existed")),  # a clock oddity, or an id reused
+            (11_000, tagged(JOB, '{"event": "progress", "step": 1, "total": 2}')),
+            (12_000, tagged("e" * 32, f"another request, mentioning {JOB}")),
+            (13_000, "sdaws serving on 0.0.0.0:8080"),
+            (14_000, tagged(JOB, '{"event": "done"}')),
+        ],
     )
     reader = CloudWatchJobLogs(boto3.client("logs", region_name=REGION), "sdaws-default")
     job = job_record(JOB, "txt2img", {"prompt": "x", "model": "m"}, status="RUNNING")
-    assert reader.read(job, None, 10).lines == [f"{JOB} step 1", f"{JOB} done"]
+    job.created_at = datetime.fromtimestamp(created / 1000, UTC).isoformat()
+    page = reader.read(job, None, 10)
+    assert page.lines == ['{"event": "progress", "step": 1, "total": 2}', '{"event": "done"}']
+    [search] = made_in_this_test("logs", "FilterLogEvents")
+    assert search["startTime"] == created and search["filterPattern"] == f'"{JOB}"'
 
 
 def test_outputs_are_discovered_and_downloadable(stack):

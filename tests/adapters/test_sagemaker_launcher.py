@@ -11,6 +11,7 @@ import pytest
 
 from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
 from tests.support.aws_stack import REGION
+from tests.support.env import REPO_ROOT
 from tests.support.job_record import job_record
 from tests.support.job_records import job_records
 from tests.support.state_machine import create_machine, run_to_end, state_names
@@ -88,12 +89,18 @@ def test_train_starts_the_state_machine_named_by_job_and_the_training_job_carrie
     training = boto3.client("sagemaker", region_name=REGION).describe_training_job(
         TrainingJobName=f"sdaws-{job.job_id}"
     )
-    assert json.loads(training["HyperParameters"]["spec"]) == spec
+    # The spec is a channel (hyperparameter values are capped at 2,500 characters).
+    assert training["HyperParameters"] == {"spec_channel": "spec"}
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in training["InputDataConfig"]}
     assert channels == {
+        "spec": f"s3://{stack['bucket']}/jobs/{job.job_id}/spec/",
         "model": f"s3://{stack['bucket']}/Stable-diffusion/base.safetensors",
         "dataset": f"s3://{stack['bucket']}/job-inputs/cats/",
     }
+    body = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=stack["bucket"], Key=f"jobs/{job.job_id}/spec/spec.json"
+    )["Body"]
+    assert json.loads(body.read()) == spec
     assert training["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
     with pytest.raises(boto3.client("stepfunctions", region_name=REGION).exceptions.ExecutionAlreadyExists):
         launch.launch(job)  # a retried launch cannot start a second training
@@ -184,7 +191,8 @@ def test_a_trained_lora_named_with_its_extension_is_registered_where_the_job_wro
     # Where the real job code writes its LoRA in a SageMaker training container, uploaded
     # by SageMaker from /opt/ml/model to <S3OutputPath>/<job name>/output/model/.
     (tmp_path / "input" / "config").mkdir(parents=True)
-    (tmp_path / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"spec": json.dumps(spec)}))
+    hyperparameters = launch.training_input(job)["training"]["HyperParameters"]
+    (tmp_path / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     layout = Layout.resolve(tmp_path)
     written, _, _ = layout.result_path("train", spec)
     s3 = boto3.client("s3", region_name=REGION)
@@ -197,3 +205,18 @@ def test_a_trained_lora_named_with_its_extension_is_registered_where_the_job_wro
     assert s3.get_object(Bucket=stack["bucket"], Key="Lora/cat.safetensors")["Body"].read() == b"lora-bytes"
     stored = records.get(job.job_id)
     assert stored.status == "SUCCEEDED" and [o["key"] for o in stored.outputs] == ["Lora/cat.safetensors"]
+
+
+def test_the_register_step_gets_a_url_encoded_copy_source(launcher):
+    """CopyObject's CopySource must be URL-encoded; ASL cannot encode, so the launcher does.
+    (moto's interpreter calls boto3, which encodes it again, so the state machine runs in
+    these tests use plain names; S3 itself decodes once.)"""
+    from urllib.parse import unquote
+
+    launch, _ = launcher
+    spec = {"base_model": "base.safetensors", "steps": 3, "output_name": "my cat [v2] é"}
+    output = launch.training_input(job_record("6" * 32, "train", spec))["output"]
+    assert output["copy_source"].endswith("/model/Lora/my%20cat%20%5Bv2%5D%20%C3%A9.safetensors")
+    assert unquote(output["copy_source"]) == f"{launch._cfg.bucket}/{output['source_key']}"
+    asl = (REPO_ROOT / "sam_app" / "statemachines" / "train.asl.json").read_text()
+    assert '"CopySource.$": "$.output.copy_source"' in asl

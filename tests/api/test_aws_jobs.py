@@ -14,6 +14,7 @@ from sam_app.adapters.aws.s3_store import S3TreeStore
 from sam_app.adapters.clock import UtcClock
 from sam_app.core.jobs_service import JobsService
 from sdaws.contract.errors import Conflict
+from tests.support import deployed
 from tests.support.jobs_api import merge_params
 from tests.support.template_tables import create_tables
 
@@ -111,6 +112,7 @@ def test_job_inputs_by_presigned_put_then_img2img(service):
 def test_api_without_job_compute_answers_503(aws, monkeypatch):
     _, tables = aws
     key = boto3.client("apigateway").create_api_key(name="sdaws", value=TOKEN, enabled=True)
+    deployed.register_api_key("ApiKey", key["id"])
     env = {
         "MODELS_BUCKET": BUCKET,
         "MODELS_TABLE": tables["ModelsTable"],

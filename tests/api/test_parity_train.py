@@ -71,9 +71,10 @@ def test_buckets_captions_intermediate_checkpoints_and_resume(api, models_dir, d
     assert "3 training images in 3 bucket(s), seed 9" in messages  # 64x16, 16x64 and 32x32
     saved = [e for e in events if e["event"] == "output" and e["type"] == "Lora"]
     assert [(e["name"], e["step"]) for e in saved] == [("cat-step00000002.safetensors", 2), ("cat.safetensors", 4)]
-    # The intermediate checkpoint was announced before the training went on.
+    # The intermediate checkpoint was announced before the training went on. Progress lines
+    # are throttled (one per 0.5 s, the last always sent), so the next one may be step 3 or 4.
     steps_after = [e for e in events[events.index(saved[0]) :] if e["event"] == "progress" and e["total"] == 4]
-    assert steps_after and steps_after[0]["step"] == 3
+    assert steps_after and steps_after[0]["step"] > saved[0]["step"]
     keys = sorted(o["key"] for o in job["outputs"])
     assert keys == ["Lora/cat-step00000002.safetensors", "Lora/cat.safetensors"]  # both registered in the tree
     assert _metadata(models_dir / "Lora" / "cat-step00000002.safetensors")["sdaws_train_step"] == "2"

@@ -11,6 +11,7 @@ import json
 import boto3
 import pytest
 
+from tests.support import deployed
 from tests.support.api_world import FakeLambdaContext
 from tests.support.env import REPO_ROOT
 
@@ -21,6 +22,7 @@ EVENTS_TOKEN = "sdaws-events-token-0123456789"
 @pytest.fixture
 def handler_for_events(aws_env, monkeypatch):
     key = boto3.client("apigateway").create_api_key(name="events", value=EVENTS_TOKEN, enabled=True)
+    deployed.register_api_key("ApiKey", key["id"])
     monkeypatch.setenv("API_KEY_ID", key["id"])
     compute = {  # what template.yaml passes once a job image is configured
         "JOB_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest",

@@ -39,11 +39,44 @@ def test_dockerfile_copies_what_exists_and_sagemaker_entrypoints_are_executable(
         assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
 
 
-def test_image_requirements_are_pinned_and_leave_torch_to_the_base_image():
-    lines = [line.strip() for line in (CONTAINERS / "requirements.txt").read_text().splitlines()]
-    pins = [line for line in lines if line and not line.startswith("#")]
-    assert pins and all("==" in p for p in pins)
-    assert not any(p.startswith("torch") for p in pins)
+def _pins() -> dict[str, str]:
+    lines = (CONTAINERS / "constraints.txt").read_text().splitlines()
+    pins = [line.split("==") for line in lines if line.strip() and not line.startswith("#")]
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
+def test_the_image_and_ci_install_from_one_constraints_file():
+    """The image once ran the base image's torch 2.5.1 while the tests ran 2.13 (and
+    diffusers 0.39 needs torch >= 2.6): every package now comes from constraints.txt."""
+    pins = _pins()
+    requirements = [line.strip() for line in (CONTAINERS / "requirements.txt").read_text().splitlines()]
+    names = [line for line in requirements if line and not line.startswith("#")]
+    assert names and all("=" not in n and n.lower().replace("_", "-") in pins for n in names)
+    assert pins["torch"] == "2.13.0"
+    dockerfile = (CONTAINERS / "Dockerfile").read_text()
+    base = [line for line in dockerfile.splitlines() if line.startswith("ARG BASE_IMAGE=")]
+    assert base and "pytorch" not in base[0] and "torch" not in base[0]  # no base image brings its own torch
+    assert dockerfile.count("-c /opt/program/constraints.txt") == 3  # torch, the rest, spandrel (no deps)
+    assert "containers/constraints.txt" in (REPO_ROOT / ".ci" / "install.sh").read_text()
+
+
+def test_the_test_venv_runs_exactly_the_pinned_versions():
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    from packaging.requirements import Requirement
+
+    drift = {}
+    for name, pinned in _pins().items():
+        try:
+            installed = version(name).split("+")[0]
+        except PackageNotFoundError:
+            continue  # e.g. a GPU-only dependency
+        if installed != pinned:
+            drift[name] = (installed, pinned)
+    assert drift == {}, f"installed != containers/constraints.txt: {drift}"
+    # What the pinned diffusers needs of torch is what the pinned torch is.
+    torch_needs = [Requirement(r) for r in requires("diffusers") or [] if r.startswith("torch")]
+    assert all(r.specifier.contains(_pins()["torch"]) for r in torch_needs if not r.marker)
 
 
 def _script(*args: str) -> subprocess.CompletedProcess:

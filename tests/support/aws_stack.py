@@ -8,10 +8,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support import deployed
 from tests.support.template_tables import create_tables
 
 REGION = "us-east-1"
 BUCKET = "sdaws-compute-test"
+ROLE_ARN = "arn:aws:iam::123456789012:role/sdaws-sagemaker"
 
 
 @pytest.fixture
@@ -38,12 +40,15 @@ def stack(aws):
     queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    deployed.register_bucket("ModelBucket", BUCKET)
+    deployed.register_topic("NotificationTopic", topic)
+    deployed.register_role("SageMakerExecutionRole", ROLE_ARN)
     return {
         "bucket": BUCKET,
         "jobs_table": tables["JobsTable"],
         "topic_arn": topic,
         "inbox": queue_url,
-        "role_arn": "arn:aws:iam::123456789012:role/sdaws-sagemaker",
+        "role_arn": ROLE_ARN,
     }
 
 

@@ -48,3 +48,14 @@ async def move_cursor_to(pilot, tree, node) -> None:
     await until(pilot, lambda: node.line >= 0, "the node is laid out")
     tree.move_cursor(node)
     await until(pilot, lambda: tree.cursor_node is node, "the cursor is on the node")
+
+
+async def click_when_ready(pilot, selector: str) -> None:
+    """Click a Button the way a person does: not while it still shows its last press.
+
+    Textual ignores a click on a Button whose 0.2 s press effect (class ``-active``) is
+    still on, so a second click that comes quickly after the first would be lost.
+    """
+    button = pilot.app.screen.query_one(selector)
+    await until(pilot, lambda: not button.has_class("-active"), f"{selector} ready for another click")
+    await pilot.click(selector)

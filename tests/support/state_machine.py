@@ -7,6 +7,7 @@ import time
 
 import boto3
 
+from tests.support import deployed
 from tests.support.aws_stack import REGION
 from tests.support.env import REPO_ROOT
 
@@ -17,6 +18,7 @@ def definition(stack: dict) -> str:
     """The ASL with its DefinitionSubstitutions filled in, as CloudFormation would."""
     text = ASL.read_text()
     for name, value in {
+        "Partition": "aws",
         "SageMakerRoleArn": stack["role_arn"],
         "ModelBucketName": stack["bucket"],
         "JobsTableName": stack["jobs_table"],
@@ -29,9 +31,11 @@ def definition(stack: dict) -> str:
 
 def create_machine(stack: dict) -> str:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    return sfn.create_state_machine(
+    arn = sfn.create_state_machine(
         name="sdaws-train", definition=definition(stack), roleArn="arn:aws:iam::123456789012:role/sdaws-sfn"
     )["stateMachineArn"]
+    deployed.register_state_machine("TrainStateMachine", arn)
+    return arn
 
 
 def run_to_end(execution_arn: str) -> dict:

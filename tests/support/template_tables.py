@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support import deployed
 from tests.support.env import REPO_ROOT
 
 
@@ -60,6 +61,7 @@ def create_tables(dynamodb_client, prefix: str = "sdaws-test-") -> dict[str, str
     for logical_id, kwargs in table_definitions().items():
         name = f"{prefix}{logical_id}"
         dynamodb_client.create_table(TableName=name, **kwargs)
+        deployed.register_table(logical_id, name)
         names[logical_id] = name
     return names
 
@@ -67,8 +69,10 @@ def create_tables(dynamodb_client, prefix: str = "sdaws-test-") -> dict[str, str
 def create_api_world(s3, dynamodb, apigateway, token: str, bucket: str = "sdaws-models") -> dict[str, str]:
     """Bucket, every template table and an API key with `token`; returns the function's env."""
     s3.create_bucket(Bucket=bucket)
+    deployed.register_bucket("ModelBucket", bucket)
     tables = create_tables(dynamodb)
     key = apigateway.create_api_key(name="sdaws", value=token, enabled=True)
+    deployed.register_api_key("ApiKey", key["id"])
     return {
         "MODELS_BUCKET": bucket,
         "MODELS_TABLE": tables["ModelsTable"],

@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Select
 from sdaws.client.config import Target, config_path, resolve
 from sdaws.client.demo import DEMO_NAME, demo_bytes
 from sdaws.client.uploader import UploadCancelled, UploadState, upload_file
-from tests.support.pilot import settle, until
+from tests.support.pilot import click_when_ready, settle, until
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
 from tui.screens.help import HelpModal
@@ -76,7 +76,7 @@ async def test_settings_test_connection_explains_failures_and_save_reconnects(se
             modal.query_one("#api-url", Input).value = url
             modal.query_one("#api-token", Input).value = token
             app.clear_notifications()  # a toast (the first connection's error) may lie over the button
-            await pilot.click("#test")
+            await click_when_ready(pilot, "#test")
             await settle(pilot)
             await until(pilot, lambda: str(result.render()) not in ("", "Testing…", before), "test result")
             return str(result.render())

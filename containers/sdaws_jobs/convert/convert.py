@@ -11,6 +11,7 @@ from .atomic import atomic_dir
 from .configs import configs_root, fit_clip_l, fit_open_clip, fit_unet, fit_vae, shipped
 from .detection import detect
 from .errors import ConvertError, CorruptCheckpointError, deep_input_is_convert_error
+from .identity import quick_fingerprint
 from .plan import TEXT_ENCODERS, family, make_plan
 from .source import Source
 from .st_io import write_file
@@ -18,6 +19,7 @@ from .writer import entry, write_component
 
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 EXTRAS_FILE = "sdaws_original_extras.safetensors"  # source tensors diffusers does not keep
+CONVERSION_RECORD = "sdaws_conversion.json"  # what was converted from what, with which options
 WEIGHT_FILES = {
     "unet": "diffusion_pytorch_model.safetensors",
     "vae": "diffusion_pytorch_model.safetensors",
@@ -73,8 +75,14 @@ def convert_checkpoint(
     half: bool = False,
     ema: bool = False,
     progress=None,
+    source_sha256: str | None = None,
 ) -> dict:
-    """Convert `src` (.safetensors/.ckpt) into a diffusers folder at `output`; returns a summary."""
+    """Convert `src` (.safetensors/.ckpt) into a diffusers folder at `output`; returns a summary.
+
+    The folder's sdaws_conversion.json records the source's size, mtime and quick
+    fingerprint (and its sha256 when the caller knows it), so the converted-model cache can recognise a
+    tree's diffusers/ folder as the conversion of a given file and reuse it.
+    """
     started = time.monotonic()
     src, output = Path(src), Path(output)
     if prediction_type is not None and prediction_type not in PREDICTION_TYPES:
@@ -133,7 +141,16 @@ def convert_checkpoint(
                 raise ConvertError(f"writing {output} failed: {exc.strerror or exc}; check free disk space") from None
             except (RuntimeError, ValueError) as exc:
                 raise CorruptCheckpointError(f"{src.name} could not be read ({exc}); the file may be damaged") from None
-            _dump(tmp / "sdaws_conversion.json", {**det.as_dict(), "source": src.name, "half": half, "ema": ema})
+            stat = src.stat()
+            identity = {
+                "source_bytes": stat.st_size,
+                "source_mtime_ns": stat.st_mtime_ns,
+                "source_quick": quick_fingerprint(src),
+            }
+            if source_sha256:
+                identity["source_sha256"] = source_sha256
+            record = {**det.as_dict(), "source": src.name, "half": half, "ema": ema, **identity}
+            _dump(tmp / CONVERSION_RECORD, record)
     return {
         **det.as_dict(),
         "source": str(src),

@@ -21,7 +21,7 @@ from .keymap_unet import UNetNames, layout_from_config
 from .keymap_vae import VaeNames
 from .plan import TEXT_ENCODERS, Move
 from .source import Source
-from .st_io import OutEntry, write_file
+from .st_io import OutEntry, emit, write_file
 from .writer import entry
 
 
@@ -71,9 +71,9 @@ def _qkv_entry(name: str, comp: _Component, parts: list[str], half: bool) -> Out
 
     def produce(out):
         for e in entries:
-            e.produce(out)
+            emit(e, out)
 
-    return OutEntry(name, entries[0].dtype, shape, produce)
+    return OutEntry(name, entries[0].dtype, shape, produce, entries[0].order, source=entries[0].source)
 
 
 def _text_entries(comp: _Component, kind: str, prefix: str, half: bool) -> list[OutEntry]:

@@ -8,7 +8,7 @@ from sdaws.contract.safetensors_header import DTYPE_SIZES
 
 from .plan import Move, out_shape
 from .source import Source
-from .st_io import OutEntry, copy_range, dtype_name, tensor_bytes, torch_dtypes, write_file
+from .st_io import OutEntry, Span, dtype_name, read_span, tensor_bytes, torch_dtypes, transposed_bytes, write_file
 
 FLOATS = ("F32", "BF16", "F64")
 
@@ -33,20 +33,29 @@ def entry(src: Source, move: Move, half: bool) -> OutEntry:
     dtype, shape = src.infos[move.src_key]
     target = _target_dtype(dtype, half)
     raw = src.raw(move.src_key)
+    name, new_shape = move.out_key, out_shape(shape, move.op)
+    if raw is not None and target == dtype:
+        f, info = raw
+        start, length = info.start, info.nbytes
+        if isinstance(move.op, tuple):  # a block of rows: a contiguous byte range too
+            row = DTYPE_SIZES[dtype] * math.prod(shape[1:])
+            start, length = info.start + move.op[1] * row, (move.op[2] - move.op[1]) * row
+        span = Span(f.fileno(), start, length)
+        if move.op != "transpose":
+            # The bytes stay as they are (renamed, reshaped or sliced): the kernel copies them.
+            return OutEntry(name, target, new_shape, order=start, span=span, source=span.fd)
+        if len(shape) == 2:
+            # Reordering a matrix needs no torch: the job's one transposed tensor (OpenCLIP's
+            # text projection) must not cost a plain conversion torch's import and memory.
+            def transpose(out, span=span, rows=shape[0], cols=shape[1]):
+                out.write(transposed_bytes(read_span(span), rows, cols, DTYPE_SIZES[dtype]))
+
+            return OutEntry(name, target, new_shape, transpose, start, source=span.fd)
 
     def produce(out):
-        # Same dtype and no reordering of bytes: copy the byte range directly.
-        if raw is not None and target == dtype and move.op != "transpose":
-            f, info = raw
-            start, length = info.start, info.nbytes
-            if isinstance(move.op, tuple):
-                row = DTYPE_SIZES[dtype] * math.prod(shape[1:])
-                start, length = info.start + move.op[1] * row, (move.op[2] - move.op[1]) * row
-            copy_range(f, start, length, out)
-            return
         out.write(tensor_bytes(_apply(src.tensor(move.src_key), move.op, target)))
 
-    return OutEntry(move.out_key, target, out_shape(shape, move.op), produce, raw[1].start if raw else 0)
+    return OutEntry(name, target, new_shape, produce, raw[1].start if raw else 0, source=raw[0].fileno() if raw else 0)
 
 
 def write_component(path, src: Source, moves: list[Move], half: bool, on_tensor=None) -> int:

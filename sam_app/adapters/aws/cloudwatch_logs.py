@@ -2,8 +2,12 @@
 
   * processing jobs -> /aws/sagemaker/ProcessingJobs, streams "<job name>/…";
   * training jobs   -> /aws/sagemaker/TrainingJobs, streams "<job name>/…";
-  * async inference -> /aws/sagemaker/Endpoints/<endpoint>, shared by every request, so
-                       only lines that carry the job id are the job's.
+  * async inference -> /aws/sagemaker/Endpoints/<endpoint>, shared by every request: the
+                       serving container tags each line of a job with its id
+                       (sdaws.contract.job_log), so the job's lines are those tagged
+                       with its id, handed back as the job wrote them.
+
+Every search starts at the job's creation, not at the beginning of the log group.
 
 The cursor is "<timestamp ms>.<lines already read at that timestamp>": it survives the
 end of the log (a later read continues where this one stopped) and never repeats or
@@ -13,12 +17,14 @@ skips a line, even when several lines share a millisecond.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
 from sam_app.core.job_events import sagemaker_job_name
 from sam_app.core.jobs_ports import JobRecord, LogPage
 from sdaws.contract.errors import InvalidInput
+from sdaws.contract.job_log import untagged
 
 MAX_LOG_LINE = 10_000
 _CURSOR = re.compile(r"^(\d{1,15})\.(\d{1,9})$")
@@ -30,9 +36,17 @@ GROUPS = {
 }
 
 
-def parse_cursor(cursor: str | None) -> tuple[int, int]:
+def created_ms(job: JobRecord) -> int:
+    """When the job was created, in CloudWatch's milliseconds (0 if the record has no time)."""
+    try:
+        return int(datetime.fromisoformat(job.created_at).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_cursor(cursor: str | None, start_ms: int = 0) -> tuple[int, int]:
     if cursor is None:
-        return 0, 0
+        return start_ms, 0
     match = _CURSOR.match(cursor)
     if not match:
         raise InvalidInput("cursor is not valid; pass next_cursor from the previous response unchanged")
@@ -51,8 +65,9 @@ class CloudWatchJobLogs:
         return {"logGroupName": f"/aws/sagemaker/Endpoints/{endpoint}", "filterPattern": f'"{job.job_id}"'}
 
     def read(self, job: JobRecord, cursor: str | None, limit: int) -> LogPage:
-        start, already_read = parse_cursor(cursor)
+        start, already_read = parse_cursor(cursor, created_ms(job))
         kwargs = dict(self._where(job), startTime=start)
+        shared = job.kind not in GROUPS
         lines: list[str] = []
         last_ts, count_at_last = start, already_read
         to_skip = already_read
@@ -66,9 +81,14 @@ class CloudWatchJobLogs:
                         continue
                     if len(lines) >= limit:
                         return LogPage(lines, f"{last_ts}.{count_at_last}", False)
-                    lines.append(event["message"].rstrip("\r\n")[:MAX_LOG_LINE])
                     count_at_last = count_at_last + 1 if ts == last_ts else 1
                     last_ts = ts
+                    line = event["message"].rstrip("\r\n")
+                    if shared:
+                        line = untagged(job.job_id, line)  # type: ignore[assignment]
+                        if line is None:
+                            continue  # mentions the id, but another request wrote it
+                    lines.append(line[:MAX_LOG_LINE])
                 if not page.get("nextToken"):
                     return LogPage(lines, f"{last_ts}.{count_at_last}", True)
                 kwargs["nextToken"] = page["nextToken"]

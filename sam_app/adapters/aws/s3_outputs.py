@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from sam_app.core.jobs_ports import JobRecord
 from sdaws.contract.model_tree import CONVERTED_PREFIX
-from sdaws.contract.outputs import result_key
+from sdaws.contract.outputs import IMAGE_KINDS, result_key
 
 from .sagemaker_launcher import job_folder
 
@@ -62,7 +62,7 @@ class S3JobOutputs:
 
     def discover(self, job: JobRecord) -> list[dict]:
         """What the finished job wrote, as output records ({type, name, key, size})."""
-        if job.kind in ("txt2img", "img2img"):
+        if job.kind in IMAGE_KINDS:
             prefix = f"{job_folder(job.job_id)}/output/"
             found = []
             for obj in self._listing(prefix):

@@ -29,9 +29,16 @@ def _part_size(env: Mapping[str, str]) -> dict:
     return {"part_size": max(int(value), 5 * 1024**2)} if value else {}
 
 
+def s3_config(env: Mapping[str, str]) -> Config:
+    """Virtual-hosted URLs in AWS (path-style is deprecated and unavailable for new buckets in
+    some regions); path-style only towards an emulator, whose host cannot take bucket names."""
+    emulator = env.get("AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3") or env.get("SDAWS_ENDPOINT_URL")
+    return Config(signature_version="s3v4", s3={"addressing_style": "path" if emulator else "virtual"})
+
+
 def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
     # boto3 honours AWS_ENDPOINT_URL itself, which is how sam local reaches moto.
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    s3 = boto3.client("s3", config=s3_config(os.environ))
     dynamodb = boto3.resource("dynamodb")
     bucket = env["MODELS_BUCKET"]
     tree = S3TreeStore(s3, bucket)
