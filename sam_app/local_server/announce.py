@@ -18,6 +18,8 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sam_app.adapters.local.process_group import alive
+
 RECORD_FILE = "server.json"
 
 
@@ -31,16 +33,6 @@ class ServerRecord:
 
 def token_fingerprint(token: str) -> str:
     return hashlib.sha256(b"sdaws-local-token\0" + token.encode()).hexdigest()[:16]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def announce(data_dir: Path, url: str, models_dir: Path, token: str) -> ServerRecord:
@@ -70,6 +62,6 @@ def read_record(data_dir: Path, *, require_alive: bool = True) -> ServerRecord |
         record = ServerRecord(str(raw["url"]), int(raw["pid"]), str(raw["models_dir"]), str(raw["token_fingerprint"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if require_alive and not _pid_alive(record.pid):
+    if require_alive and not alive(record.pid):
         return None
     return record

@@ -16,6 +16,7 @@ from sam_app.core.jobs_service import JobsService
 from sdaws.contract.errors import Conflict
 from tests.support import deployed
 from tests.support.jobs_api import merge_params
+from tests.support.moto_env import use_fake_aws
 from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-models"
@@ -37,13 +38,7 @@ class RecordingLauncher:
 
 @pytest.fixture
 def aws(monkeypatch):
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)

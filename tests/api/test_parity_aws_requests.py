@@ -18,6 +18,7 @@ from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerL
 from sam_app.adapters.clock import UtcClock
 from sam_app.core.jobs_service import JobsService
 from sdaws.contract.specs import parse_spec
+from tests.support.moto_env import use_fake_aws
 from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-models"
@@ -55,13 +56,7 @@ class RecordingLauncher:
 
 @pytest.fixture
 def world(monkeypatch):
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.support.job_server import TOKEN
+from tests.support.tiny_cli import TINY_IMAGE, solid_image
 from tests.support.tui_env import Server, run_sdaws
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -25,14 +26,7 @@ def test_generate_waits_saves_images_and_jobs_show_and_ls_report_it(api, tmp_pat
         api,
         "generate",
         "a lighthouse",
-        "--model",
-        "tiny-sd",
-        "--steps",
-        "2",
-        "--width",
-        "32",
-        "--height",
-        "32",
+        *TINY_IMAGE,
         "--seed",
         "11",
         "--wait",
@@ -58,24 +52,9 @@ def test_generate_waits_saves_images_and_jobs_show_and_ls_report_it(api, tmp_pat
 
 
 def test_img2img_from_a_local_image_and_watch_streams_the_log(api, tmp_path):
-    source = tmp_path / "start.png"
-    Image.new("RGB", (32, 32), "green").save(source)
+    source = solid_image(tmp_path / "start.png", "green")
     submitted = run_sdaws(
-        api,
-        "generate",
-        "a green field",
-        "--model",
-        "tiny-sd",
-        "--steps",
-        "2",
-        "--width",
-        "32",
-        "--height",
-        "32",
-        "--init-image",
-        str(source),
-        "--strength",
-        "0.5",
+        api, "generate", "a green field", *TINY_IMAGE, "--init-image", str(source), "--strength", "0.5"
     )
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip()

@@ -1,6 +1,7 @@
 """Journey: in the default local mode (nothing configured), jobs submitted from the CLI
-outlive the command — generate, train and merge without --wait, then `sdaws jobs watch ID`
-later shows them succeed — and the commands in between use that same server."""
+outlive the command — generate (txt2img and img2img), train and merge without --wait,
+then `sdaws jobs watch ID` later shows them succeed — and the commands in between use
+that same server (the one the first command left running in the background)."""
 
 from __future__ import annotations
 
@@ -9,43 +10,27 @@ import json
 import pytest
 from PIL import Image
 
+from sam_app.adapters.local.process_group import alive
+from tests.support.tiny_cli import TINY_IMAGE, TINY_TRAIN, captioned_dataset, solid_image
 from tests.support.tui_env import run_sdaws
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 JOB_TIMEOUT = 900  # seconds: a deadline for a hung job on a busy 2-core box, not a timing assertion
 
 
-def make_dataset(folder):
-    folder.mkdir()
-    for i, colour in enumerate(("red", "blue")):
-        Image.new("RGB", (32, 32), colour).save(folder / f"img{i}.png")
-        (folder / f"img{i}.txt").write_text(f"a {colour} square")
-    return folder
-
-
 def test_cli_jobs_survive_the_cli_and_watch_shows_them_later(local_mode, tmp_path):
     models, _ = local_mode
-    submitted = run_sdaws(
-        None, "generate", "a lighthouse", "--model", "tiny-sd", "--steps", "2", "--width", "32", "--height", "32"
-    )
+    submitted = run_sdaws(None, "generate", "a lighthouse", *TINY_IMAGE)
     assert submitted.returncode == 0, submitted.stderr
     generate_id = submitted.stdout.strip()
+    start = solid_image(tmp_path / "start.png", "green")
+    img2img = run_sdaws(None, "generate", "a green field", *TINY_IMAGE, "--init-image", str(start), "--json")
+    assert img2img.returncode == 0, img2img.stderr
+    img2img_id = json.loads(img2img.stdout)["job_id"]
 
+    dataset = captioned_dataset(tmp_path / "dataset")
     train = run_sdaws(
-        None,
-        "train",
-        str(make_dataset(tmp_path / "dataset")),
-        "--model",
-        "tiny-sd",
-        "--output",
-        "cli-lora",
-        "--steps",
-        "2",
-        "--resolution",
-        "32",
-        "--rank",
-        "2",
-        "--json",
+        None, "train", str(dataset), *TINY_TRAIN, "--output", "cli-lora", "--steps", "2", "--rank", "2", "--json"
     )
     assert train.returncode == 0, train.stderr
     train_id = json.loads(train.stdout)["job_id"]
@@ -55,7 +40,7 @@ def test_cli_jobs_survive_the_cli_and_watch_shows_them_later(local_mode, tmp_pat
 
     # Every later command finds that server: no second one, no "another sdaws server uses …".
     listed = run_sdaws(None, "jobs", "ls")
-    assert all(job_id in listed.stdout for job_id in (generate_id, train_id, merge_id))
+    assert all(job_id in listed.stdout for job_id in (generate_id, img2img_id, train_id, merge_id))
     assert "another sdaws server" not in listed.stderr
 
     out = tmp_path / "out"
@@ -66,6 +51,16 @@ def test_cli_jobs_survive_the_cli_and_watch_shows_them_later(local_mode, tmp_pat
     (image,) = out.iterdir()
     with Image.open(image) as png:
         assert png.size == (32, 32) and "a lighthouse" in png.info["parameters"]
+
+    from_image = tmp_path / "from-image"
+    watched = run_sdaws(
+        None, "jobs", "watch", img2img_id, "--interval", "0.5", "--out", str(from_image), timeout=JOB_TIMEOUT
+    )
+    assert watched.returncode == 0, watched.stderr
+    assert "[SUCCEEDED]" in watched.stderr
+    (image,) = from_image.iterdir()
+    with Image.open(image) as png:
+        assert png.size == (32, 32) and "a green field" in png.info["parameters"]
 
     for job_id, made in (
         (train_id, models / "Lora/cli-lora.safetensors"),
@@ -105,13 +100,6 @@ def test_the_background_server_goes_away_once_idle(local_mode, monkeypatch):
         time.sleep(0.5)
     assert not (data / "server.json").exists()
 
-    def running() -> bool:
-        try:
-            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return False
-        return state not in ("Z", "X")  # a zombie has exited; its parent just has not reaped it
-
-    while running() and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not running(), f"the idle background server {pid} is still running"
+    assert not alive(pid), f"the idle background server {pid} is still running"

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.support.job_server import TOKEN
+from tests.support.tiny_cli import TINY_IMAGE, TINY_TRAIN, captioned_dataset
 from tests.support.tui_env import Server, run_sdaws
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -32,14 +33,7 @@ def generate(api, out, prompt: str, *extra: str) -> dict:
         api,
         "generate",
         prompt,
-        "--model",
-        "tiny-sd",
-        "--steps",
-        "2",
-        "--width",
-        "32",
-        "--height",
-        "32",
+        *TINY_IMAGE,
         "--seed",
         "5",
         *extra,
@@ -54,23 +48,16 @@ def generate(api, out, prompt: str, *extra: str) -> dict:
 
 
 def test_a_trained_lora_changes_the_image_by_tag_and_by_flag(api, tmp_path):
-    dataset = tmp_path / "dataset"
-    dataset.mkdir()
-    for i, colour in enumerate(("red", "yellow")):
-        Image.new("RGB", (32, 32), colour).save(dataset / f"img{i}.png")
-        (dataset / f"img{i}.txt").write_text(f"a {colour} square")
+    dataset = captioned_dataset(tmp_path / "dataset", ("red", "yellow"))
     trained = run_sdaws(
         api,
         "train",
         str(dataset),
-        "--model",
-        "tiny-sd",
+        *TINY_TRAIN,
         "--output",
         "my-lora",
         "--steps",
         "4",
-        "--resolution",
-        "32",
         "--rank",
         "4",
         "--learning-rate",

@@ -16,6 +16,7 @@ from sam_app.core.jobs_ports import JobRecord
 from sam_app.core.jobs_service import advance_job, new_job_id
 from sdaws.contract import job_status as st
 from sdaws.contract.errors import Conflict
+from tests.support.moto_env import use_fake_aws
 from tests.support.template_tables import create_tables
 
 FINALS = (st.SUCCEEDED, st.FAILED, st.CANCELLED)
@@ -57,13 +58,7 @@ def _atomic_moto_writes(monkeypatch) -> None:
 @pytest.fixture
 def dynamo_env(monkeypatch):
     _atomic_moto_writes(monkeypatch)
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)
     with mock_aws():
         yield create_tables(boto3.client("dynamodb"))
 

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from sdaws_jobs.pngmeta import spec_fields
+from tests.support.moto_env import FAKE_CREDENTIALS
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -28,7 +29,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+AWS_ENV = FAKE_CREDENTIALS
 
 
 @pytest.fixture(scope="module")

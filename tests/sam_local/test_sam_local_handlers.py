@@ -6,9 +6,6 @@ Each handler must move a job stored in that moto exactly as the sample event say
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import uuid
 
 import boto3
@@ -16,9 +13,8 @@ import pytest
 
 from sam_app.adapters.aws.dynamo_jobs import DynamoJobRecords
 from tests.support.aws_handlers import EVENT_JOB_ID, EVENTS
-from tests.support.env import REPO_ROOT
 from tests.support.job_record import job_record
-from tests.support.sam_local import FAKE_CREDENTIALS, SAM
+from tests.support.sam_local import sam_local_invoke_raw
 from tests.support.template_tables import create_tables
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -50,36 +46,7 @@ def world(moto_container):
 
 
 def invoke(build_dir, world, function: str, event_name: str, tmp_path) -> dict:
-    env_file = tmp_path / "env.json"
-    env_file.write_text(json.dumps({function: world["env"]}))
-    result = subprocess.run(
-        [
-            SAM,
-            "local",
-            "invoke",
-            function,
-            "--template",
-            str(build_dir / "template.yaml"),
-            "--event",
-            str(EVENTS / event_name),
-            "--env-vars",
-            str(env_file),
-            "--docker-network",
-            world["network"],
-            "--skip-pull-image",
-            "--region",
-            "us-east-1",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ | FAKE_CREDENTIALS | {"SAM_CLI_TELEMETRY": "0"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    answers = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert answers, result.stdout[-2000:] + result.stderr[-3000:]
-    return json.loads(answers[-1])
+    return sam_local_invoke_raw(build_dir, function, EVENTS / event_name, world["env"], world["network"], tmp_path)
 
 
 def fresh_job(world, kind: str, spec: dict) -> None:

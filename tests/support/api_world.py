@@ -6,6 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.moto_env import use_fake_aws
 from tests.support.template_tables import create_api_world
 
 TOKEN = "test-token-0123456789abcdef"
@@ -24,16 +25,7 @@ def api_server(tmp_path):
 @pytest.fixture
 def aws_env(monkeypatch):
     """Env for the Lambda handler over moto: bucket, tables from template.yaml, API key."""
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "sdaws",
-        "POWERTOOLS_SERVICE_NAME": "sdaws",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)
     with mock_aws():
         world = create_api_world(boto3.client("s3"), boto3.client("dynamodb"), boto3.client("apigateway"), TOKEN)
         env = world | {"SDAWS_MODE": "aws", "MAX_UPLOAD_BYTES": str(50 * 1024**3)}

@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from tests.support import deployed
+from tests.support.moto_env import use_fake_aws
 from tests.support.template_tables import create_tables
 
 REGION = "us-east-1"
@@ -19,10 +20,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/sdaws-sagemaker"
 @pytest.fixture
 def aws(monkeypatch):
     """Region and dummy credentials; moto intercepts every boto3 call inside."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)  # its region is REGION
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import requests
 
 from tests.support.aws_calls import acting_as
+from tests.support.moto_env import FAKE_CREDENTIALS
 from tests.support.sagemaker_world import SageMakerWorld
 
 EXECUTION_ROLE = "SageMakerExecutionRole"
@@ -111,12 +112,7 @@ class SageMakerEmulator:
     # ------------------------------------------------------------------ containers
     def _environment(self, env: dict[str, str]) -> list[str]:
         passed = {k: v for k, v in env.items() if self.keep_instance_type or k not in SAGEMAKER_ONLY}
-        passed |= {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": self.world.container_endpoint,  # S3 from inside the job
-        }
+        passed |= FAKE_CREDENTIALS | {"AWS_ENDPOINT_URL": self.world.container_endpoint}  # S3 from inside the job
         return [arg for k, v in passed.items() for arg in ("-e", f"{k}={v}")]
 
     def _run(

@@ -16,10 +16,10 @@ import pytest
 import requests
 
 from tests.support.env import REPO_ROOT, docker_available, need
+from tests.support.moto_env import use_fake_aws
 from tests.support.sam_local import MOTO_IMAGE, _free_port, _image_present
 
 WRAPPER = REPO_ROOT / "tests" / "support" / "moto_server_sagemaker.py"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass
@@ -113,14 +113,7 @@ def job_world(sagemaker_world, job_image, monkeypatch):
     from tests.support.template_tables import create_api_world
 
     sagemaker_world.reset()
-    for name, value in (CREDENTIALS | {"AWS_ENDPOINT_URL": sagemaker_world.host_endpoint}).items():
-        monkeypatch.setenv(name, value)
-    for name, value in {
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "sdaws",
-        "POWERTOOLS_SERVICE_NAME": "sdaws",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch, endpoint=sagemaker_world.host_endpoint)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     client = sagemaker_world.client
     from tests.support.api_world import TOKEN

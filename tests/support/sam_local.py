@@ -23,17 +23,13 @@ import pytest
 import requests
 
 from tests.support.env import REPO_ROOT, docker_available, need
+from tests.support.moto_env import FAKE_CREDENTIALS
 from tests.support.template_tables import create_api_world
 
 SAM = str(Path(sys.executable).parent / "sam")
 MOTO_IMAGE = os.environ.get("MOTO_IMAGE", "sdaws-test/moto")
 LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.11-x86_64"
 EVENTS_TOKEN = "sdaws-events-token-0123456789"  # the x-api-key inside events/api_*.json
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 def _image_present(image: str) -> bool:
@@ -157,9 +153,10 @@ def api_world(moto_container) -> dict[str, str]:
     return world | {"SDAWS_ENDPOINT_URL": moto_container.function_endpoint, "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
-def sam_local_invoke(
+def sam_local_invoke_raw(
     build_dir: Path, function: str, event: Path, env: dict[str, str], network: str, tmp_path: Path
 ) -> dict:
+    """`sam local invoke` as a user runs it; the function's JSON answer (any handler)."""
     env_file = tmp_path / f"env-{function}.json"
     env_file.write_text(json.dumps({function: env}))
     result = subprocess.run(
@@ -189,6 +186,13 @@ def sam_local_invoke(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = [line for line in result.stdout.strip().splitlines() if line.startswith("{")]
     assert lines, f"no JSON response on stdout:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-    response = json.loads(lines[-1])
-    assert "statusCode" in response, f"the function failed: {response}\n{result.stderr[-3000:]}"
+    return json.loads(lines[-1])
+
+
+def sam_local_invoke(
+    build_dir: Path, function: str, event: Path, env: dict[str, str], network: str, tmp_path: Path
+) -> dict:
+    """An API Gateway proxy invocation: the answer must be an HTTP response."""
+    response = sam_local_invoke_raw(build_dir, function, event, env, network, tmp_path)
+    assert "statusCode" in response, f"the function failed: {response}"
     return response

@@ -11,6 +11,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from tests.support.api_world import AUTH, TOKEN, FakeLambdaContext, proxy_event
+from tests.support.moto_env import use_fake_aws
 from tests.support.template_tables import create_api_world
 
 MiB = 1024 * 1024
@@ -71,15 +72,7 @@ def moto_http_world(monkeypatch):
     host, port = moto.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     requests.post(f"{endpoint}/moto-api/reset")  # moto's state is per process, not per server
-    for name, value in {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "sdaws",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch, endpoint=endpoint)
     s3 = boto3.client("s3")
     world = create_api_world(s3, boto3.client("dynamodb"), boto3.client("apigateway"), TOKEN)
     for name, value in world.items():

@@ -87,7 +87,7 @@ async def test_a_converted_model_is_listed_used_exported_and_deleted(job_server,
         await settle(pilot)
 
         # Exported back to one file from the TUI.
-        await pilot.press("e")
+        await pilot.press("ctrl+e")
         await until(pilot, lambda: isinstance(app.screen, ExportDialog), "export dialog")
         await settle(pilot)
         await pilot.press("ctrl+s")

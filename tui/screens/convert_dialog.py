@@ -16,8 +16,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from sdaws.client.job_params import build_params, default_output_name
+from sdaws.client.job_params import default_output_name
 from sdaws.contract.specs import ConvertSpec
+from tui.screens.checked_params import checked_params
 
 # The engine's architecture names, as the API's convert spec lists them ("auto" detects).
 ARCHS = get_args(ConvertSpec.model_fields["arch"].annotation)
@@ -92,12 +93,9 @@ class ConvertDialog(ModalScreen[dict | None]):
             "half": self.query_one("#half", Checkbox).value,
             "ema": self.query_one("#ema", Checkbox).value,
         }
-        try:
-            params = build_params("convert", values)
-        except ValueError as exc:
-            self.notify(str(exc), title="Convert", severity="error", markup=False)
-            return
-        self.dismiss(params)
+        params = checked_params(self, "convert", values, "Convert")
+        if params is not None:
+            self.dismiss(params)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -9,8 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
-from sdaws.client.job_params import build_params
 from sdaws.contract.model_tree import CONVERTED_PREFIX
+from tui.screens.checked_params import checked_params
 
 
 class ExportDialog(ModalScreen[dict | None]):
@@ -41,12 +41,9 @@ class ExportDialog(ModalScreen[dict | None]):
             "output_name": self.query_one("#output-name", Input).value,
             "half": self.query_one("#half", Checkbox).value,
         }
-        try:
-            params = build_params("export", values)
-        except ValueError as exc:
-            self.notify(str(exc), title="Export", severity="error", markup=False)
-            return
-        self.dismiss(params)
+        params = checked_params(self, "export", values, "Export")
+        if params is not None:
+            self.dismiss(params)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -20,10 +20,11 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | `n` | anywhere | new job: txt2img, img2img, train, merge |
 | `ctrl+p` | anywhere | command palette: every action by name or description (e.g. "Create demo model") |
 | `s` | anywhere | settings: API URL, token, Test Connection |
+| `e` | anywhere | inference endpoints: status, `+` / `-` instances, `d` delete, `r` refresh |
 | `/` | Models | filter by name prefix as you type |
 | `enter` | Models | open a folder; the next page loads as you reach its end |
 | `c` | Models | convert the highlighted checkpoint to diffusers |
-| `e` | Models | export the highlighted converted model (diffusers/) to one .safetensors file |
+| `ctrl+e` | Models | export the highlighted converted model (diffusers/) to one .safetensors file |
 | `d` / `delete` | Models | delete the highlighted model or converted folder (asks first) |
 | `r` | Models, Jobs | refresh (the cursor stays on its model) |
 | `a` | Uploads | upload a file; its folder is suggested from the file header |

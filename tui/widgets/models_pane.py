@@ -27,7 +27,7 @@ class ModelsPane(Vertical):
         Binding("slash", "focus_filter", "Filter", show=False),  # the filter box says so
         Binding("d,delete", "delete_model", "Delete"),
         Binding("c", "convert_model", "Convert"),
-        Binding("e", "export_model", "Export"),
+        Binding("ctrl+e", "export_model", "Export"),  # e opens Endpoints, app-wide
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
