@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from sdaws.cli.common import UsageError
+from sdaws.client.masks import rectangle_mask
 from sdaws.contract.outputs import is_job_output_key
 from sdaws.contract.specs import CONTROLNET_MODULES, INPAINTING_FILL, LATENT_UPSCALERS, PIXEL_UPSCALERS
 
@@ -58,6 +59,7 @@ def add_generation_parity_args(parser: argparse.ArgumentParser) -> None:
     )
     inpaint = parser.add_argument_group("Inpaint (img2img)")
     inpaint.add_argument("--mask", type=Path, metavar="FILE", help="mask image, white = repaint (needs --init-image)")
+    inpaint.add_argument("--mask-rect", metavar="X,Y,W,H", help="instead of --mask: repaint this rectangle (pixels)")
     inpaint.add_argument("--mask-blur", type=int, metavar="N", help="Mask blur (4)")
     inpaint.add_argument("--inpaint-fill", choices=INPAINTING_FILL, help="Masked content (original)")
     inpaint.add_argument("--mask-invert", action="store_true", help="Mask mode: Inpaint not masked")
@@ -96,6 +98,13 @@ def generation_parity_values(args: argparse.Namespace, img2img: bool) -> tuple[d
         "inpaint_full_res": True if args.inpaint_full_res else None,
         "inpaint_full_res_padding": args.inpaint_padding,
     }
+    if args.mask_rect:
+        if args.mask or not img2img:
+            raise UsageError("--mask-rect needs --init-image and replaces --mask")
+        try:
+            args.mask = rectangle_mask(args.init_image, args.mask_rect)
+        except ValueError as exc:
+            raise UsageError(f"--mask-rect: {exc}") from None
     if args.mask:
         if not img2img:
             raise UsageError("--mask needs --init-image (inpainting is img2img)")

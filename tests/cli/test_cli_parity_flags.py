@@ -47,6 +47,12 @@ def image(user_env, tmp_path):
         ),
         (["generate", "x", "--model", "m", "--mask", "{image}"], "--mask needs --init-image"),
         (["generate", "x", "--model", "m", "--init-image", "{image}", "--mask-blur", "3"], "need --mask"),
+        (["generate", "x", "--model", "m", "--mask-rect", "1,1,4,4"], "--mask-rect needs --init-image"),
+        (["generate", "x", "--model", "m", "--init-image", "{image}", "--mask-rect", "1,1,4"], "is not x,y,w,h"),
+        (
+            ["generate", "x", "--model", "m", "--init-image", "{image}", "--mask-rect", "9,1,4,4"],
+            "starts outside the 8x8",
+        ),
         (["generate", "x", "--model", "m", "--refiner-switch", "0.5"], "--refiner-switch needs --refiner"),
         (
             ["generate", "x", "--model", "m", "--preview-every", "-1"],

@@ -139,3 +139,29 @@ def test_train_with_buckets_captions_and_intermediate_saves(tiny_jobs, tmp_path)
     assert params["enable_bucket"] is True and params["caption_extension"] == ".caption"
     assert params["shuffle_caption"] is True and params["keep_tokens"] == 1 and params["save_every_n_steps"] == 1
     assert (tiny_jobs.models / "Lora/bucketed.safetensors").is_file()
+
+
+def test_inpaint_a_rectangle_drawn_with_mask_rect(parity_job_server, user_env, tmp_path):
+    import numpy as np
+
+    init = tmp_path / "init.png"
+    source = np.random.default_rng(4).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(source).save(init)
+    result = run_sdaws(
+        parity_job_server,
+        *("generate", "a door", "--model", MODEL, "--steps", "2", "--width", "64", "--height", "64", "--seed", "1"),
+        *("--init-image", str(init), "--strength", "1", "--mask-rect", "16,16,32,24", "--mask-blur", "0"),
+        *("--wait", "--out", str(tmp_path / "out"), "--json"),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    params = report["job"]["params"]
+    assert params["mask"].startswith("job-inputs/") and params["mask"].endswith("/mask-rect.png")
+    assert params["mask_blur"] == 0
+    with Image.open(report["saved"][0]) as image:
+        made = np.asarray(image.convert("RGB")).astype(np.int16)
+    outside = np.ones((64, 64), bool)
+    outside[16:40, 16:48] = False
+    assert np.abs(made[outside] - source[outside]).max() <= 1  # the rest of the picture is kept
+    assert np.abs(made[~outside] - source[~outside]).max() > 1  # the rectangle was repainted

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Checkbox, Collapsible, Input, Select
+from textual.widgets import Button, Checkbox, Collapsible, Input, Select
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
 from tests.support.pilot import settle, until
 from tui.app import SdawsApp
+from tui.screens.image_view import ImageScreen
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
 from tui.screens.job_kind import JobKindModal
@@ -66,6 +67,13 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
         await choose(pilot, form, "hr_upscaler", "ESRGAN/4x-demo.pth")  # a model upscaler from the tree
         await choose(pilot, form, "cn1_model", "ControlNet/control_demo.safetensors")
         form.query_one("#f-cn1_image", Input).value = str(control)
+        section(form, "ControlNet unit 1").collapsed = False
+        await settle(pilot)
+        form.query_one("#view-cn1_image", Button).press()  # the control image, seen before it is sent
+        await until(pilot, lambda: isinstance(app.screen, ImageScreen), "the control image shown")
+        assert app.screen.path == control
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is form, "back in the form")
         form.query_one("#f-cn1_module", Select).value = "canny"
         form.query_one("#f-cn1_weight", Input).value = "3"  # over the spec's 2
         form.query_one("#f-preview_every", Input).value = "2"
@@ -74,6 +82,9 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
         await settle(pilot)
         error = form.query_one("#err-cn1_weight")
         assert not error.has_class("hidden") and "less than or equal to 2" in str(error.render())
+        section(form, "ControlNet unit 1").collapsed = True
+        await pilot.press("ctrl+s")
+        await settle(pilot)
         assert not section(form, "ControlNet unit 1").collapsed  # opened so the field can be fixed
         assert form.focused is form.query_one("#f-cn1_weight")
 
@@ -97,7 +108,7 @@ async def test_a_unit_image_without_a_model_and_inpaint_fields_in_the_webui_word
     init = tmp_path / "init.png"
     Image.new("RGB", (64, 64), "gray").save(init)
     mask = tmp_path / "mask.png"
-    Image.new("L", (64, 64), 0).save(mask)
+    Image.new("L", (64, 64), 0).save(mask)  # a mask file here, or a rectangle, not both
     app = SdawsApp(Target(tree.url, tree.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "img2img")
@@ -110,6 +121,11 @@ async def test_a_unit_image_without_a_model_and_inpaint_fields_in_the_webui_word
         assert "choose the ControlNet model" in str(form.query_one("#err-cn2_model").render())
         form.query_one("#f-cn2_image", Input).value = ""
         form.query_one("#f-mask", Input).value = str(mask)
+        form.query_one("#f-mask_rect", Input).value = "8,8,16,16"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "a mask image or a rectangle, not both" in str(form.query_one("#err-mask_rect").render())
+        form.query_one("#f-mask", Input).value = ""  # the rectangle, drawn on the init image, is the mask
         form.query_one("#f-mask_blur", Input).value = "8"
         form.query_one("#f-inpainting_fill", Select).value = "fill"
         form.query_one("#f-inpainting_mask_invert", Select).value = "Inpaint not masked"
@@ -118,7 +134,8 @@ async def test_a_unit_image_without_a_model_and_inpaint_fields_in_the_webui_word
         view = app.screen
         await until(pilot, lambda: view.job, "job shown")
         params = view.job["params"]
-    assert params["mask"].startswith("job-inputs/") and params["mask_blur"] == 8
+    assert params["mask"].startswith("job-inputs/") and params["mask"].endswith("/mask-rect.png")
+    assert params["mask_blur"] == 8
     assert params["inpainting_fill"] == 0 and params["inpainting_mask_invert"] == 1  # the WebUI's numbers
     assert "controlnet" not in params and "enable_hr" not in params
 

@@ -11,9 +11,12 @@ for. The spec (`sdaws.client.job_params.build_params`) then checks them as every
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+from sdaws.client.masks import rectangle_mask
 from sdaws.contract.model_tree import FOLDER_USES, UPSCALER_TYPES
+from sdaws.contract.outputs import is_job_output_key
 from sdaws.contract.specs import CONTROLNET_MODULES, INPAINTING_FILL, LATENT_UPSCALERS, PIXEL_UPSCALERS
 from tui.screens.form_field import Field
 
@@ -65,6 +68,7 @@ PREVIEWS = (Field("preview_every", "Live preview every N steps (0: none)", "0", 
 CONTROLNET = tuple(f for i in range(1, CONTROLNET_UNITS + 1) for f in _unit(i))
 INPAINT = (
     Field("mask", "Mask image (white: repaint; blank: no inpainting)", kind="file", section="Inpaint"),
+    Field("mask_rect", "…or draw a rectangle to repaint: x,y,w,h in the init image's pixels", section="Inpaint"),
     Field("mask_blur", "Mask blur", "4", section="Inpaint"),
     Field("inpainting_mask_invert", "Mask mode", MASK_MODES[0], MASK_MODES, section="Inpaint"),
     Field("inpainting_fill", "Masked content", "original", INPAINTING_FILL, section="Inpaint"),
@@ -158,6 +162,16 @@ def assemble(kind: str, flat: dict[str, Any]) -> tuple[dict[str, Any], list[int]
 
     Raises ValueError "field: problem" for what the spec cannot say in the form's words."""
     values = dict(flat)
+    rect = values.pop("mask_rect", None)
+    if not _blank(rect):
+        if not _blank(values.get("mask")):
+            raise ValueError("mask_rect: give a mask image or a rectangle, not both")
+        if _blank(values.get("init_image")) or is_job_output_key(str(values["init_image"]).strip()):
+            raise ValueError("mask_rect: the rectangle is drawn on the init image: choose it on this machine first")
+        try:
+            values["mask"] = str(rectangle_mask(Path(str(values["init_image"]).strip()), str(rect)))
+        except ValueError as exc:
+            raise ValueError(f"mask_rect: {exc}") from None
     needs = dict(_NEEDS.get(kind, ())) | _SWITCHED_OFF
     for switch, fields in needs.items():
         if switch in values and _blank(values[switch]):

@@ -34,6 +34,7 @@ from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from sdaws.contract.specs import MERGE_MODES, SCHEDULERS
 from tui.screens import job_fields_parity as parity
 from tui.screens.form_field import Field
+from tui.screens.image_view import ImageScreen
 from tui.screens.path_picker import IMAGE_SUFFIXES, PathPickerModal
 from tui.widgets.lora_picker import LoraPicker
 from tui.workers import io_worker
@@ -157,6 +158,8 @@ class JobForm(ModalScreen[dict | None]):
                 with Horizontal(classes="picker-row"):
                     yield Input(str(value or ""), placeholder="path on this machine", id=f"f-{f.name}")
                     yield Button("Browse…", id=f"browse-{f.name}", classes="browse")
+                    if f.kind == "file":  # an image: the control image, mask or init image seen before sending
+                        yield Button("View", id=f"view-{f.name}", classes="view")
             else:
                 yield Input(str(value or ""), id=f"f-{f.name}")
         yield Label("", id=f"err-{f.name}", classes="field-error hidden", markup=False)
@@ -284,6 +287,15 @@ class JobForm(ModalScreen[dict | None]):
     def _refused(self, message: str) -> None:
         self.query_one("#submit", Button).disabled = False
         self.show_problems(message)
+
+    @on(Button.Pressed, ".view")
+    def _view(self, event: Button.Pressed) -> None:
+        name = (event.button.id or "").removeprefix("view-")
+        path = Path(self.query_one(f"#f-{name}", Input).value.strip()).expanduser()
+        if not path.is_file():
+            self.notify(f"{name.replace('_', ' ')}: choose an image file on this machine first", markup=False)
+            return
+        self.app.push_screen(ImageScreen(path, getattr(self.app, "half_block_images", False)))
 
     @on(Button.Pressed, ".browse")
     def _browse(self, event: Button.Pressed) -> None:
