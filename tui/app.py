@@ -289,6 +289,11 @@ class SdawsApp(App[None]):
     def _open_job(self, event: JobsPane.OpenJob) -> None:
         self.open_job(event.job_id)
 
+    @on(JobDetailScreen.UpscaleRequested)
+    def _upscale_output(self, event: JobDetailScreen.UpscaleRequested) -> None:
+        self.form_memory.setdefault("upscale", {})["image"] = event.key  # the job's image, already on the server
+        self.action_new_job("upscale")
+
     @on(JobsPane.CancelJob)
     @on(JobDetailScreen.CancelRequested)
     def _confirm_cancel(self, event: JobsPane.CancelJob | JobDetailScreen.CancelRequested) -> None:

@@ -82,6 +82,24 @@ async def test_upscale_form_runs_an_esrgan_model_and_shows_the_larger_image(app,
         with Image.open(screen.image_paths[0]) as image:
             assert image.size == (80, 48)
 
+        await pilot.press("u")  # upscale this job's own image again: it is not uploaded, it is named
+        await until(pilot, lambda: isinstance(app.screen, JobForm), "the upscale form on the job's image")
+        again = app.screen
+        await settle(pilot)
+        key = again.query_one("#f-image", Input).value
+        assert key.startswith(f"job-outputs/{job['job_id']}/")
+        await choose(pilot, again, "upscaler_1", "Lanczos")
+        again.query_one("#f-upscaling_resize", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job_id != job["job_id"], "new job"
+        )
+        screen, second = await finished(pilot)
+        assert second["params"]["image"] == key
+        await until(pilot, lambda: len(screen.image_paths) == 1, "the image is kept")
+        with Image.open(screen.image_paths[0]) as image:
+            assert image.size == (160, 96)
+
 
 @pytest.mark.anyio
 async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
