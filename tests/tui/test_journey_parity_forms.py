@@ -77,6 +77,8 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
         form.query_one("#f-cn1_module", Select).value = "canny"
         form.query_one("#f-cn1_weight", Input).value = "3"  # over the spec's 2
         form.query_one("#f-preview_every", Input).value = "2"
+        form.query_one("#f-refiner_checkpoint", Input).value = "demo.safetensors"
+        form.query_one("#f-refiner_switch_at", Input).value = "0.7"
 
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -97,6 +99,7 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
         params = view.job["params"]
     assert params["enable_hr"] is True and params["hr_scale"] == 1.5 and params["hr_second_pass_steps"] == 3
     assert params["hr_upscaler"] == "ESRGAN/4x-demo.pth" and params["preview_every"] == 2
+    assert params["refiner_checkpoint"] == "demo.safetensors" and params["refiner_switch_at"] == 0.7
     (unit,) = params["controlnet"]
     assert unit["model"] == "ControlNet/control_demo.safetensors" and unit["module"] == "canny"
     assert unit["weight"] == 0.8 and unit["guidance_end"] == 0.6 and unit["threshold_a"] == 100
@@ -201,3 +204,43 @@ async def test_merge_methods_and_block_weights(tree):
         params = view.job["params"]
     assert params["mode"] == "ties" and params["block_weights"] == [0.5] * 25
     assert params["density"] == 0.3 and params["dare"] is True
+
+
+@pytest.mark.anyio
+async def test_training_buckets_captions_saves_and_samples_from_the_form(tree, tmp_path):
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    Image.new("RGB", (48, 32), "red").save(dataset / "wide.png")
+    (dataset / "wide.caption").write_text("sq, a red thing")
+    app = SdawsApp(Target(tree.url, tree.token, "test"))
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "train")
+        titles = [c.title for c in form.query(Collapsible).results(Collapsible)]
+        assert titles == ["Buckets", "Captions", "Saves, samples", "Resume"]
+        for name, value in (("base_model", "demo.safetensors"), ("dataset", str(dataset)), ("steps", "4")):
+            form.query_one(f"#f-{name}", Input).value = value
+        form.query_one("#f-enable_bucket", Checkbox).value = True
+        form.query_one("#f-min_bucket_reso", Input).value = "1024"
+        form.query_one("#f-max_bucket_reso", Input).value = "512"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "must not exceed" in str(form.query_one("#err-min_bucket_reso").render())
+        assert not section(form, "Buckets").collapsed
+        form.query_one("#f-min_bucket_reso", Input).value = "256"
+        form.query_one("#f-caption_extension", Select).value = ".caption"
+        form.query_one("#f-shuffle_caption", Checkbox).value = True
+        form.query_one("#f-keep_tokens", Input).value = "1"
+        form.query_one("#f-save_every_n_steps", Input).value = "2"
+        form.query_one("#f-sample_every", Input).value = "2"
+        form.query_one("#f-sample_prompts", Input).value = "a red thing | a blue thing"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "submitted")
+        view = app.screen
+        await until(pilot, lambda: view.job, "job shown")
+        params = view.job["params"]
+    assert params["enable_bucket"] is True and params["min_bucket_reso"] == 256 and params["max_bucket_reso"] == 512
+    assert (
+        params["caption_extension"] == ".caption" and params["shuffle_caption"] is True and params["keep_tokens"] == 1
+    )
+    assert params["save_every_n_steps"] == 2 and params["sample_every"] == 2
+    assert params["sample_prompts"] == ["a red thing", "a blue thing"] and params["dataset"]
