@@ -115,7 +115,7 @@ def _encode_text(parts, captions: list[str], device):
 
 
 def _sample_pipeline(parts):
-    from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionPipeline, StableDiffusionXLPipeline
+    from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionXLPipeline
 
     scheduler = EulerAncestralDiscreteScheduler.from_config(parts["noise"].config)
     if parts["sdxl"]:
@@ -128,6 +128,13 @@ def _sample_pipeline(parts):
             unet=parts["unet"],
             scheduler=scheduler,
         )
+    return _sd1_pipeline(parts, scheduler)
+
+
+def _sd1_pipeline(parts, scheduler):
+    """An SD1/SD2 pipeline over the parts being trained (no safety checker: the WebUI has none)."""
+    from diffusers import StableDiffusionPipeline
+
     return StableDiffusionPipeline(
         vae=parts["vae"],
         text_encoder=parts["text_encoder"],
@@ -179,19 +186,8 @@ def _save(parts, spec: TrainSpec, layout: Layout, scratch: Path, step: int, fina
         name = intermediate_file_name(spec.output_name, step)
         target = layout.output_path(folder_name, name)
     if spec.kind == "dreambooth":
-        from diffusers import StableDiffusionPipeline
-
         folder = scratch / f"dreambooth-{step}"
-        StableDiffusionPipeline(
-            vae=parts["vae"],
-            text_encoder=parts["text_encoder"],
-            tokenizer=parts["tokenizer"],
-            unet=parts["unet"],
-            scheduler=parts["noise"],
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-        ).save_pretrained(str(folder), safe_serialization=True)
+        _sd1_pipeline(parts, parts["noise"]).save_pretrained(str(folder), safe_serialization=True)
         convert.export_pipeline(folder, target)
     else:
         from peft.utils import get_peft_model_state_dict

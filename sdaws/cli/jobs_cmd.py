@@ -14,8 +14,9 @@ from sdaws.cli.common import (
     print_json,
     say,
 )
-from sdaws.cli.submit import finish
+from sdaws.cli.submit import finish, stopped_following
 from sdaws.client import fmt
+from sdaws.client.api import ApiError
 from sdaws.client.job_follow import JobUpdate, follow_job, readable, status_line
 from sdaws.client.safe_text import printable
 from sdaws.contract.job_status import STATUSES
@@ -115,6 +116,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             say("sdaws: stopped watching (the job goes on)", err=True)
             return 130
+        except ApiError as exc:
+            raise stopped_following(exc, args.job_id) from None
         return finish(conn.client, job or conn.client.get_job(args.job_id), args.out, args.json)
 
 

@@ -24,8 +24,8 @@ from sdaws.cli.common import (
     say,
 )
 from sdaws.cli.words import in_cli_words
-from sdaws.client.api import ApiClient
-from sdaws.client.job_follow import JobUpdate, first_line, follow_job, status_line
+from sdaws.client.api import ApiClient, ApiError
+from sdaws.client.job_follow import JobUpdate, first_line, follow_job, no_answer, status_line
 from sdaws.client.job_inputs import check_local_input, placeholder, set_slot, upload_job_inputs
 from sdaws.client.job_params import build_params
 from sdaws.client.outputs import save_outputs
@@ -81,6 +81,8 @@ def submit(args: argparse.Namespace, kind: str, params: dict, files: dict[str, P
         except KeyboardInterrupt:
             say(f"\nsdaws: stopped waiting; the job goes on (sdaws jobs watch {job['job_id']})", err=True)
             return 130
+        except ApiError as exc:  # the server stopped answering: say how to look again
+            raise stopped_following(exc, job["job_id"]) from None
         return finish(conn.client, final or job, args.out, args.json)
 
 
@@ -106,6 +108,16 @@ class ProgressLine:
         elif status != self.last_status:
             print(f"[{status}]", file=sys.stderr)
         self.last, self.last_status = line, status
+
+
+def stopped_following(exc: ApiError, job_id: str) -> ApiError:
+    """The error that ended a follow loop; when the server stopped answering, with how to pick
+    the job up again (it may well run on)."""
+    if not no_answer(exc):
+        return exc
+    return ApiError(
+        f"{exc} Stopped following; sdaws jobs watch {job_id} follows the job again.", status=exc.status, code=exc.code
+    )
 
 
 def finish(client: ApiClient, job: dict, out: Path | None, as_json: bool) -> int:

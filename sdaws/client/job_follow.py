@@ -3,7 +3,9 @@ and the TUI's job view, and how its log reads for a person.
 
 The job record and the log are polled together: every log line is written before the
 job's final status, so once a poll sees a final status and has read the log to its end,
-nothing is missing. The raw log stays on the server (and in `job.log`) as the job wrote
+nothing is missing. A poll that gets no answer (a server busy on a loaded machine, a
+moment's hiccup) is tried again a few times before the loop gives up: the job runs on
+the server whether or not anyone is polling it. The raw log stays on the server (and in `job.log`) as the job wrote
 it; `readable` turns a progress event into a line like "denoising 3/20 · ETA 4s" and
 drops library noise (torchvision notices, FutureWarnings, tqdm bars).
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sdaws.client import fmt
 from sdaws.client.api import ApiClient
+from sdaws.client.errors import ApiError, ConnectFailed, TimedOut
 from sdaws.client.safe_text import printable
 from sdaws.contract import progress as protocol
 from sdaws.contract.job_status import FINAL as FINAL_STATUSES
@@ -42,10 +45,11 @@ class JobFollower:
         self.client = client
         self.job_id = job_id
         self.cursor: str | None = None
+        self._pending: list[str] = []  # lines read by a poll that failed later: the next poll hands them on
 
     def poll(self) -> JobUpdate:
         job = self.client.get_job(self.job_id)  # first: a final status means the log is whole
-        lines: list[str] = []
+        lines = self._pending
         complete = False
         while True:
             page = self.client.job_logs(self.job_id, self.cursor)
@@ -56,7 +60,17 @@ class JobFollower:
                 self.cursor = next_cursor or self.cursor
                 break
             self.cursor = next_cursor
+        self._pending = []
         return JobUpdate(job, lines, complete or (job.get("status") in FINAL_STATUSES and not lines))
+
+
+PATIENCE = 5  # polls in a row without an answer before following gives up
+RETRY_AFTER_S = 2.0
+
+
+def no_answer(exc: ApiError) -> bool:
+    """The server did not answer (timeout, refused, reset): worth asking again. A bad URL is not."""
+    return isinstance(exc, (TimedOut, ConnectFailed)) and exc.code in ("timeout", "connect")
 
 
 def follow_job(
@@ -66,15 +80,28 @@ def follow_job(
     *,
     interval: float = 1.0,
     stop: threading.Event | None = None,
+    on_retry: Callable[[ApiError], None] | None = None,
 ) -> dict | None:
     """Poll until the job is final (its last lines delivered); return the final record.
 
-    Returns None when ``stop`` is set first (the viewer went away; the job goes on).
+    Returns None when ``stop`` is set first (the viewer went away; the job goes on). A poll
+    without an answer is retried (``on_retry`` hears of each) up to PATIENCE times in a row.
     """
     follower = JobFollower(client, job_id)
     stop = stop or threading.Event()
+    misses = 0
     while not stop.is_set():
-        update = follower.poll()
+        try:
+            update = follower.poll()
+        except ApiError as exc:
+            misses += 1
+            if not no_answer(exc) or misses >= PATIENCE:
+                raise
+            if on_retry is not None:
+                on_retry(exc)
+            stop.wait(max(interval, RETRY_AFTER_S))
+            continue
+        misses = 0
         on_update(update)
         if update.final:
             return update.job

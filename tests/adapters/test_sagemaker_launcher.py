@@ -9,36 +9,19 @@ from dataclasses import replace
 import boto3
 import pytest
 
-from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
-from tests.support.aws_stack import REGION
+from sam_app.adapters.aws.sagemaker_launcher import SageMakerLauncher
+from tests.support.aws_stack import JOB_IMAGE, REGION, launch_clients, stack_launcher
 from tests.support.env import REPO_ROOT
 from tests.support.job_record import job_record
-from tests.support.job_records import job_records
-from tests.support.state_machine import create_machine, run_to_end, state_names
+from tests.support.state_machine import run_to_end, state_names
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest"
+IMAGE = JOB_IMAGE
 ENDPOINT = "sdaws-default"
 
 
 @pytest.fixture
 def launcher(stack):
-    machine = create_machine(stack)
-    records = job_records(boto3.resource("dynamodb", region_name=REGION).Table(stack["jobs_table"]))
-    settings = LauncherSettings(
-        bucket=stack["bucket"],
-        image_uri=IMAGE,
-        role_arn=stack["role_arn"],
-        util_instance_type="ml.c6i.2xlarge",
-        train_instance_type="ml.g5.xlarge",
-        state_machine_arn=machine,
-        endpoint_name=ENDPOINT,
-        poll_seconds=0,
-    )
-    return SageMakerLauncher(*launch_clients(), settings, records=records), records
-
-
-def launch_clients() -> list:
-    return [boto3.client(s, region_name=REGION) for s in ("sagemaker", "sagemaker-runtime", "stepfunctions", "s3")]
+    return stack_launcher(stack, endpoint_name=ENDPOINT)
 
 
 def submit(records, job_id: str, kind: str, spec: dict):

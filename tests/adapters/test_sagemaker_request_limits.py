@@ -11,15 +11,13 @@ import boto3
 import pytest
 from botocore.validate import ParamValidator
 
-from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
 from sdaws.contract.hyperparameters import MAX_HYPERPARAMETER_VALUE
-from tests.support.aws_stack import REGION
+from tests.support.aws_stack import JOB_IMAGE, REGION, stack_launcher
 from tests.support.botocore_constraints import violations
 from tests.support.job_record import job_record
-from tests.support.job_records import job_records
-from tests.support.state_machine import create_machine, run_to_end
+from tests.support.state_machine import run_to_end
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest"
+IMAGE = JOB_IMAGE
 LONG_PROMPTS = [f"a photo of sks cat number {i}, {'highly detailed, ' * 8}studio light" for i in range(30)]
 SPECS = {
     "merge": {"model_a": "a.safetensors", "model_b": "b.safetensors", "output_name": "ab"},
@@ -31,19 +29,7 @@ SPECS = {
 
 @pytest.fixture
 def launcher(stack):
-    settings = LauncherSettings(
-        bucket=stack["bucket"],
-        image_uri=IMAGE,
-        role_arn=stack["role_arn"],
-        util_instance_type="ml.r5.large",
-        train_instance_type="ml.g5.xlarge",
-        state_machine_arn=create_machine(stack),
-        endpoint_name="sdaws-default",
-        poll_seconds=0,
-    )
-    clients = [boto3.client(s, region_name=REGION) for s in ("sagemaker", "sagemaker-runtime", "stepfunctions", "s3")]
-    records = job_records(boto3.resource("dynamodb", region_name=REGION).Table(stack["jobs_table"]))
-    return SageMakerLauncher(*clients, settings, records=records), records
+    return stack_launcher(stack, util_instance_type="ml.r5.large")
 
 
 def test_the_model_check_catches_the_maxima_botocore_lets_through():

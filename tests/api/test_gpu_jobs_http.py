@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import io
-import shutil
 
 import httpx
 import numpy as np
 import pytest
 
-from sam_app.adapters.local.job_runner import job_command
-from tests.support.env import need, torch_available
 from tests.support.jobs_api import only_forward, watch
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -28,18 +25,9 @@ PARAMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    need(torch_available(), "torch and diffusers are needed for generation jobs")
-    from tests.support.tiny_models import save_pipeline
-
-    return save_pipeline(tmp_path_factory.mktemp("built") / "tiny")
-
-
 @pytest.fixture
-def api(start_server, models_dir, tiny_model):
-    shutil.copytree(tiny_model, models_dir / "diffusers" / "tiny")
-    return start_server(job_command=job_command)[1]
+def api(tiny_api):
+    return tiny_api
 
 
 def run(api, kind: str, params: dict) -> dict:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import io
-import shutil
 
 import numpy as np
 import pytest
 
-from sam_app.adapters.local.job_runner import job_command
-from tests.support.env import need, torch_available
 from tests.support.parity import downloads, pixels, run, submit
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -18,19 +15,10 @@ WIDTH = 16  # the tiny model's text encoder width
 PARAMS = {"prompt": "a photo of myemb", "steps": 2, "seed": 5, "width": 32, "height": 32, "model": "diffusers/tiny"}
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    need(torch_available(), "torch and diffusers are needed for generation jobs")
-    from tests.support.tiny_models import save_pipeline
-
-    return save_pipeline(tmp_path_factory.mktemp("built") / "tiny")
-
-
 @pytest.fixture
-def api(start_server, models_dir, tiny_model):
-    shutil.copytree(tiny_model, models_dir / "diffusers" / "tiny")
+def api(tiny_api, models_dir):
     (models_dir / "embeddings").mkdir()
-    return start_server(job_command=job_command)[1]
+    return tiny_api
 
 
 def _vectors(seed: int, count: int):

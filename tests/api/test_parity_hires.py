@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-import shutil
 
 import pytest
 
-from sam_app.adapters.local.job_runner import job_command
-from tests.support.env import need, torch_available
 from tests.support.parity import downloads, log_events, open_png, run, submit
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -16,18 +13,9 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 BASE = {"prompt": "a castle", "steps": 2, "seed": 11, "width": 32, "height": 24, "model": "diffusers/tiny"}
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    need(torch_available(), "torch and diffusers are needed for generation jobs")
-    from tests.support.tiny_models import save_pipeline
-
-    return save_pipeline(tmp_path_factory.mktemp("built") / "tiny")
-
-
 @pytest.fixture
-def api(start_server, models_dir, tiny_model):
-    shutil.copytree(tiny_model, models_dir / "diffusers" / "tiny")
-    return start_server(job_command=job_command)[1]
+def api(tiny_api):
+    return tiny_api
 
 
 def test_latent_hires_pass_doubles_the_size_and_writes_the_webui_infotext(api):

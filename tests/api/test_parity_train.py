@@ -3,29 +3,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from sam_app.adapters.local.job_runner import job_command
-from tests.support.env import need, torch_available
 from tests.support.parity import log_events, png_bytes, run, submit, upload_input
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    need(torch_available(), "torch and diffusers are needed for training jobs")
-    from tests.support.tiny_models import save_pipeline
-
-    return save_pipeline(tmp_path_factory.mktemp("built") / "tiny")
-
-
 @pytest.fixture
-def api(start_server, models_dir, tiny_model):
-    shutil.copytree(tiny_model, models_dir / "diffusers" / "tiny")
-    return start_server(job_command=job_command)[1]
+def api(tiny_api):
+    return tiny_api
 
 
 @pytest.fixture

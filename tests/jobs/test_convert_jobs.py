@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def single_file(tmp_path_factory):
-    from tests.support.checkpoint_layouts import sd_mecha_configs
+    from tests.support.sd_mecha import sd_mecha_configs
 
     need(sd_mecha_configs() is not None, "sd-mecha's published key lists build the original-layout fixture")
     from safetensors.torch import save_file

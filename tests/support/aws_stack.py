@@ -76,3 +76,32 @@ def job_item(stack, job_id: str) -> dict:
         TableName=stack["jobs_table"], Key={"job_id": {"S": job_id}}
     )["Item"]
     return {k: next(iter(v.values())) for k, v in item.items()}
+
+
+JOB_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest"
+
+
+def launch_clients() -> list:
+    """The clients SageMakerLauncher takes, in its order."""
+    return [boto3.client(s, region_name=REGION) for s in ("sagemaker", "sagemaker-runtime", "stepfunctions", "s3")]
+
+
+def stack_launcher(stack, **settings):
+    """(SageMakerLauncher over the test stack with its training state machine, the job records);
+    `settings` override LauncherSettings' test defaults."""
+    from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
+    from tests.support.job_records import job_records
+    from tests.support.state_machine import create_machine
+
+    records = job_records(boto3.resource("dynamodb", region_name=REGION).Table(stack["jobs_table"]))
+    values = {
+        "bucket": stack["bucket"],
+        "image_uri": JOB_IMAGE,
+        "role_arn": stack["role_arn"],
+        "util_instance_type": "ml.c6i.2xlarge",
+        "train_instance_type": "ml.g5.xlarge",
+        "state_machine_arn": create_machine(stack),
+        "endpoint_name": "sdaws-default",
+        "poll_seconds": 0,
+    }
+    return SageMakerLauncher(*launch_clients(), LauncherSettings(**(values | settings)), records=records), records

@@ -20,7 +20,6 @@ Layouts come from independent sources, never from sdaws's own writers:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from functools import cache
 from pathlib import Path
@@ -29,24 +28,13 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from tests.support.env import need
-
-
-def _sd_mecha_folder() -> Path | None:
-    spec = importlib.util.find_spec("sd_mecha")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "extensions" / "builtin" / "model_configs"
-    return folder if folder.is_dir() else None
+from tests.support.sd_mecha import published_keys, sd_mecha_configs
 
 
 @cache
 def published_shapes(name: str) -> dict[str, tuple[int, ...]]:
-    folder = _sd_mecha_folder()
-    need(folder is not None, "sd-mecha's published key lists (run .ci/convert_test_data.sh)")
-    import yaml
-
-    doc = yaml.safe_load((folder / f"{name}.yaml").read_text())
-    return {key: tuple(spec["shape"]) for comp in doc["components"].values() for key, spec in comp.items()}
+    need(sd_mecha_configs() is not None, "sd-mecha's published key lists (run .ci/convert_test_data.sh)")
+    return {key: tuple(spec["shape"]) for key, spec in published_keys(name).items()}
 
 
 def _targets(shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, int]]:

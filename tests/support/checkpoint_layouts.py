@@ -13,11 +13,11 @@ as in SD2's ViT-H).
 
 from __future__ import annotations
 
-import importlib.util
 from functools import cache
-from pathlib import Path
 
 import torch
+
+from tests.support.sd_mecha import published_keys
 
 SKIP_OPTIONAL = ("model_ema.", "edm_vpred.", "v_pred", "ztsnr")
 DTYPES = {"float32": torch.float32, "int64": torch.int64, "int32": torch.int32, "float16": torch.float16}
@@ -28,27 +28,14 @@ CLIP_L_MAP = {768: 32, 3072: 128}
 OPEN_CLIP_MAP = {1280: 64, 3840: 192, 5120: 256}
 
 
-def sd_mecha_configs() -> Path | None:
-    spec = importlib.util.find_spec("sd_mecha")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "extensions" / "builtin" / "model_configs"
-    return folder if folder.is_dir() else None
-
-
 @cache
 def published(name: str) -> dict[str, tuple[tuple[int, ...], str]]:
     """{key: (full-size shape, dtype)} from sd-mecha's YAML (read as data, never imported)."""
-    import yaml
-
-    doc = yaml.safe_load((sd_mecha_configs() / f"{name}.yaml").read_text())
-    out = {}
-    for comp in doc["components"].values():
-        for key, spec in comp.items():
-            if key.startswith(SKIP_OPTIONAL):
-                continue
-            out[key] = (tuple(spec["shape"]), spec.get("dtype", "float32"))
-    return out
+    return {
+        key: (tuple(spec["shape"]), spec.get("dtype", "float32"))
+        for key, spec in published_keys(name).items()
+        if not key.startswith(SKIP_OPTIONAL)
+    }
 
 
 def _shrink(shape, vmap):

@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # conversion must never need the h
 
 def _need_parts():
     need(torch_available(), "torch and diffusers are needed for conversion tests")
-    from tests.support.checkpoint_layouts import sd_mecha_configs
+    from tests.support.sd_mecha import sd_mecha_configs
 
     need(sd_mecha_configs() is not None, "sd-mecha's published key lists (run .ci/convert_test_data.sh)")
 

@@ -14,7 +14,8 @@ def tiny_checkpoint(path: Path, seed: int) -> Path:
     """An SD1-layout single file (published key list, shrunk): merge and convert inputs."""
     from safetensors.torch import save_file
 
-    from tests.support.checkpoint_layouts import sd1, sd_mecha_configs
+    from tests.support.checkpoint_layouts import sd1
+    from tests.support.sd_mecha import sd_mecha_configs
 
     need(sd_mecha_configs() is not None, "sd-mecha's published SD1 key list is needed for the checkpoint fixture")
     save_file(sd1(seed=seed), str(path))

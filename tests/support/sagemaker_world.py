@@ -17,29 +17,18 @@ import requests
 
 from tests.support.env import REPO_ROOT, docker_available, need
 from tests.support.moto_env import use_fake_aws
-from tests.support.sam_local import MOTO_IMAGE, _free_port, _image_present
+from tests.support.sam_local import MOTO_IMAGE, MotoContainer, _free_port, _image_present
 
 WRAPPER = REPO_ROOT / "tests" / "support" / "moto_server_sagemaker.py"
 
 
 @dataclass
-class SageMakerWorld:
-    network: str
-    name: str
-    host_endpoint: str
+class SageMakerWorld(MotoContainer):
+    """The moto container sam_local starts, run with the SageMaker wrapper (one moto per test)."""
 
     @property
-    def container_endpoint(self) -> str:
-        return f"http://{self.name}:5000"
-
-    def client(self, service: str):
-        return boto3.client(
-            service,
-            endpoint_url=self.host_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+    def container_endpoint(self) -> str:  # what the job's containers on the network reach
+        return self.function_endpoint
 
     def reset(self) -> None:
         requests.post(f"{self.host_endpoint}/moto-api/reset", timeout=30).raise_for_status()

@@ -26,6 +26,28 @@ def folder_node(app, name):
     return app.query_one(ModelTree).folder_node(name)
 
 
+async def on_a_checkpoint(pilot, listed: int, index: int):
+    """Wait for Stable-diffusion/ to list ``listed`` models, then put the tree's cursor on one."""
+    tree = pilot.app.query_one(ModelTree)
+    sd = folder_node(pilot.app, "Stable-diffusion")
+    await until(pilot, lambda: len(sd.children) == listed, "listed")
+    tree.focus()
+    await move_cursor_to(pilot, tree, sd.children[index])
+    return tree, sd
+
+
+async def lora_details(pilot, name: str) -> ModelDetails:
+    """Open Lora/, put the cursor on its first LoRA (``name``) and wait for its details."""
+    tree = pilot.app.query_one(ModelTree)
+    lora = folder_node(pilot.app, "Lora")
+    lora.expand()
+    await until(pilot, lambda: tree.models_in("Lora"), "LoRAs listed")
+    await move_cursor_to(pilot, tree, lora.children[0])
+    details = pilot.app.query_one(ModelDetails)
+    await until(pilot, lambda: dict(details.rows).get("Model") == f"Lora/{name}", "LoRA details")
+    return details
+
+
 @pytest.mark.anyio
 async def test_connect_browse_and_details(server):
     (server.models / "Stable-diffusion/demo.safetensors").write_bytes(demo_bytes())
@@ -102,11 +124,7 @@ async def test_delete_asks_first_and_then_deletes(server):
     app = SdawsApp(remote(server))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
-        tree = app.query_one(ModelTree)
-        sd = folder_node(app, "Stable-diffusion")
-        await until(pilot, lambda: len(sd.children) == 2, "listed")
-        tree.focus()
-        await move_cursor_to(pilot, tree, sd.children[0])
+        tree, sd = await on_a_checkpoint(pilot, listed=2, index=0)
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
@@ -134,11 +152,7 @@ async def test_refresh_keeps_the_cursor_and_the_header_names_the_mode_once(serve
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         assert app.sub_title.count("local") == 1, app.sub_title
-        tree = app.query_one(ModelTree)
-        sd = folder_node(app, "Stable-diffusion")
-        await until(pilot, lambda: len(sd.children) == 3, "listed")
-        tree.focus()
-        await move_cursor_to(pilot, tree, sd.children[1])
+        tree, sd = await on_a_checkpoint(pilot, listed=3, index=1)
         await settle(pilot)
         (server.models / "Stable-diffusion/0-new.safetensors").write_bytes(demo_bytes())  # shifts every line
         await pilot.press("r")
@@ -146,12 +160,7 @@ async def test_refresh_keeps_the_cursor_and_the_header_names_the_mode_once(serve
         await until(pilot, lambda: tree.highlighted_model() is not None, "cursor back on a model")
         assert tree.highlighted_model().name == "b.safetensors"
 
-        lora = folder_node(app, "Lora")
-        lora.expand()
-        await until(pilot, lambda: tree.models_in("Lora"), "LoRAs listed")
-        await move_cursor_to(pilot, tree, lora.children[0])
-        details = app.query_one(ModelDetails)
-        await until(pilot, lambda: dict(details.rows).get("Model") == "Lora/style.safetensors", "LoRA details")
+        details = await lora_details(pilot, "style.safetensors")
         assert "Conversions" not in dict(details.rows) and "Architecture" not in dict(details.rows)
 
 
@@ -169,13 +178,7 @@ async def test_model_metadata_is_shown_as_plain_text_never_as_markup_or_escapes(
     app = SdawsApp(remote(server))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
-        tree = app.query_one(ModelTree)
-        lora = folder_node(app, "Lora")
-        lora.expand()
-        await until(pilot, lambda: tree.models_in("Lora"), "listed")
-        await move_cursor_to(pilot, tree, lora.children[0])
-        details = app.query_one(ModelDetails)
-        await until(pilot, lambda: dict(details.rows).get("Model") == "Lora/hostile.safetensors", "details")
+        details = await lora_details(pilot, "hostile.safetensors")
         console = Console(width=200, record=True, color_system=None)
         console.print(details.content)
         shown = console.export_text()

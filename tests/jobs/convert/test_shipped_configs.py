@@ -18,7 +18,8 @@ pytestmark = pytest.mark.torch
 
 
 def _full_size(name: str) -> dict:
-    from tests.support.checkpoint_layouts import published, sd_mecha_configs
+    from tests.support.checkpoint_layouts import published
+    from tests.support.sd_mecha import sd_mecha_configs
 
     need(sd_mecha_configs() is not None, "sd-mecha's published key lists (run .ci/convert_test_data.sh)")
     return {k: shape for k, (shape, _) in published(name).items()}
