@@ -244,3 +244,20 @@ async def test_training_buckets_captions_saves_and_samples_from_the_form(tree, t
     )
     assert params["save_every_n_steps"] == 2 and params["sample_every"] == 2
     assert params["sample_prompts"] == ["a red thing", "a blue thing"] and params["dataset"]
+
+
+@pytest.mark.anyio
+async def test_a_section_opens_again_only_when_it_holds_what_the_user_set(tree):
+    app = SdawsApp(Target(tree.url, tree.token, "test"))
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "txt2img")
+        await pilot.press("escape")  # remembered as they were: nothing set in any section
+        await settle(pilot)
+        form = await open_form(pilot, "txt2img")
+        assert all(c.collapsed for c in form.query(Collapsible).results(Collapsible))
+        form.query_one("#f-enable_hr", Checkbox).value = True
+        await pilot.press("escape")
+        await settle(pilot)
+        form = await open_form(pilot, "txt2img")
+        opened = [c.title for c in form.query(Collapsible).results(Collapsible) if not c.collapsed]
+        assert opened == ["Hires. fix"] and form.query_one("#f-enable_hr", Checkbox).value is True

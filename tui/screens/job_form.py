@@ -131,7 +131,7 @@ class JobForm(ModalScreen[dict | None]):
                         for f in fields:
                             yield from self._field(f)
                         continue
-                    in_use = any(self.prefill.get(f.name, f.default) != f.default for f in fields)
+                    in_use = any(_differs(self.prefill.get(f.name, f.default), f.default) for f in fields)
                     with Collapsible(title=section, collapsed=not in_use, id=f"section-{_css_id(section)}"):
                         for f in fields:
                             yield from self._field(f)
@@ -312,3 +312,10 @@ class JobForm(ModalScreen[dict | None]):
 
 def _css_id(title: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+
+
+def _differs(value: object, default: str | bool) -> bool:
+    """Whether a remembered value is the user's (a section holding one opens); blank is the default."""
+    if isinstance(default, bool):
+        return bool(value) != default
+    return (value or "") != default
