@@ -82,6 +82,9 @@ def generation_parity_values(args: argparse.Namespace, img2img: bool) -> tuple[d
         "denoising_strength": args.hires_denoise,
         "hr_upscaler": args.hires_upscaler,
     }
+    if args.hires_denoise is not None and not 0 <= args.hires_denoise <= 1:
+        # Checked here: the spec's field is denoising_strength, which errors would name --strength.
+        raise UsageError(f"--hires-denoise {args.hires_denoise}: Denoising strength is between 0 and 1")
     if args.hires_resize:
         width, sep, height = args.hires_resize.lower().partition("x")
         if not (sep and width.isdigit() and height.isdigit()):

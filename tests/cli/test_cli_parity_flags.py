@@ -40,6 +40,10 @@ def image(user_env, tmp_path):
             ["generate", "x", "--model", "m", "--hires-scale", "9"],
             "--hires-scale: Input should be less than or equal to 8",
         ),
+        (
+            ["generate", "x", "--model", "m", "--hires-denoise", "2"],
+            "--hires-denoise 2.0: Denoising strength is between",
+        ),
         (["generate", "x", "--model", "m", "--hires-resize", "big"], "--hires-resize 'big': give WIDTHxHEIGHT"),
         (
             ["generate", "x", "--model", "m", "--hires", "--init-image", "{image}"],
