@@ -20,6 +20,7 @@ from pathlib import Path
 from sdaws.contract.specs import ControlNetUnit
 
 from .errors import SpecError
+from .model_files import read_model_file
 from .model_ref import find_file
 
 MODEL_EXTS = (".safetensors", ".pth", ".ckpt")
@@ -32,21 +33,6 @@ class LoadedUnit:
     image: object  # PIL image, before resizing and preprocessing
 
 
-def read_state_dict(path: Path) -> dict:
-    """Tensors of a single-file model: safetensors as is, pickles through the safe unpickler."""
-    if path.suffix.lower() == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    from .convert.errors import ConvertError
-    from .convert.safe_load import find_state_dict, load_pickle
-
-    try:
-        return find_state_dict(load_pickle(path), path.name)
-    except ConvertError as exc:
-        raise SpecError(f"{path.name!r}: {exc}") from exc
-
-
 def load_controlnet(path: Path, unet, dtype):
     """A ControlNetModel from a diffusers folder or a single file shaped like `unet`'s encoder."""
     from diffusers import ControlNetModel
@@ -56,7 +42,7 @@ def load_controlnet(path: Path, unet, dtype):
     from accelerate import init_empty_weights
     from diffusers.loaders.single_file_utils import convert_controlnet_checkpoint
 
-    state = read_state_dict(path)
+    state = read_model_file(path)
     with init_empty_weights():
         model = ControlNetModel.from_unet(unet, load_weights_from_unet=False)
     converted = convert_controlnet_checkpoint(state, dict(model.config))

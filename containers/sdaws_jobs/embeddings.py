@@ -20,6 +20,7 @@ from pathlib import Path
 from sdaws.contract.prompts import replace_word
 
 from .errors import SpecError
+from .model_files import read_model_file
 from .model_ref import find_file
 
 EXTENSIONS = (".safetensors", ".pt", ".bin")
@@ -38,28 +39,11 @@ def short_hash(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def _read(path: Path) -> dict:
-    if path.suffix.lower() == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    from .convert.errors import ConvertError
-    from .convert.safe_load import load_pickle
-
-    try:
-        data = load_pickle(path)
-    except ConvertError as exc:
-        raise SpecError(f"embedding {path.name!r}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SpecError(f"embedding {path.name!r} holds {type(data).__name__}, not a textual inversion")
-    return data
-
-
 def vectors(path: Path) -> dict[str, object]:
     """The embedding's vectors per text encoder: {"clip_l": (n, dim)} or also {"clip_g": …}."""
     import torch
 
-    data = _read(path)
+    data = read_model_file(path, "embedding ", unwrap=False, holds="a textual inversion")
     if "string_to_param" in data:
         params = data["string_to_param"]
         params = getattr(params, "_parameters", params)

@@ -89,6 +89,15 @@ def build_infotext(
     params: dict[str, Any],
 ) -> str:
     """Infotext from a prompt, a negative prompt and ordered params (None values skipped)."""
+    lines = [prompt]
+    if negative_prompt:
+        lines.append(f"{NEGATIVE} {negative_prompt}")
+    lines.append(_key_values(params))
+    return "\n".join(lines)
+
+
+def _key_values(params: dict[str, Any]) -> str:
+    """The WebUI's "Key: value, …" line: None values skipped, floats as it prints them."""
     items = []
     for key, value in params.items():
         if value is None:
@@ -96,11 +105,7 @@ def build_infotext(
         if isinstance(value, float):
             value = _format_number(value)
         items.append(f"{key}: {_quote(value)}")
-    lines = [prompt]
-    if negative_prompt:
-        lines.append(f"{NEGATIVE} {negative_prompt}")
-    lines.append(", ".join(items))
-    return "\n".join(lines)
+    return ", ".join(items)
 
 
 def infotext_for(
@@ -293,14 +298,7 @@ def parity_fields(params: dict[str, str]) -> dict[str, Any]:
 
 def postprocessing_infotext(info: dict[str, Any]) -> str:
     """The `postprocessing` chunk the WebUI's extras tab writes: "Key: value, …"."""
-    items = []
-    for key, value in info.items():
-        if value is None:
-            continue
-        if isinstance(value, float):
-            value = _format_number(value)
-        items.append(f"{key}: {_quote(value)}")
-    return ", ".join(items)
+    return _key_values(info)
 
 
 def read_png_infotext(path) -> str | None:

@@ -19,6 +19,7 @@ from sdaws.contract.outputs import PREVIEWS_FOLDER
 
 from . import progress
 from .errors import SpecError
+from .model_files import read_model_file
 
 # Latent channel -> RGB weights of the WebUI's cheap approximation.
 CHEAP_SD = ((0.298, 0.207, 0.208), (0.187, 0.286, 0.173), (-0.158, 0.189, 0.264), (-0.184, -0.271, -0.473))
@@ -65,18 +66,7 @@ def taesd_decoder(latent_channels: int = 4):
 def load_taesd(path: Path):
     import torch
 
-    if path.suffix.lower() == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
-    else:
-        from .convert.errors import ConvertError
-        from .convert.safe_load import find_state_dict, load_pickle
-
-        try:
-            state = find_state_dict(load_pickle(path), path.name)
-        except ConvertError as exc:
-            raise SpecError(f"preview decoder {path.name!r}: {exc}") from exc
+    state = read_model_file(path, "preview decoder ")
     channels = state.get("1.weight")
     if not isinstance(channels, torch.Tensor) or channels.dim() != 4:
         raise SpecError(f"{path.name!r} is not a TAESD decoder (no 1.weight conv)")

@@ -24,6 +24,7 @@ import types
 from pathlib import Path
 
 from .errors import SpecError
+from .model_files import read_model_file
 from .model_ref import find_file
 
 MODEL_EXTS = (".pth", ".pt", ".safetensors", ".ckpt")
@@ -85,21 +86,8 @@ def import_spandrel():
 
 def read_state_dict(path: Path) -> dict:
     spandrel = import_spandrel()
-    if path.suffix.lower() == ".safetensors":
-        from safetensors.torch import load_file
-
-        raw: object = load_file(str(path))
-    else:
-        from .convert.errors import ConvertError
-        from .convert.safe_load import load_pickle
-
-        try:
-            raw = load_pickle(path)
-        except ConvertError as exc:
-            raise SpecError(f"{path.name!r}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path.name!r} holds {type(raw).__name__}, not a model's state dict")
-    return spandrel.canonicalize_state_dict(raw)
+    # spandrel unwraps the publishers' containers (params_ema, …) itself.
+    return spandrel.canonicalize_state_dict(read_model_file(path, unwrap=False))
 
 
 def _extra_architectures(spandrel) -> None:

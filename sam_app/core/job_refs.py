@@ -178,6 +178,19 @@ def _refuse_unsupported(folder: str, field: str) -> None:
         raise InvalidParams(f"params.{field}: {folder}/ is not used by any job: {reason}")
 
 
+def _folder_and_name(value: str, field: str, usage: str) -> tuple[str | None, str]:
+    """("Folder", "name") for a "Folder/name" reference (the folder's canonical spelling),
+    (None, value) for a bare name; anything deeper is refused, showing `usage`."""
+    head, sep, rest = value.partition("/")
+    if not sep:
+        return None, value
+    if head.lower() not in _TYPES_LOWER or "/" in rest:
+        raise InvalidParams(f"params.{field}: {value!r} is not a model reference; use {usage}")
+    folder = canonical_type(head)
+    _refuse_unsupported(folder, field)
+    return folder, rest
+
+
 class ParityRefs:
     """References of the WebUI-parity fields: upscalers, ControlNet models, embeddings."""
 
@@ -192,17 +205,13 @@ class ParityRefs:
         value = value.strip()
         if value in builtin:
             return None
-        head, sep, rest = value.partition("/")
-        if sep:
-            if head.lower() not in _TYPES_LOWER or "/" in rest:
-                raise InvalidParams(f"params.{field}: {value!r} is not a model reference; use ESRGAN/<file>")
-            folder = canonical_type(head)
-            _refuse_unsupported(folder, field)
+        folder, name = _folder_and_name(value, field, "ESRGAN/<file>")
+        if folder is not None:
             if folder not in UPSCALER_TYPES:
                 raise InvalidParams(
                     f"params.{field}: an upscaler comes from {', '.join(UPSCALER_TYPES)}, not {folder}/"
                 )
-            return self.refs._tree_file(folder, rest, field, channel)
+            return self.refs._tree_file(folder, name, field, channel)
         for folder in UPSCALER_TYPES:
             if value.lower().endswith(extensions_for(folder)) and self.store.head(f"{folder}/{value}") is not None:
                 return self.refs._tree_file(folder, value, field, channel)
@@ -216,15 +225,9 @@ class ParityRefs:
         if not isinstance(value, str) or not value.strip():
             raise InvalidParams(f"params.{field}: give a model name such as {folder}/model.safetensors")
         value = value.strip()
-        head, sep, rest = value.partition("/")
-        if sep:
-            if head.lower() not in _TYPES_LOWER or "/" in rest:
-                raise InvalidParams(f"params.{field}: {value!r} is not a model reference; use {folder}/<name>")
-            actual = canonical_type(head)
-            _refuse_unsupported(actual, field)
-            if actual != folder:
-                raise InvalidParams(f"params.{field}: expects a model from {folder}/, not {actual}/")
-            value = rest
+        actual, value = _folder_and_name(value, field, f"{folder}/<name>")
+        if actual is not None and actual != folder:
+            raise InvalidParams(f"params.{field}: expects a model from {folder}/, not {actual}/")
         if value.lower().endswith(extensions_for(folder)):
             return self.refs._tree_file(folder, value, field, channel)
         name = _plain(value, field)

@@ -8,32 +8,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sam_app.adapters.aws.dynamo_jobs import DynamoJobRecords, dynamo_idempotency
-from sam_app.adapters.aws.s3_job_inputs import S3JobInputs
-from sam_app.adapters.aws.s3_store import S3TreeStore
-from sam_app.adapters.clock import UtcClock
-from sam_app.core.jobs_service import JobsService
 from sdaws.contract.errors import Conflict
 from tests.support import deployed
 from tests.support.jobs_api import merge_params
 from tests.support.moto_env import use_fake_aws
+from tests.support.s3_jobs_service import RecordingLauncher, s3_jobs_service
 from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-models"
 TOKEN = "aws-jobs-token-0123456789abcdef"
-
-
-class RecordingLauncher:
-    """A JobLauncher port stand-in: remembers what it was asked to start or stop."""
-
-    def __init__(self):
-        self.launched, self.cancelled = [], []
-
-    def launch(self, job):
-        self.launched.append(job)
-
-    def cancel(self, job):
-        self.cancelled.append(job.job_id)
 
 
 @pytest.fixture
@@ -55,17 +38,7 @@ def aws(monkeypatch):
 def service(aws):
     s3, tables = aws
     launcher = RecordingLauncher()
-    svc = JobsService(
-        records=DynamoJobRecords(boto3.resource("dynamodb").Table(tables["JobsTable"])),
-        launcher=launcher,
-        logs=None,
-        outputs=None,
-        inputs=S3JobInputs(s3, BUCKET),
-        idempotency=dynamo_idempotency(tables["IdempotencyTable"]),
-        store=S3TreeStore(s3, BUCKET),
-        clock=UtcClock(),
-    )
-    return svc, launcher, s3
+    return s3_jobs_service(s3, BUCKET, tables, launcher), launcher, s3
 
 
 def test_submit_resolves_refs_in_the_bucket_and_is_idempotent(service):

@@ -11,14 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sam_app.adapters.aws.dynamo_jobs import DynamoJobRecords, dynamo_idempotency
-from sam_app.adapters.aws.s3_job_inputs import S3JobInputs
-from sam_app.adapters.aws.s3_store import S3TreeStore
 from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
-from sam_app.adapters.clock import UtcClock
-from sam_app.core.jobs_service import JobsService
 from sdaws.contract.specs import parse_spec
 from tests.support.moto_env import use_fake_aws
+from tests.support.s3_jobs_service import RecordingLauncher, s3_jobs_service
 from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-models"
@@ -41,19 +37,6 @@ TREE = (
 )
 
 
-class RecordingLauncher:
-    """The JobLauncher port: keeps what the service asked it to start."""
-
-    def __init__(self):
-        self.launched = []
-
-    def launch(self, job):
-        self.launched.append(job)
-
-    def cancel(self, job):
-        pass
-
-
 @pytest.fixture
 def world(monkeypatch):
     use_fake_aws(monkeypatch)
@@ -64,16 +47,7 @@ def world(monkeypatch):
             s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
         tables = create_tables(boto3.client("dynamodb"))
         recorder = RecordingLauncher()
-        service = JobsService(
-            records=DynamoJobRecords(boto3.resource("dynamodb").Table(tables["JobsTable"])),
-            launcher=recorder,
-            logs=None,
-            outputs=None,
-            inputs=S3JobInputs(s3, BUCKET),
-            idempotency=dynamo_idempotency(tables["IdempotencyTable"]),
-            store=S3TreeStore(s3, BUCKET),
-            clock=UtcClock(),
-        )
+        service = s3_jobs_service(s3, BUCKET, tables, recorder)
         settings = LauncherSettings(
             bucket=BUCKET,
             image_uri="123.dkr.ecr.us-east-1.amazonaws.com/sdaws:1",

@@ -7,7 +7,6 @@ jobs that stay InProgress until the emulated SageMaker reports their end
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import requests
 
 from tests.support.env import REPO_ROOT, docker_available, need
 from tests.support.moto_env import use_fake_aws
-from tests.support.sam_local import MOTO_IMAGE, MotoContainer, _free_port, _image_present
+from tests.support.sam_local import MOTO_IMAGE, MotoContainer, _free_port, _image_present, answering
 
 WRAPPER = REPO_ROOT / "tests" / "support" / "moto_server_sagemaker.py"
 
@@ -54,20 +53,8 @@ def sagemaker_world():
         check=True,
         capture_output=True,
     )  # fmt: skip
-    world = SageMakerWorld(network, name, f"http://127.0.0.1:{port}")
-    try:
-        for _ in range(120):  # readiness poll, not a timing assertion
-            try:
-                requests.get(f"{world.host_endpoint}/moto-api/", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the moto container did not answer within a minute")
+    with answering(SageMakerWorld(network, name, f"http://127.0.0.1:{port}"), seconds=60) as world:
         yield world
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-        subprocess.run(["docker", "network", "rm", network], capture_output=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ builds both images offline; CI runs it before the tests).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -129,20 +130,27 @@ def moto_container():
         check=True,
         capture_output=True,
     )
-    moto = MotoContainer(network, name, f"http://127.0.0.1:{port}")
+    with answering(MotoContainer(network, name, f"http://127.0.0.1:{port}"), seconds=30) as moto:
+        yield moto
+
+
+@contextlib.contextmanager
+def answering(moto: MotoContainer, seconds: int):
+    """Wait until the started moto container answers (a readiness poll, not a timing
+    assertion); remove it and its network afterwards, whatever happened."""
     try:
-        for _ in range(60):
+        for _ in range(seconds * 2):
             try:
                 requests.get(f"{moto.host_endpoint}/moto-api/", timeout=1)
                 break
             except requests.RequestException:
                 time.sleep(0.5)
         else:
-            pytest.fail("moto container did not answer within 30 s")
+            pytest.fail(f"the moto container did not answer within {seconds} s")
         yield moto
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-        subprocess.run(["docker", "network", "rm", network], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", moto.name], capture_output=True)
+        subprocess.run(["docker", "network", "rm", moto.network], capture_output=True)
 
 
 @pytest.fixture(scope="session")
