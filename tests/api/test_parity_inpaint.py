@@ -62,6 +62,19 @@ def _inside(array: np.ndarray) -> np.ndarray:
     return array[BOX[1] + BLUR * 2 : BOX[3] - BLUR * 2, BOX[0] + BLUR * 2 : BOX[2] - BLUR * 2]
 
 
+def _inpaint(init: str, mask: str) -> dict:
+    return {
+        "prompt": "a flower",
+        "steps": 2,
+        "seed": 4,
+        "width": SIZE,
+        "height": SIZE,
+        "model": "diffusers/tiny",
+        "init_image": init,
+        "mask": mask,
+    }
+
+
 @pytest.mark.parametrize(
     "model,only_masked", [("diffusers/tiny", False), ("diffusers/tiny-inpaint", False), ("diffusers/tiny", True)]
 )
@@ -69,15 +82,9 @@ def test_unmasked_pixels_are_kept_and_the_masked_ones_repainted(api, inputs, mod
     from sdaws_jobs.pngmeta import parse_infotext, read_png_infotext
 
     source, init, mask = inputs
-    params = {
-        "prompt": "a flower",
+    params = _inpaint(init, mask) | {
         "steps": 3,
-        "seed": 4,
-        "width": SIZE,
-        "height": SIZE,
         "model": model,
-        "init_image": init,
-        "mask": mask,
         "mask_blur": BLUR,
         "denoising_strength": 0.9,
         "inpaint_full_res": only_masked,
@@ -97,15 +104,7 @@ def test_fill_and_inverted_mask(api, inputs):
     from sdaws_jobs.pngmeta import read_png_infotext, spec_fields
 
     source, init, mask = inputs
-    params = {
-        "prompt": "a flower",
-        "steps": 2,
-        "seed": 4,
-        "width": SIZE,
-        "height": SIZE,
-        "model": "diffusers/tiny",
-        "init_image": init,
-        "mask": mask,
+    params = _inpaint(init, mask) | {
         "mask_blur": 0,
         "inpainting_mask_invert": 1,
         "inpainting_fill": 0,

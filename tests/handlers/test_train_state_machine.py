@@ -69,16 +69,20 @@ def test_success_path_registers_lora_records_and_notifies(stack):
     assert job_id in mail[0]["message"]
 
 
+def _train_running_job(stack, job_id: str) -> tuple[dict, list[str]]:
+    """A RUNNING job's training run through the state machine: (its end, the states it went through)."""
+    put_job(stack, job_id, "RUNNING")
+    execution = start(create_machine(stack), training_input(stack, job_id), job_id)
+    return run_to_end(execution), state_names(execution)
+
+
 def test_failure_path_records_failed_and_notifies(stack):
     # The training job "completes" but leaves no LoRA: registering fails, and the
     # failure path must record why and tell the user.
     job_id = "job-bad-1"
-    put_job(stack, job_id, "RUNNING")
-    execution = start(create_machine(stack), training_input(stack, job_id), job_id)
-    result = run_to_end(execution)
+    result, names = _train_running_job(stack, job_id)
 
     assert result["status"] == "FAILED"
-    names = state_names(execution)
     assert names[-3:] == ["RecordFailed", "NotifyFailed", "TrainingFailed"]
     item = job_item(stack, job_id)
     assert item["status"] == "FAILED"
@@ -119,12 +123,9 @@ def test_training_job_failure_in_sagemaker_is_recorded_with_its_reason(stack, mo
 
     monkeypatch.setattr(sagemaker_models.FakeTrainingJob, "__init__", failing_init)
     job_id = "job-oom-1"
-    put_job(stack, job_id, "RUNNING")
-    execution = start(create_machine(stack), training_input(stack, job_id), job_id)
-    result = run_to_end(execution)
+    result, names = _train_running_job(stack, job_id)
 
     assert result["status"] == "FAILED"
-    names = state_names(execution)
     assert "ExplainTrainingFailure" in names and "RegisterResult" not in names
     item = job_item(stack, job_id)
     assert item["status"] == "FAILED"
