@@ -1,34 +1,41 @@
 """The sdaws Textual app: Models, Uploads and Jobs tabs over one API connection.
 
-All I/O runs in thread workers (``tui.workers.io_worker``) so the UI never
-blocks; errors become notifications. The app owns the connection and the flows
-that cross tabs (upload, convert, submit a job, open a job).
+All I/O runs in thread workers (``tui.workers.io_worker``) so the UI never blocks;
+errors become notifications. The panes post messages (convert this, open that job, a
+model arrived); the app owns the connection and the flows that cross tabs. What the
+header says is reactive state (`status`), set from wherever the connection changes.
 """
 
 from __future__ import annotations
 
 import tempfile
-import uuid
 from pathlib import Path
 
+from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from sdaws.client.config import Settings, Target, load_settings, resolve, save_settings
 from sdaws.client.connection import Connection, connect
 from sdaws.client.demo import DEMO_NAME, write_demo
+from sdaws.client.model_info import is_base_model
+from sdaws.contract.model_tree import REQUIRED_TYPE
+from tui.commands import DescribedCommandsProvider
+from tui.screens.busy import BusyModal
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
+from tui.screens.export_dialog import ExportDialog
 from tui.screens.help import HelpModal
 from tui.screens.job_detail import JobDetailScreen
-from tui.screens.job_form import FORMS, JobForm, JobRequest
+from tui.screens.job_form import FORMS, MODEL_FIELD, JobForm
 from tui.screens.job_kind import JobKindModal
 from tui.screens.path_picker import PathPickerModal
 from tui.screens.settings import SettingsModal
 from tui.screens.upload_dialog import UploadDialog
 from tui.widgets.jobs_pane import JobsPane
-from tui.widgets.model_tree import ModelData, ModelTree
+from tui.widgets.model_tree import ModelTree
 from tui.widgets.models_pane import ModelsPane
 from tui.widgets.uploads_pane import UploadsPane
 from tui.workers import io_worker
@@ -37,10 +44,12 @@ from tui.workers import io_worker
 class SdawsApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "sdaws"
+    COMMANDS = {DescribedCommandsProvider}
+    # The footer shows what fits 80 columns; the tabs name m/u/j themselves, and f1 lists every key.
     BINDINGS = [
-        Binding("m", "show_tab('models')", "Models"),
-        Binding("u", "show_tab('uploads')", "Uploads"),
-        Binding("j", "show_tab('jobs')", "Jobs"),
+        Binding("m", "show_tab('models')", "Models", show=False),
+        Binding("u", "show_tab('uploads')", "Uploads", show=False),
+        Binding("j", "show_tab('jobs')", "Jobs", show=False),
         Binding("n", "new_job", "New job"),
         Binding("e", "endpoints", "Endpoints", show=False),  # in the palette and in help
         Binding("s", "settings", "Settings"),
@@ -48,36 +57,42 @@ class SdawsApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
+    status: reactive[str] = reactive("connecting…")
+
     def __init__(self, target: Target | None = None, *, half_block_images: bool = False) -> None:
         super().__init__()
         self.target = target or resolve()
         self.conn: Connection | None = None
         self.types: list[dict] = []
         self.half_block_images = half_block_images
+        self.form_memory: dict[str, dict] = {}  # the last values of each job form, per kind
 
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial="models", id="tabs"):
-            with TabPane("Models", id="models"):
+            with TabPane("Models (m)", id="models"):
                 yield ModelsPane(id="models-pane")
-            with TabPane("Uploads", id="uploads"):
+            with TabPane("Uploads (u)", id="uploads"):
                 yield UploadsPane(id="uploads-pane")
-            with TabPane("Jobs", id="jobs"):
+            with TabPane("Jobs (j)", id="jobs"):
                 yield JobsPane(id="jobs-pane")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = "connecting…"
         self.connect_to(self.target)
 
     def on_unmount(self) -> None:
         if self.conn is not None:
             self.conn.close()
 
+    def watch_status(self, status: str) -> None:
+        self.sub_title = status
+
     # -- connection ----------------------------------------------------------
 
     @io_worker(group="connect", title="Connection")
     def connect_to(self, target: Target) -> None:
+        self.call_from_thread(setattr, self, "status", "connecting…")
         conn = None
         try:  # a failure anywhere (also starting the embedded server) leaves a visible state
             conn = connect(target)
@@ -87,7 +102,7 @@ class SdawsApp(App[None]):
         except Exception:
             if conn is not None:
                 conn.close()
-            self.call_from_thread(setattr, self, "sub_title", "not connected · s: settings")
+            self.call_from_thread(setattr, self, "status", "not connected · s: settings")
             raise
         self.call_from_thread(self._connected, conn, ping, types, empty)
 
@@ -96,43 +111,62 @@ class SdawsApp(App[None]):
             self.conn.close()
         self.conn = conn
         self.types = types
-        self.sub_title = f"{conn.label} · {ping.get('mode')} · v{ping.get('version')}"
+        # The label says "local · <models>" for the local server: the mode is named once.
+        mode = "" if conn.local is not None else f" · {ping.get('mode')}"
+        self.status = f"{conn.label}{mode} · v{ping.get('version')}"
         self.query_one(ModelsPane).attach(conn.client, types)
         self.query_one(UploadsPane).attach(conn)
         self.query_one(JobsPane).attach(conn.client)
         tree = self.query_one(ModelTree)
-        tree.open_folder("Stable-diffusion")
+        tree.open_folder(REQUIRED_TYPE)
         tree.focus()
         if empty:
             self._offer_demo()
 
+    # -- the demo model ---------------------------------------------------------
+
     def _offer_demo(self) -> None:
         question = (
             "Your model tree is empty. Create a tiny demo checkpoint in Stable-diffusion/ "
-            "so you can try browsing, converting and jobs on the CPU in minutes?"
+            "so you can try browsing, converting and jobs on the CPU in minutes? "
+            "(Its weights are random: the images it makes are noise.)"
         )
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._create_demo()
+                self.action_create_demo()
 
-        self.push_screen(ConfirmModal(question, yes="Create demo", title="Welcome to sdaws", danger=False), answered)
+        self.push_screen(
+            ConfirmModal(question, yes="Create demo", no="Not now", title="Welcome to sdaws", danger=False), answered
+        )
+
+    def action_create_demo(self) -> None:
+        if self._connected_or_warn():
+            self.push_screen(BusyModal(f"Creating Stable-diffusion/{DEMO_NAME}…"))
+            self._create_demo()
 
     @io_worker(group="demo", title="Demo checkpoint")
     def _create_demo(self) -> None:
         from sdaws.client.uploader import upload_file
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / DEMO_NAME
-            runnable = write_demo(path)
-            # Through the API like any upload, so it works against AWS as well as locally.
-            upload_file(self.conn.client, path, "Stable-diffusion", scope=self.conn.scope)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / DEMO_NAME
+                runnable = write_demo(path)
+                # Through the API like any upload, so it works against AWS as well as locally.
+                upload_file(self.conn.client, path, REQUIRED_TYPE, scope=self.conn.scope, overwrite=True)
+        finally:
+            self.call_from_thread(self._demo_done)
         note = "" if runnable else " (placeholder: install the jobs extra for a runnable model)"
         self.call_from_thread(self.notify, f"Created Stable-diffusion/{DEMO_NAME}{note}")
         self.call_from_thread(self.refresh_models)
 
+    def _demo_done(self) -> None:
+        if isinstance(self.screen, BusyModal):
+            self.screen.dismiss()
+
     def refresh_models(self) -> None:
-        self.query_one(ModelTree).reload()
+        self.query_one(ModelsPane).action_refresh()
 
     # -- actions -------------------------------------------------------------
 
@@ -178,13 +212,29 @@ class SdawsApp(App[None]):
 
         self.push_screen(PathPickerModal("Upload a model file"), picked)
 
-    def open_convert(self, model: ModelData, detected: dict | None = None) -> None:
+    @on(UploadsPane.AddRequested)
+    def _upload_requested(self) -> None:
+        self.action_upload()
 
+    @on(UploadsPane.Uploaded)
+    def _uploaded(self) -> None:
+        self.refresh_models()
+
+    @on(ModelsPane.ConvertRequested)
+    def _convert(self, event: ModelsPane.ConvertRequested) -> None:
         def chosen(params: dict | None) -> None:
             if params is not None:
-                self.submit(JobRequest("convert", params))
+                self.submit("convert", params)
 
-        self.push_screen(ConvertDialog(model.name, detected), chosen)
+        self.push_screen(ConvertDialog(event.model.name, event.detected), chosen)
+
+    @on(ModelsPane.ExportRequested)
+    def _export(self, event: ModelsPane.ExportRequested) -> None:
+        def chosen(params: dict | None) -> None:
+            if params is not None:
+                self.submit("export", params)
+
+        self.push_screen(ExportDialog(event.model.name), chosen)
 
     def action_new_job(self, kind: str | None = None) -> None:
         if not self._connected_or_warn():
@@ -192,28 +242,30 @@ class SdawsApp(App[None]):
         if kind is None:
             self.push_screen(JobKindModal(), lambda chosen: chosen and self.action_new_job(chosen))
             return
-        models = self.query_one(ModelTree).loaded_names("Stable-diffusion")
+        prefill = dict(self.form_memory.get(kind, {}))
+        tree = self.query_one(ModelTree)
+        highlighted = tree.highlighted_model()
+        checkpoints = tree.models_in(REQUIRED_TYPE)
+        if not prefill.get(MODEL_FIELD[kind]) and checkpoints:
+            prefill[MODEL_FIELD[kind]] = checkpoints[0].name  # something that runs, until the user picks
+        if highlighted is not None and is_base_model(highlighted.type):
+            # A converted model is named by its name alone; a checkpoint by its file name.
+            prefill[MODEL_FIELD[kind]] = highlighted.ref if highlighted.type != REQUIRED_TYPE else highlighted.name
+        elif highlighted is not None and highlighted.type == "Lora" and kind in ("txt2img", "img2img"):
+            loras = [entry for entry in prefill.get("loras") or [] if entry["name"] != highlighted.name]
+            prefill["loras"] = [*loras, {"name": highlighted.name, "weight": 1.0}]
 
-        def filled(request: JobRequest | None) -> None:
-            if request is not None:
-                self.submit(request)
+        def submitted(job: dict | None) -> None:
+            if job is not None:
+                self._submitted(job)
 
-        self.push_screen(JobForm(kind, models), filled)
+        self.push_screen(JobForm(kind, self.conn.client, prefill, self.form_memory), submitted)
 
     @io_worker(group="submit", exclusive=False, title="Submit job")
-    def submit(self, request: JobRequest) -> None:
-        client = self.conn.client
-        params = dict(request.params)
-        if "init_image" in request.files:
-            params["init_image"] = client.upload_job_input(request.files["init_image"])["key"]
-        if "dataset" in request.files:
-            group = None
-            for path in sorted(request.files["dataset"].iterdir()):
-                if path.is_file() and not path.name.startswith("."):
-                    group = client.upload_job_input(path, group)["group"]
-            if "dataset" in params or group is not None:
-                params["dataset"] = group
-        job = client.submit_job(request.kind, params, idempotency_key=str(uuid.uuid4()))
+    def submit(self, kind: str, params: dict) -> None:
+        import uuid
+
+        job = self.conn.client.submit_job(kind, params, idempotency_key=str(uuid.uuid4()))
         self.call_from_thread(self._submitted, job)
 
     def _submitted(self, job: dict) -> None:
@@ -226,12 +278,27 @@ class SdawsApp(App[None]):
         if self._connected_or_warn():
             self.push_screen(JobDetailScreen(self.conn.client, job_id, half_block_images=self.half_block_images))
 
-    def confirm_cancel(self, job_id: str) -> None:
+    @on(JobsPane.OpenJob)
+    def _open_job(self, event: JobsPane.OpenJob) -> None:
+        self.open_job(event.job_id)
+
+    @on(JobsPane.CancelJob)
+    @on(JobDetailScreen.CancelRequested)
+    def _confirm_cancel(self, event: JobsPane.CancelJob | JobDetailScreen.CancelRequested) -> None:
+        job_id = event.job_id
+
         def answered(yes: bool | None) -> None:
             if yes:
                 self._cancel(job_id)
 
-        self.push_screen(ConfirmModal(f"Cancel job {job_id}?", yes="Cancel job", title="Cancel job"), answered)
+        self.push_screen(
+            ConfirmModal(f"Cancel job {job_id}?", yes="Cancel job", no="Keep running", title="Cancel job"), answered
+        )
+
+    @on(JobsPane.JobFinished)
+    def _job_finished(self, event: JobsPane.JobFinished) -> None:
+        if event.job.get("status") == "SUCCEEDED" and event.job.get("kind") in ("convert", "export", "merge", "train"):
+            self.refresh_models()  # a new model (and a checkpoint's new conversion) is in the tree
 
     @io_worker(group="cancel", exclusive=False, title="Cancel job")
     def _cancel(self, job_id: str) -> None:
@@ -249,6 +316,7 @@ class SdawsApp(App[None]):
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
+        models = self.query_one(ModelsPane)
         yield SystemCommand(
             "Models: browse the model tree", "Show the Models tab", lambda: self.action_show_tab("models")
         )
@@ -256,23 +324,41 @@ class SdawsApp(App[None]):
         yield SystemCommand("Models: refresh", "Reload the open folders", self.refresh_models)
         yield SystemCommand(
             "Models: delete highlighted",
-            "Delete the highlighted model (asks first)",
-            lambda: self.query_one(ModelsPane).action_delete_model(),
+            "Delete the highlighted model or converted folder (asks first)",
+            models.action_delete_model,
         )
         yield SystemCommand(
             "Models: convert highlighted",
             "Convert the highlighted checkpoint to diffusers",
-            lambda: self.query_one(ModelsPane).action_convert_model(),
+            models.action_convert_model,
         )
-        yield SystemCommand("Upload a model file", "Pick a local file and upload it", self.action_upload)
+        yield SystemCommand(
+            "Models: export highlighted converted model",
+            "Export a diffusers/ folder back to one .safetensors checkpoint",
+            models.action_export_model,
+        )
+        yield SystemCommand(
+            "Create demo model",
+            "A tiny random-weights SD1 checkpoint to try every flow on a CPU",
+            self.action_create_demo,
+        )
+        yield SystemCommand(
+            "Upload a model file", "Pick a local file (checkpoint, LoRA, VAE…) and upload it", self.action_upload
+        )
         yield SystemCommand(
             "Uploads: resume interrupted",
             "Resume stopped uploads",
             lambda: self.query_one(UploadsPane).action_resume_all(),
         )
         yield SystemCommand("Jobs: show", "Show the Jobs tab", lambda: self.action_show_tab("jobs"))
+        help_text = {
+            "txt2img": "Generate images from a prompt, with LoRAs and a VAE from the tree",
+            "img2img": "Generate from a starting image, with LoRAs and a VAE from the tree",
+            "train": "Train a LoRA or DreamBooth on a dataset folder",
+            "merge": "Merge two or three checkpoints or converted (diffusers) models",
+        }
         for kind in FORMS:
-            yield SystemCommand(f"New {kind} job", f"Open the {kind} form", lambda k=kind: self.action_new_job(k))
+            yield SystemCommand(f"New {kind} job", help_text[kind], lambda k=kind: self.action_new_job(k))
         yield SystemCommand("Endpoints", "Inference endpoints: status, scaling, delete", self.action_endpoints)
         yield SystemCommand("Settings", "API URL, token, Test Connection", self.action_settings)
         yield SystemCommand("Help", "Keys and flows", self.action_help)

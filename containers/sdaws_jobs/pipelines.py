@@ -46,9 +46,16 @@ def local_model_dir(ref: ModelRef, scratch: Path, half: bool = False) -> Path:
             convert_checkpoint(ref.path, target, half=half)
         return target
     from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     patterns = [f"{ref.subfolder}/*"] if ref.subfolder else None
-    root = Path(snapshot_download(ref.location, token=hf_token(), allow_patterns=patterns))
+    try:
+        root = Path(snapshot_download(ref.location, token=hf_token(), allow_patterns=patterns))
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled):
+        # Offline (or no network) and not in the HF cache: one line, not the hub's page of text.
+        raise SpecError(
+            f"{ref.location}: cannot reach the Hugging Face hub; is HF_HUB_OFFLINE set or the model cached?"
+        ) from None
     path = root / ref.subfolder if ref.subfolder else root
     if not (path / "model_index.json").is_file():
         raise SpecError(f"{ref.location} ({ref.subfolder or 'root'}) is not a diffusers pipeline")

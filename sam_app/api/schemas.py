@@ -70,6 +70,7 @@ class ModelInfo(ModelItem):
     safetensors: SafetensorsSummary | None
     architecture: Architecture | None = Field(None, description="Stable-diffusion/ safetensors checkpoints only")
     conversions: list[str] = Field([], description="converted names (diffusers/<name>) made from this checkpoint")
+    source: str | None = Field(None, description="converted models: the checkpoint they were made from")
     warnings: list[str] = []
 
 

@@ -1,8 +1,16 @@
-"""Browse, inspect and delete models in the tree."""
+"""Browse, inspect and delete models in the tree.
+
+Converted models (`diffusers/<name>/`, folders a convert job made) are a branch of the
+tree of their own: listed with their total size, inspected (architecture and source
+checkpoint from the record the conversion engine writes beside the pipeline), deleted
+as a whole. Everything else is one file per model.
+"""
 
 from __future__ import annotations
 
-from sdaws.contract.architecture import detect_architecture
+import json
+
+from sdaws.contract.architecture import ARCHS, detect_architecture
 from sdaws.contract.errors import InvalidInput, NotFound
 from sdaws.contract.model_tree import (
     CONVERTED_PREFIX,
@@ -10,6 +18,7 @@ from sdaws.contract.model_tree import (
     REQUIRED_TYPE,
     canonical_type,
     check_name,
+    is_plain_name,
     model_format,
     model_key,
     strip_model_extension,
@@ -29,7 +38,25 @@ from .ports import ModelCatalog, ObjectStore, StoredObject
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 # Key order is byte order, which is how S3 lists and how we sort local folders.
-_TYPES_IN_KEY_ORDER = tuple(sorted(MODEL_TYPES))
+_TYPES_IN_KEY_ORDER = tuple(sorted((*MODEL_TYPES, CONVERTED_PREFIX)))
+# A converted folder is a model when it holds this; the engine records how it was made in the other.
+PIPELINE_MARKER = "model_index.json"
+CONVERSION_RECORD = "sdaws_conversion.json"
+MAX_RECORD_BYTES = 64 * 1024
+_ARCH_KEYS = ("arch", "prediction_type", "image_size", "upcast_attention", "reasons", "defaults_taken")
+
+
+def _folder_type(model_type: str) -> str:
+    """The listing folder for `model_type`: a tree folder (any case) or the converted branch."""
+    if (model_type or "").strip().lower() == CONVERTED_PREFIX:
+        return CONVERTED_PREFIX
+    return canonical_type(model_type)
+
+
+def _converted_key(name: str) -> str:
+    if not is_plain_name(name):
+        raise InvalidInput(f"converted model name {name!r} is not a plain folder name")
+    return f"{CONVERTED_PREFIX}/{name}"
 
 
 def _item(obj: StoredObject) -> dict:
@@ -67,7 +94,7 @@ class ModelService:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
         if "/" in prefix or "\\" in prefix:
             raise InvalidInput("prefix must not contain path separators; it filters file names")
-        types = [canonical_type(model_type)] if model_type else list(_TYPES_IN_KEY_ORDER)
+        types = [_folder_type(model_type)] if model_type else list(_TYPES_IN_KEY_ORDER)
         after = cursors.decode(cursor) if cursor else None
         if after is not None and after.split("/", 1)[0] not in types:
             raise InvalidInput("cursor does not belong to this listing; start again without cursor")
@@ -78,7 +105,12 @@ class ModelService:
             if after is not None and folder < after.split("/", 1)[0]:
                 continue
             start = after if after is not None and after.startswith(folder + "/") else None
-            objects, more = self.store.list_files(f"{folder}/{prefix}", start, limit - len(items))
+            if folder == CONVERTED_PREFIX:
+                objects, more = self.store.list_folders(
+                    f"{folder}/{prefix}", start, limit - len(items), PIPELINE_MARKER
+                )
+            else:
+                objects, more = self.store.list_files(f"{folder}/{prefix}", start, limit - len(items))
             items.extend(_item(o) for o in objects)
             if len(items) >= limit:
                 more = more or folder != types[-1]
@@ -90,6 +122,8 @@ class ModelService:
         return {"items": items, "next_cursor": next_cursor, "warnings": self.warnings()}
 
     def model_info(self, model_type: str, name: str) -> dict:
+        if _folder_type(model_type) == CONVERTED_PREFIX:
+            return self._converted_info(name)
         key = model_key(model_type, name)
         obj = self.store.head(key)
         if obj is None:
@@ -128,7 +162,48 @@ class ModelService:
             return [stem]
         return []
 
+    def _converted_info(self, name: str) -> dict:
+        key = _converted_key(name)
+        obj = self.store.head_folder(key, PIPELINE_MARKER)
+        if obj is None:
+            raise NotFound(f"no converted model {key}; `diffusers` lists them")
+        info = _item(obj) | {
+            "sha256": None,
+            "format": "diffusers",
+            "safetensors": None,
+            "architecture": None,
+            "conversions": [],
+            "source": None,
+        }
+        record = self._conversion_record(key)
+        if record is not None:
+            if record.get("arch") in ARCHS and all(k in record for k in _ARCH_KEYS):
+                info["architecture"] = {k: record[k] for k in _ARCH_KEYS}
+            source = record.get("source")
+            if isinstance(source, str) and source:
+                info["source"] = f"{REQUIRED_TYPE}/{source.rsplit('/', 1)[-1]}"
+        return info
+
+    def _conversion_record(self, key: str) -> dict | None:
+        """What the engine recorded about the conversion (None for folders made elsewhere)."""
+        record_key = f"{key}/{CONVERSION_RECORD}"
+        found = self.store.head(record_key)
+        if found is None or found.size > MAX_RECORD_BYTES:
+            return None
+        try:
+            record = json.loads(self.store.read_range(record_key, 0, found.size))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return record if isinstance(record, dict) else None
+
     def delete_model(self, model_type: str, name: str) -> dict:
+        if _folder_type(model_type) == CONVERTED_PREFIX:
+            key = _converted_key(name)
+            if self.store.head_folder(key, PIPELINE_MARKER) is None:
+                raise NotFound(f"no converted model {key}; nothing was deleted")
+            self.store.delete_folder(key)
+            self.catalog.delete(key)
+            return {"deleted": True}
         key = model_key(model_type, check_name(name))
         if self.store.head(key) is None:
             raise NotFound(f"no model {key}; nothing was deleted")

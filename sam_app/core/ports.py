@@ -59,6 +59,16 @@ class ObjectStore(Protocol):
 
     def folder_exists(self, folder: str) -> bool: ...
 
+    # Converted models are folders (a diffusers pipeline), found by the `marker` file they hold.
+    def list_folders(
+        self, prefix: str, start_after: str | None, limit: int, marker: str
+    ) -> tuple[list[StoredObject], bool]:
+        """Like `list_files`, for folders holding `marker`; each object's size is the folder's total."""
+
+    def head_folder(self, key: str, marker: str) -> StoredObject | None: ...
+
+    def delete_folder(self, key: str) -> None: ...
+
 
 class MultipartStore(Protocol):
     """Multipart uploads into the model tree with presigned part URLs."""

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from sam_app.api.dispatch import Dispatcher
 from sdaws.contract.errors import Conflict, NotFound, SdawsError, StorageFull
 
+from .announce import announce, withdraw
 from .connections import BODY_TIMEOUT_S, PooledHTTPServer
 from .job_files_route import FILES_ROUTE, serve_job_file
 from .wiring import build_local_services
@@ -268,6 +269,11 @@ class LocalApiServer(PooledHTTPServer):
         if self.jobs.runner.owns_data_dir:  # a second server on this data dir leaves the first's uploads alone
             self.sweeper.recover()
             threading.Thread(target=self._sweep_periodically, name="sdaws-upload-sweeper", daemon=True).start()
+        self._data_dir = Path(data_dir)
+        # Local clients find the server that owns this data dir (and its jobs) here.
+        self._announced = (
+            announce(self._data_dir, self.url, models_dir, token) if self.jobs.runner.owns_data_dir else None
+        )
 
     def _sweep_periodically(self) -> None:
         from sam_app.adapters.local.upload_sweeper import SWEEP_INTERVAL_S
@@ -279,6 +285,9 @@ class LocalApiServer(PooledHTTPServer):
                 logger.exception("upload sweep failed")
 
     def server_close(self) -> None:
+        if getattr(self, "_announced", None) is not None:
+            withdraw(self._data_dir, self._announced)
+            self._announced = None
         if getattr(self, "jobs", None) is not None:  # absent when binding failed
             self._sweeping.set()
             self.jobs.stop()

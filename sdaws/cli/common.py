@@ -8,10 +8,17 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+from sdaws.cli.words import in_cli_words
 from sdaws.client.api import ApiError
 from sdaws.client.config import resolve
 from sdaws.client.connection import Connection, connect
+from sdaws.client.safe_text import printable
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +41,18 @@ def add_json_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def add_out_arg(parser: argparse.ArgumentParser, needs: str = "") -> None:
+    """--out DIR: where a finished job's files are saved on this machine."""
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="save the job's files into this folder when it succeeds" + needs
+    )
+
+
 @contextmanager
-def open_connection(args: argparse.Namespace) -> Iterator[Connection]:
-    conn = connect(resolve(getattr(args, "api", None), getattr(args, "token", None)))
+def open_connection(args: argparse.Namespace, *, outlive_me: bool = False) -> Iterator[Connection]:
+    """The connection the flags, environment and config name; ``outlive_me`` for commands that
+    submit jobs (in local mode the server they run on must not stop when the command does)."""
+    conn = connect(resolve(getattr(args, "api", None), getattr(args, "token", None)), outlive_me=outlive_me)
     try:
         yield conn
     finally:
@@ -46,6 +62,11 @@ def open_connection(args: argparse.Namespace) -> Iterator[Connection]:
 def print_json(data: object) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
+
+
+def say(text: object, *, err: bool = False) -> None:
+    """Print text that may hold untrusted parts (names, metadata, server messages) safely."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
 
 
 def api_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -58,7 +79,7 @@ def api_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
         except ApiError as exc:
             if getattr(args, "json", False):
                 print_json({"error": exc.code, "message": exc.message, "status": exc.status})
-            print(f"sdaws: {exc}", file=sys.stderr)
+            say(f"sdaws: {in_cli_words(str(exc))}", err=True)
             return 1
 
     return wrapper

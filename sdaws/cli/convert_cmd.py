@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from sdaws.cli.common import UsageError, add_json_arg
+
 
 def register(subparsers) -> None:
     from sdaws.contract.architecture import ARCHS, PREDICTION_TYPES
@@ -37,15 +39,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--ema", action="store_true", help="use the EMA weights of the UNet instead of the training ones"
     )
-    parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    add_json_arg(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from sdaws.contract.errors import InvalidInput
     from sdaws_jobs.convert import convert_checkpoint
-
-    from .main import UsageError
 
     def progress(done: int, total: int, name: str) -> None:
         if not args.json and sys.stderr.isatty() and (done == total or done % 50 == 0):

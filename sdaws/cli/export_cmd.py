@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from sdaws.cli.common import UsageError, add_json_arg
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -24,15 +26,13 @@ def register(subparsers) -> None:
     parser.add_argument("--half", action="store_true", help="write fp16 weights")
     parser.add_argument("--lora", action="store_true", help="SRC is a LoRA; write kohya format")
     parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    add_json_arg(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from sdaws.contract.errors import InvalidInput
     from sdaws_jobs.convert import export_lora, export_pipeline
-
-    from .main import UsageError
 
     if not args.src.exists():
         raise UsageError(f"{args.src} does not exist")

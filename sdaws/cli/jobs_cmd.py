@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
 
-from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import (
+    add_connection_args,
+    add_json_arg,
+    add_out_arg,
+    api_errors,
+    open_connection,
+    print_json,
+    say,
+)
+from sdaws.cli.submit import finish, stopped_following
 from sdaws.client import fmt
-from sdaws.client.api import ApiClient
-from sdaws.client.outputs import save_outputs
-from sdaws.contract.job_status import FINAL as FINAL_STATUSES
+from sdaws.client.api import ApiError
+from sdaws.client.job_follow import JobUpdate, follow_job, readable, status_line
+from sdaws.client.safe_text import printable
 from sdaws.contract.job_status import STATUSES
 from sdaws.contract.specs import JOB_KINDS
 
@@ -37,7 +44,8 @@ def register(subparsers) -> None:
     watch = sub.add_parser("watch", help="stream a job's log until it ends (exit 0 only if it succeeded)")
     watch.add_argument("job_id")
     watch.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
-    watch.add_argument("--out", type=Path, help="save the outputs into this folder when it succeeds")
+    watch.add_argument("--raw", action="store_true", help="the log as the job wrote it (JSON events, library noise)")
+    add_out_arg(watch)
     add_json_arg(watch)
     add_connection_args(watch)
     watch.set_defaults(func=cmd_watch)
@@ -67,7 +75,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         print_json(page)
         return 0
     for job in page.get("jobs", []):
-        print(job_line(job))
+        say(job_line(job))
     return 0
 
 
@@ -78,35 +86,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(job)
         return 0
-    print(job_line(job))
-    progress = job.get("progress") or {}
-    if progress.get("message"):
-        print(f"  {progress['message']}  (ETA {fmt.duration(progress.get('eta_s'))})")
+    say(job_line(job))
+    say(f"  {status_line(job)}")
     for output in job.get("outputs") or []:
-        print(f"  output {output.get('type')}/{output.get('name')}")
+        say(f"  output {output.get('type')}/{output.get('name')}")
     if job.get("error"):
-        print(f"  error: {job['error']}")
+        say(f"  error: {job['error']}")
     return 0
-
-
-def follow(client: ApiClient, job_id: str, interval: float, on_line, on_job) -> dict:
-    """Poll a job and its log until it reaches a final status; return the last job record."""
-    cursor = None
-    while True:
-        job = client.get_job(job_id)
-        while True:
-            logs = client.job_logs(job_id, cursor)
-            for line in logs.get("lines", []):
-                on_line(line)
-            new_cursor = logs.get("next_cursor")
-            if not logs.get("lines") or not new_cursor or new_cursor == cursor:
-                cursor = new_cursor or cursor
-                break
-            cursor = new_cursor
-        on_job(job)
-        if job.get("status") in FINAL_STATUSES:
-            return job
-        time.sleep(interval)
 
 
 @api_errors
@@ -114,35 +100,25 @@ def cmd_watch(args: argparse.Namespace) -> int:
     with open_connection(args) as conn:
         last_status = [None]
 
-        def on_job(job: dict) -> None:
-            if job.get("status") != last_status[0] and not args.json:
-                print(f"[{job.get('status')}]", file=sys.stderr)
-            last_status[0] = job.get("status")
-
-        def on_line(line: str) -> None:
-            if not args.json:
-                print(line)
+        def show(update: JobUpdate) -> None:
+            if args.json:
+                return
+            for line in update.lines:
+                text = readable(line) if not args.raw else printable(line, single_line=True)
+                if text is not None:
+                    print(text, flush=True)
+            if update.job.get("status") != last_status[0]:
+                print(f"[{update.job.get('status')}]", file=sys.stderr, flush=True)
+            last_status[0] = update.job.get("status")
 
         try:
-            job = follow(conn.client, args.job_id, args.interval, on_line, on_job)
+            job = follow_job(conn.client, args.job_id, show, interval=args.interval)
         except KeyboardInterrupt:
-            print("sdaws: stopped watching (the job goes on)", file=sys.stderr)
+            say("sdaws: stopped watching (the job goes on)", err=True)
             return 130
-        return finish(conn.client, job, args.out, args.json)
-
-
-def finish(client: ApiClient, job: dict, out: Path | None, as_json: bool) -> int:
-    """Save a finished job's outputs if asked, report, and exit 0 only on success."""
-    succeeded = job.get("status") == "SUCCEEDED"
-    saved = save_outputs(client, job["job_id"], out) if out and succeeded else []
-    if as_json:
-        print_json({"job": job, "saved": [str(p) for p in saved]})
-    else:
-        for path in saved:
-            print(f"saved {path}")
-        if job.get("error"):
-            print(f"sdaws: job {str(job.get('status')).lower()}: {job['error']}", file=sys.stderr)
-    return 0 if succeeded else 1
+        except ApiError as exc:
+            raise stopped_following(exc, args.job_id) from None
+        return finish(conn.client, job or conn.client.get_job(args.job_id), args.out, args.json)
 
 
 @api_errors
@@ -152,5 +128,5 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        print(f"cancel requested for {args.job_id}: {result.get('status', 'ok')}")
+        say(f"cancel requested for {args.job_id}: {result.get('status', 'ok')}")
     return 0

@@ -12,6 +12,11 @@ import argparse
 import importlib
 import sys
 
+from sdaws.cli.common import UsageError
+from sdaws.client.safe_text import printable
+
+__all__ = ["UsageError", "build_parser", "run_command"]
+
 # Modules under sdaws.cli that provide subcommands, in the order --help lists them.
 SUBCOMMAND_MODULES = (
     "serve_cmd",
@@ -21,12 +26,10 @@ SUBCOMMAND_MODULES = (
     "upload_cmd",
     "jobs_cmd",
     "generate_cmd",
+    "train_cmd",
+    "merge_cmd",
     "endpoints_cmd",
 )
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
-        print(f"sdaws: {exc}", file=sys.stderr)
+        print(f"sdaws: {printable(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sdaws: interrupted", file=sys.stderr)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import UsageError, add_connection_args, add_json_arg, api_errors, open_connection, print_json, say
 from sdaws.client import fmt
-
-
-def _usage(message: str):
-    from sdaws.cli.main import UsageError
-
-    return UsageError(message)
+from sdaws.client.model_info import info_rows
+from sdaws.client.safe_text import printable
 
 
 def split_ref(parts: list[str]) -> tuple[str, str]:
@@ -23,7 +19,7 @@ def split_ref(parts: list[str]) -> tuple[str, str]:
         model_type, name = parts[0].split("/", 1)
         if model_type and name:
             return model_type, name
-    raise _usage("give the model as TYPE NAME or TYPE/NAME, e.g. Lora/style.safetensors")
+    raise UsageError("give the model as TYPE NAME or TYPE/NAME, e.g. Lora/style.safetensors")
 
 
 def register(subparsers) -> None:
@@ -31,7 +27,7 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
     ls = sub.add_parser("ls", help="list models (all folders, or one)")
-    ls.add_argument("type", nargs="?", help="folder, e.g. Stable-diffusion or Lora")
+    ls.add_argument("type", nargs="?", help="folder, e.g. Stable-diffusion, Lora, or diffusers (converted models)")
     ls.add_argument("--prefix", help="only names starting with this")
     ls.add_argument("--limit", type=int, default=0, help="stop after this many (default: all)")
     add_json_arg(ls)
@@ -55,7 +51,7 @@ def register(subparsers) -> None:
 @api_errors
 def cmd_ls(args: argparse.Namespace) -> int:
     if args.limit < 0:
-        raise _usage("--limit must be 0 (all) or more")
+        raise UsageError("--limit must be 0 (all) or more")
     items = []
     with open_connection(args) as conn:
         page_size = min(args.limit, 1000) if args.limit else 1000
@@ -74,9 +70,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         print_json({"items": items, "warnings": warnings})
         return 0
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        say(f"warning: {warning}", err=True)
     for item in items:
-        print(
+        say(
             f"{item['type']:<17} {fmt.size(item.get('size')):>10}  {fmt.timestamp(item.get('modified'))}  {item['name']}"
         )
     return 0
@@ -90,18 +86,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
         return 0
-    print(f"{info['type']}/{info['name']}")
-    print(f"  size      {fmt.size(info.get('size'))} ({info.get('size')} bytes)")
-    print(f"  modified  {fmt.timestamp(info.get('modified'))}")
-    print(f"  format    {info.get('format')}")
-    print(f"  sha256    {info.get('sha256') or '—'}")
-    st = info.get("safetensors")
-    if st:
-        dtypes = ", ".join(f"{k}×{v}" for k, v in sorted(st.get("dtypes", {}).items()))
-        print(f"  tensors   {st.get('tensor_count')} ({dtypes})")
-        print(f"  params    {fmt.count(st.get('parameter_count') or 0)}")
-        for key, value in sorted((st.get("metadata") or {}).items()):
-            print(f"  meta      {key} = {str(value)[:100]}")
+    # Names and metadata come from the file's author: `say` shows escapes, never runs them.
+    say(f"{info['type']}/{info['name']}")
+    for label, value in info_rows(info, metadata_limit=None, single_line=True):
+        say(f"  {label:<13} {value}")
     return 0
 
 
@@ -110,15 +98,15 @@ def cmd_rm(args: argparse.Namespace) -> int:
     model_type, name = split_ref(args.model)
     if not args.yes:
         if not sys.stdin.isatty():
-            raise _usage("refusing to delete without --yes when not run interactively")
-        answer = input(f"Delete {model_type}/{name}? [y/N] ").strip().lower()
+            raise UsageError("refusing to delete without --yes when not run interactively")
+        answer = input(printable(f"Delete {model_type}/{name}? [y/N] ", single_line=True)).strip().lower()
         if answer not in ("y", "yes"):
-            print("not deleted")
+            say("not deleted")
             return 1
     with open_connection(args) as conn:
         result = conn.client.delete_model(model_type, name)
     if args.json:
         print_json(result)
     else:
-        print(f"deleted {model_type}/{name}")
+        say(f"deleted {model_type}/{name}")
     return 0

@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import UsageError, add_connection_args, add_json_arg, api_errors, open_connection, print_json, say
 from sdaws.client import fmt
 from sdaws.client.model_kind import suggest_type
 from sdaws.client.uploader import Progress, UploadCancelled, upload_file
@@ -16,8 +16,9 @@ from sdaws.client.uploader import Progress, UploadCancelled, upload_file
 def register(subparsers) -> None:
     parser = subparsers.add_parser("upload", help="upload model files (resumes an interrupted upload of the same file)")
     parser.add_argument("files", nargs="+", metavar="FILE", type=Path)
-    parser.add_argument("--type", help="target folder, e.g. Lora (default: suggested from the file header)")
+    parser.add_argument("--type", help="target folder, any case, e.g. Lora (default: suggested from the file header)")
     parser.add_argument("--name", help="name in the model tree (one file only; default: the file name)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
     parser.add_argument("--workers", type=int, default=4, help="parallel part uploads (default 4)")
     add_json_arg(parser)
     add_connection_args(parser)
@@ -41,8 +42,6 @@ def _printer(label: str):
 
 @api_errors
 def cmd_upload(args: argparse.Namespace) -> int:
-    from sdaws.cli.main import UsageError
-
     if args.name and len(args.files) > 1:
         raise UsageError("--name works with one file only")
     if not 1 <= args.workers <= 32:
@@ -57,10 +56,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
         plan.append((path, model_type))
     results = []
     with open_connection(args) as conn:
-        known = {t["name"] for t in conn.client.model_types().get("types", [])}
-        for _, model_type in plan:
-            if known and model_type not in known:
-                raise UsageError(f"unknown type {model_type!r}; one of: {', '.join(sorted(known))}")
+        known = {t["name"].lower(): t["name"] for t in conn.client.model_types().get("types", [])}
+        for i, (path, model_type) in enumerate(plan):
+            if known and model_type.lower() not in known:  # the server takes any case: so do we
+                raise UsageError(f"unknown type {model_type!r}; one of: {', '.join(sorted(known.values()))}")
+            plan[i] = (path, known.get(model_type.lower(), model_type))
         cancel = threading.Event()
         for path, model_type in plan:
             try:
@@ -73,16 +73,17 @@ def cmd_upload(args: argparse.Namespace) -> int:
                     on_progress=_printer(path.name),
                     cancel=cancel,
                     scope=conn.scope,
+                    overwrite=args.overwrite,
                 )
             except (KeyboardInterrupt, UploadCancelled):
                 cancel.set()
-                print(f"\nsdaws: upload of {path.name} stopped; run the same command to resume", file=sys.stderr)
+                say(f"\nsdaws: upload of {path.name} stopped; run the same command to resume", err=True)
                 return 130
             if sys.stderr.isatty():
                 sys.stderr.write("\n")
             results.append(result)
             if not args.json:
-                print(
+                say(
                     f"uploaded {result['type']}/{result['name']} ({fmt.size(result.get('size'))}, sha256 {result.get('sha256')})"
                 )
     if args.json:

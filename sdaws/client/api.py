@@ -1,9 +1,10 @@
 """The sdaws API client shared by the TUI and the CLI.
 
-Every failure surfaces as an :class:`ApiError` subclass whose ``str()`` is a
-sentence a user can act on; callers never see raw httpx exceptions. The client
-is safe to use from several worker threads at once: each thread gets its own
-``httpx.Client`` (one connection pool per thread, no shared mutable state).
+Every failure surfaces as an :class:`~sdaws.client.errors.ApiError` subclass whose
+``str()`` is a sentence a user can act on (``sdaws.client.errors`` maps httpx's
+exceptions in one place). The client is safe to use from several worker threads at
+once: each thread gets its own ``httpx.Client`` (one connection pool per thread, no
+shared mutable state).
 """
 
 from __future__ import annotations
@@ -15,43 +16,31 @@ from urllib.parse import quote
 
 import httpx
 
+from sdaws.client.errors import (
+    ApiError,
+    AuthError,
+    Conflict,
+    ConnectFailed,
+    NotFound,
+    ValidationFailed,
+    WrongUrl,
+    status_error,
+    transport_error,
+)
 from sdaws.client.thread_clients import ThreadClients
 
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "AuthError",
+    "Conflict",
+    "ConnectFailed",
+    "NotFound",
+    "ValidationFailed",
+    "WrongUrl",
+]
+
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
-
-
-class ApiError(Exception):
-    """An API call failed; ``str(exc)`` says what to fix."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str = "error") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class AuthError(ApiError):
-    """401 (no token sent) or 403 (token refused)."""
-
-
-class NotFound(ApiError):
-    """404: the model, upload or job does not exist."""
-
-
-class ValidationFailed(ApiError):
-    """422: the request body or parameters are wrong."""
-
-
-class ConnectFailed(ApiError):
-    """The API could not be reached: bad URL, refused, DNS, TLS."""
-
-
-class WrongUrl(ApiError):
-    """API Gateway has no such route or stage (its 403 "Missing Authentication Token")."""
-
-
-class TimedOut(ApiError):
-    """The API did not answer in time."""
 
 
 def _quote(segment: str) -> str:
@@ -123,15 +112,8 @@ class ApiClient:
         url = self.base_url + path.lstrip("/")
         try:
             response = self._http().request(method, path.lstrip("/"), **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"The API at {url} did not answer in time ({type(exc).__name__}).", code="timeout") from exc
-        except httpx.InvalidURL as exc:
-            raise ConnectFailed(f"'{self.base_url}' is not a valid URL: {exc}", code="bad_url") from exc
-        except httpx.TransportError as exc:
-            raise ConnectFailed(
-                f"Cannot reach the API at {self.base_url}: {exc or type(exc).__name__}. Check the URL.",
-                code="connect",
-            ) from exc
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, "reach the API at", self.base_url) from exc
         return self._decode(response, url)
 
     def _decode(self, response: httpx.Response, url: str) -> Any:
@@ -159,6 +141,8 @@ class ApiClient:
             raise AuthError(_describe_auth(status, message if body else ""), status=status, code=code)
         if status == 404:
             raise NotFound(message, status=status, code=code)
+        if status == 409:
+            raise Conflict(message, status=status, code=code)
         if status == 422:
             raise ValidationFailed(message, status=status, code=code)
         if body is None:
@@ -198,10 +182,10 @@ class ApiClient:
 
     # -- uploads ----------------------------------------------------------
 
-    def create_upload(self, model_type: str, filename: str, size: int, sha256: str | None = None) -> dict:
+    def create_upload(self, model_type: str, filename: str, size: int, *, overwrite: bool = False) -> dict:
         body: dict[str, Any] = {"type": model_type, "filename": filename, "size": size}
-        if sha256:
-            body["sha256"] = sha256
+        if overwrite:
+            body["overwrite"] = True
         return self.request("POST", "uploads", json=body)
 
     def get_upload(self, upload_id: str) -> dict:
@@ -211,10 +195,7 @@ class ApiClient:
         body = {"sha256": sha256} if sha256 else {}
         return self.request("POST", f"uploads/{_quote(upload_id)}/complete", json=body)
 
-    def abort_upload(self, upload_id: str) -> dict:
-        return self.request("DELETE", f"uploads/{_quote(upload_id)}")
-
-    # -- jobs (live once the jobs API lands) ------------------------------
+    # -- jobs ---------------------------------------------------------------
 
     def submit_job(self, kind: str, params: dict, idempotency_key: str | None = None, name: str | None = None) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
@@ -230,17 +211,16 @@ class ApiClient:
         if group:
             body["group"] = group
         slot = self.request("POST", "job-inputs", json=body)
+        doing = f"send {path.name} to"
         try:
             # The URL is presigned (S3, or the local server's HMAC): never send our token to it.
             response = httpx.request(
                 slot.get("method", "PUT"), slot["url"], content=path.read_bytes(), timeout=self.timeout
             )
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"Sending {path.name} timed out.", code="timeout") from exc
-        except httpx.TransportError as exc:
-            raise ConnectFailed(f"Sending {path.name} failed: {exc}", code="connect") from exc
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, doing, slot["url"]) from exc
         if not response.is_success:
-            raise ApiError(f"Sending {path.name} failed: HTTP {response.status_code}", status=response.status_code)
+            raise status_error(response, doing)
         return {"key": slot["key"], "group": slot.get("group")}
 
     def list_jobs(
@@ -295,6 +275,7 @@ class ApiClient:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
         absolute = url.startswith(("http://", "https://"))
+        doing = f"download {dest.name} from"
         try:
             # Presigned URLs carry their own signature: never send our token to them.
             ctx = (
@@ -304,15 +285,15 @@ class ApiClient:
             )
             with ctx as response:
                 if not response.is_success:
-                    raise ApiError(
-                        f"Downloading {dest.name} failed: HTTP {response.status_code}", status=response.status_code
-                    )
+                    raise status_error(response, doing)
                 with tmp.open("wb") as fh:
                     for chunk in response.iter_bytes(1 << 20):
                         fh.write(chunk)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"Downloading {dest.name} timed out.", code="timeout") from exc
-        except httpx.TransportError as exc:
-            raise ConnectFailed(f"Downloading {dest.name} failed: {exc}", code="connect") from exc
+        except httpx.HTTPError as exc:
+            tmp.unlink(missing_ok=True)
+            raise transport_error(exc, doing, url if absolute else self.base_url + url.lstrip("/")) from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never a half-written file beside the outputs
+            raise
         tmp.replace(dest)
         return dest

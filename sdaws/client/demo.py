@@ -53,3 +53,9 @@ def write_demo(path: Path) -> bool:
         return False
     write_demo_checkpoint(path)
     return True
+
+
+def is_demo_model(name: str) -> bool:
+    """Whether a job's model is the demo (its file, `Stable-diffusion/…`, or its converted name)."""
+    base = name.rsplit("/", 1)[-1]
+    return base == DEMO_NAME or base == DEMO_NAME.removesuffix(".safetensors")

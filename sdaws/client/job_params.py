@@ -8,6 +8,7 @@ the API. Blank form fields are left out so the spec's defaults apply.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,3 +43,27 @@ def accepts(kind: str, field: str) -> bool:
 def default_output_name(model: str, suffix: str = "") -> str:
     """``Stable-diffusion/foo.safetensors`` -> ``foo`` + suffix: a short name for a job's result."""
     return strip_model_extension(model.rsplit("/", 1)[-1]) + suffix
+
+
+_PROBLEM_START = re.compile(r"(?:^|; )(?:params\.)?([A-Za-z_]+)(?:\.[\w.]+)?(?: <[^>]*>)?: ")
+
+
+def errors_by_field(message: str, fields: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Split a validation message (the form's own check or the server's 422/409) by field.
+
+    `"params.steps: must be ≥ 1; width: not a multiple of 8"` -> {"steps": …, "width": …};
+    a problem about no known field goes under ``""``, unless it names one
+    ("diffusers/x already exists; choose another output_name" -> output_name).
+    """
+    starts = [m for m in _PROBLEM_START.finditer(message) if m.group(1) in fields]
+    found: dict[str, str] = {}
+    if not starts or starts[0].start() != 0:
+        head = message[: starts[0].start()] if starts else message
+        named = next((f for f in fields if re.search(rf"\b{re.escape(f)}\b", head)), "")
+        found[named] = head
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(message)
+        text = message[match.end() : end]
+        field = match.group(1)
+        found[field] = f"{found[field]}; {text}" if field in found else text
+    return found

@@ -30,6 +30,7 @@ import httpx
 
 from sdaws.client.api import ApiClient, ApiError, NotFound
 from sdaws.client.config import config_dir
+from sdaws.client.errors import transport_error
 from sdaws.client.thread_clients import ThreadClients
 
 CHUNK = 1 << 20  # progress granularity inside a part
@@ -163,7 +164,7 @@ class _PartSender:
                     url, content=self._body(view, sent), headers={"Content-Length": str(len(data))}
                 )
             except httpx.HTTPError as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
+                last_error = str(transport_error(exc, f"send part {part_number} to", url))
                 response = None
             self.meter.retract(sent[0])
             if response is not None:
@@ -332,12 +333,15 @@ def upload_file(
     cancel: threading.Event | None = None,
     state: UploadState | None = None,
     scope: str | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Upload (or resume uploading) ``path`` into folder ``model_type``; return the completed model.
 
     ``scope`` names the API the state belongs to (default its URL); the embedded
     server gets a new port each start, so the TUI passes its model root instead.
-    Raises UploadCancelled (state kept), UploadFailed, or another ApiError.
+    ``overwrite`` replaces a model of the same name (the caller has asked the user).
+    Raises UploadCancelled (state kept), UploadFailed, Conflict (the name is taken),
+    or another ApiError.
     """
     path = Path(path)
     state = state or UploadState()
@@ -359,7 +363,7 @@ def upload_file(
             return {"type": info["type"], "name": info["name"], "size": info["size"], "sha256": None, "resumed": True}
     if session is None:
         state.drop(key)
-        session = client.create_upload(model_type, filename, size)
+        session = client.create_upload(model_type, filename, size, overwrite=overwrite)
         todo = {p["part_number"]: p["url"] for p in session.get("parts", [])}
         state.put(
             key,

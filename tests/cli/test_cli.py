@@ -38,7 +38,7 @@ def test_models_ls_info_rm_json(server):
     assert summary["safetensors"]["tensor_count"] == 8
 
     human = run_sdaws(server, "models", "info", "Stable-diffusion", "demo.safetensors")
-    assert "tensors   8" in human.stdout
+    assert "Tensors       8 " in human.stdout
 
     refused = run_sdaws(server, "models", "rm", "Lora/style.safetensors")
     assert refused.returncode == 2 and "--yes" in refused.stderr

@@ -28,6 +28,7 @@ CORPUS = [
     "tests/adapters/test_sagemaker_request_limits.py",
     "tests/api/test_aws_job_listing.py",
     "tests/api/test_aws_jobs.py",
+    "tests/api/test_converted_models_api.py",
     "tests/api/test_endpoints_api.py",
     "tests/api/test_first_inference.py",
     "tests/api/test_names_round_trip.py",

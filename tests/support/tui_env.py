@@ -90,3 +90,42 @@ def job_server(tmp_path_factory):
     handle = serve_in_thread(models, root / "data", JOB_TOKEN)
     yield handle, models
     handle.stop()
+
+
+def _stop_background_server(data_dir: Path) -> None:
+    """End the background server a CLI command left running in this test's data dir (ours only)."""
+    import json
+    import signal
+    import time
+
+    record = data_dir / "server.json"
+    try:
+        pid = int(json.loads(record.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return
+    if pid == os.getpid():
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 30  # a deadline for a hung server, not a timing assertion
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def local_mode(user_env, tmp_path_factory, monkeypatch):
+    """Nothing configured (local mode) over the default model root, holding tiny real models:
+    (models dir, data dir). A background server a command leaves running is stopped after."""
+    from sam_app.local_server.paths import default_data_dir, default_models_dir
+    from tests.support.job_server import build_models
+
+    monkeypatch.setenv("SDAWS_IDLE_EXIT_S", "120")  # a forgotten server ends by itself soon
+    models = build_models(default_models_dir(), tmp_path_factory.getbasetemp() / "tiny-sd-cache")
+    yield models, default_data_dir()
+    _stop_background_server(default_data_dir())

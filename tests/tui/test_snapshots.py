@@ -31,7 +31,7 @@ def ready(*keys: str):
     async def run_before(pilot) -> None:
         app = pilot.app
         await until(pilot, lambda: app.conn is not None, "connected")
-        sd = app.query_one(ModelTree)._folders["Stable-diffusion"]
+        sd = app.query_one(ModelTree).folder_node("Stable-diffusion")
         await until(pilot, lambda: any(isinstance(c.data, ModelData) for c in sd.children), "listed")
         app.sub_title = "http://127.0.0.1:PORT · local"  # the port differs per run
         for key in keys:
@@ -68,3 +68,11 @@ def test_uploads_tab(app, snap_compare):
 
 def test_jobs_tab_empty(app, snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=ready("j"))
+
+
+def test_txt2img_form_at_80x24(app, snap_compare):
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready("n", "enter"))
+
+
+def test_models_tab_at_80x24(app, snap_compare):
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready())

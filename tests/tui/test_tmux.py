@@ -59,7 +59,7 @@ def test_sdaws_in_a_real_terminal(server, tmp_path):
     try:
         assert tmux.run("new-session", "-d", "-s", "sdaws", "-x", "130", "-y", "40", command).returncode == 0
         tmux.wait_for("demo-model.safetensors")  # started, connected, Stable-diffusion/ opened
-        tmux.keys(*["Down"] * 10)  # 15 folders in order; the first model sits under the 10th
+        tmux.keys("Down")  # the cursor starts on Stable-diffusion/, opened: its first model is next
         shown = tmux.wait_for("Parameters")
         assert "Stable-diffusion/demo-model.safetensors" in shown and "safetensors" in shown
         tmux.keys("j")
@@ -75,6 +75,44 @@ def test_sdaws_in_a_real_terminal(server, tmp_path):
             time.sleep(0.2)
         assert exit_file.exists(), f"sdaws did not quit; the screen was:\n{tmux.screen()}"
         assert exit_file.read_text().strip() == "0"
+        assert "Traceback" not in tmux.screen()
+    finally:
+        tmux.run("kill-server")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("term", ["xterm-256color", "tmux-256color"])
+def test_the_job_view_shows_the_image_and_opens_it_large(job_server, user_env, tmp_path, term):
+    """Journey: a finished txt2img job, opened in a real terminal, shows its image (half-blocks
+    in tmux), says where its outputs are saved, and Enter on the output opens it large."""
+    need(shutil.which("tmux") is not None, "tmux is needed (apt-get install tmux)")
+    from sdaws.client.api import ApiClient
+    from sdaws.client.job_follow import follow_job
+    from tests.support.job_server import TOKEN as JOB_TOKEN
+
+    handle, _ = job_server
+    with ApiClient(handle.url, JOB_TOKEN) as client:
+        job = client.submit_job(
+            "txt2img", {"model": "tiny-sd", "prompt": "a red fox", "steps": 2, "width": 32, "height": 32, "seed": 3}
+        )
+        final = follow_job(client, job["job_id"], lambda update: None, interval=0.5)
+    assert final is not None and final["status"] == "SUCCEEDED", final
+    command = f"{shlex.quote(str(SDAWS))} --api {handle.url} --token {JOB_TOKEN}"
+    tmux = Tmux({**os.environ, "TERM": term})
+    try:
+        assert tmux.run("new-session", "-d", "-s", "sdaws", "-x", "160", "-y", "45", command).returncode == 0
+        tmux.wait_for("Stable-diffusion (required)")
+        tmux.keys("j")
+        tmux.wait_for(job["job_id"][:12])
+        tmux.keys("Enter")
+        tmux.wait_for("Saved in")
+        shown = tmux.wait_for("▀" * 10)  # the picture itself, drawn in half-blocks
+        assert "00000-3.png" in shown and shown.count("▀") > 100
+        tmux.keys("Enter")  # the output list has the focus: open the image large
+        large = tmux.wait_for(f"outputs/{job['job_id']}/00000-3.png")
+        assert large.count("▀") > shown.count("▀") // 2
+        tmux.keys("BSpace")
+        tmux.wait_for("Saved in")
         assert "Traceback" not in tmux.screen()
     finally:
         tmux.run("kill-server")

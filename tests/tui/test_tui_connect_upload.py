@@ -37,7 +37,7 @@ async def test_embedded_server_starts_and_offers_a_demo_on_an_empty_tree(user_en
         assert app.conn.server is not None and "local" in app.sub_title
         await pilot.press("y")
         await until(pilot, lambda: (models / "Stable-diffusion" / DEMO_NAME).exists(), "demo written")
-        sd = app.query_one(ModelTree)._folders["Stable-diffusion"]
+        sd = app.query_one(ModelTree).folder_node("Stable-diffusion")
         await until(
             pilot,
             lambda: [c.data.name for c in sd.children if isinstance(c.data, ModelData)] == [DEMO_NAME],
@@ -75,6 +75,7 @@ async def test_settings_test_connection_explains_failures_and_save_reconnects(se
             before = str(result.render())  # each call's answer differs from the one before
             modal.query_one("#api-url", Input).value = url
             modal.query_one("#api-token", Input).value = token
+            app.clear_notifications()  # a toast (the first connection's error) may lie over the button
             await click_when_ready(pilot, "#test")
             await settle(pilot)
             await until(pilot, lambda: str(result.render()) not in ("", "Testing…", before), "test result")
@@ -82,6 +83,7 @@ async def test_settings_test_connection_explains_failures_and_save_reconnects(se
 
         assert "403" in await test_with(server.url, "wrong-token")
         assert "Cannot reach" in await test_with("http://127.0.0.1:9", "x")
+        assert result.size.height > 1  # a long message wraps inside the dialog instead of being cut
         assert "http:// or https://" in await test_with("localhost:8080", "x")
         ok = await test_with(server.url, server.token)
         assert "Connected" in ok and "local" in ok
@@ -114,6 +116,25 @@ async def test_upload_suggests_the_folder_and_verifies_sha256(server, tmp_path):
         await until(pilot, lambda: pane.results, "uploaded")
         assert pane.results[0]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
     assert (server.models / "Stable-diffusion/unnamed.safetensors").read_bytes() == src.read_bytes()
+
+
+@pytest.mark.anyio
+async def test_uploading_a_taken_name_offers_to_overwrite(server, tmp_path):
+    (server.models / "Lora").mkdir()
+    (server.models / "Lora/style.safetensors").write_bytes(b"old bytes")
+    src = tmp_path / "style.safetensors"
+    src.write_bytes(demo_bytes())
+    app = SdawsApp(Target(server.url, server.token, "test"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        pane = app.query_one(UploadsPane)
+        pane.enqueue(src, "Lora")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "asked to overwrite")
+        assert "already exists" in app.screen.question
+        assert app.screen.focused.id == "no"  # replacing a model is never the default
+        await pilot.press("y")
+        await until(pilot, lambda: pane.results, "uploaded over it")
+    assert (server.models / "Lora/style.safetensors").read_bytes() == src.read_bytes()
 
 
 @pytest.mark.anyio

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Input, Log, Select
+from textual.widgets import Input, Select
 
 from sdaws.client.config import Target
 from tests.support.job_server import TOKEN
-from tests.support.pilot import settle, until
+from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
+from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
@@ -72,21 +73,32 @@ async def test_txt2img_form_streams_the_log_shows_the_image_and_saves_it(app, tm
         job = await finished(pilot)
         screen = app.screen
         assert job["params"]["seed"] == 7 and job["params"]["model"] == "tiny-sd"
-        log_text = "\n".join(screen.query_one(Log).lines)
-        assert "denoising" in log_text and "succeeded" in log_text
-        images = screen.query(".output-image")
-        assert len(images) == 1 and len(screen.image_paths) == 1
+        log_text = "\n".join(screen.log_lines)
+        assert "denoising 2/2" in log_text and "succeeded" in log_text
+        # Readable lines: no raw events, no library noise (the raw log file keeps both).
+        assert not any(
+            line.startswith('{"event"') or "[transformers]" in line or "%|" in line for line in screen.log_lines
+        )
+        await until(pilot, lambda: len(screen.query(".output-image")) == 1, "the image is on screen")
+        assert len(screen.image_paths) == 1
         with Image.open(screen.image_paths[0]) as image:
             assert image.size == (32, 32)
             assert "a red fox" in image.info.get("parameters", "")  # the WebUI infotext came along
-        saved_to = tmp_path / "saved"
-        saved_to.mkdir()
+        assert "Saved in" in str(screen.query_one("#outputs-hint").render())  # where the images are kept
+        saved_to = tmp_path / "saved" / "new"  # not there yet: the picker offers to create it
         await pilot.press("o")  # save outputs locally
         await until(pilot, lambda: isinstance(app.screen, PathPickerModal), "folder picker")
         await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#path")
         app.screen.query_one("#path", Input).value = str(saved_to)
         await pilot.click("#choose")
-        await until(pilot, lambda: [p.name for p in saved_to.iterdir()] == [screen.image_paths[0].name], "saved")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "offer to create the folder")
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: saved_to.is_dir() and [p.name for p in saved_to.iterdir()] == [screen.image_paths[0].name],
+            "saved",
+        )
         await pilot.press("escape")
         await settle(pilot)
         jobs = app.query_one(JobsPane)
@@ -136,12 +148,14 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         tree = app.query_one(ModelTree)
-        sd = tree._folders["Stable-diffusion"]
+        sd = tree.folder_node("Stable-diffusion")
         await until(
             pilot, lambda: any(getattr(c.data, "name", "") == "alpha.safetensors" for c in sd.children), "listed"
         )
         tree.focus()
-        tree.move_cursor(next(c for c in sd.children if getattr(c.data, "name", "") == "alpha.safetensors"))
+        await move_cursor_to(
+            pilot, tree, next(c for c in sd.children if getattr(c.data, "name", "") == "alpha.safetensors")
+        )
         await settle(pilot)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConvertDialog), "dialog open")
@@ -152,7 +166,14 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
         assert dialog.query_one("#output-name", Input).value == "alpha"
         dialog.query_one("#output-name", Input).value = "alpha-tui"
         await pilot.click("#convert")
-        await finished(pilot)
+        job = await finished(pilot)
+        await pilot.press("escape")
+        jobs = app.query_one(JobsPane)
+        table = jobs.query_one("#jobs-table")
+        await until(pilot, lambda: jobs.jobs.get(job["job_id"], {}).get("status") == "SUCCEEDED", "table updated")
+        await settle(pilot)
+        row = table.get_row(job["job_id"])
+        assert str(row[3]) == "SUCCEEDED" and str(row[4]) == "100%"  # progress shown at the end, no stale message
     assert (models / "diffusers/alpha-tui/model_index.json").exists()
 
 

@@ -1,7 +1,10 @@
-"""Yes/no question before anything destructive (delete a model, cancel a job)."""
+"""A yes/no question: before anything destructive (delete, cancel, overwrite), and offers
+(the first-run demo). Destructive questions start on the safe answer; an offer starts on yes,
+so Enter accepts it."""
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -10,34 +13,46 @@ from textual.widgets import Button, Label
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """Dismisses with True only on an explicit yes."""
+    """Dismisses with True only on an explicit yes (the button, `y`, or Enter on it)."""
 
-    AUTO_FOCUS = "#no"  # the safe choice has focus
     BINDINGS = [
         Binding("escape,n", "answer(False)", "No"),
         Binding("y", "answer(True)", "Yes"),
     ]
 
     def __init__(
-        self, question: str, *, yes: str = "Delete", title: str = "Are you sure?", danger: bool = True
+        self,
+        question: str,
+        *,
+        yes: str = "Delete",
+        no: str = "Cancel",
+        title: str = "Are you sure?",
+        danger: bool = True,
     ) -> None:
         super().__init__(classes="dialog-screen")
         self.question = question
         self.yes_label = yes
+        self.no_label = no
         self.title_text = title
         self.danger = danger
+        # The safe choice has focus for destructive questions; an offer's yes for the others.
+        self.AUTO_FOCUS = "#no" if danger else "#yes"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Label(self.question, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="no")
+                yield Button(self.no_label, id="no")
                 yield Button(self.yes_label, id="yes", variant="error" if self.danger else "primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -17,22 +18,33 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | --- | --- | --- |
 | `m` `u` `j` | anywhere | Models · Uploads · Jobs tab |
 | `n` | anywhere | new job: txt2img, img2img, train, merge |
-| `ctrl+p` | anywhere | command palette: every action by name |
+| `ctrl+p` | anywhere | command palette: every action by name or description (e.g. "Create demo model") |
 | `s` | anywhere | settings: API URL, token, Test Connection |
+| `e` | anywhere | inference endpoints: status, `+` / `-` instances, `d` delete, `r` refresh |
 | `/` | Models | filter by name prefix as you type |
 | `enter` | Models | open a folder; the next page loads as you reach its end |
 | `c` | Models | convert the highlighted checkpoint to diffusers |
-| `d` / `delete` | Models | delete the highlighted model (asks first) |
-| `r` | Models, Jobs | refresh |
+| `ctrl+e` | Models | export the highlighted converted model (diffusers/) to one .safetensors file |
+| `d` / `delete` | Models | delete the highlighted model or converted folder (asks first) |
+| `r` | Models, Jobs | refresh (the cursor stays on its model) |
 | `a` | Uploads | upload a file; its folder is suggested from the file header |
 | `x` | Uploads | stop the upload (it can resume, even after a restart) |
 | `ctrl+r` | Uploads | resume stopped or interrupted uploads |
-| `enter` | Jobs | job detail: live log, progress, images |
-| `x` | Jobs, Job detail | cancel the job (asks first) |
-| `o` | Job detail | save outputs to a local folder |
-| `ctrl+s` | job forms | submit |
+| `enter` | Jobs | job view: readable log, progress, images |
+| `x` | Jobs, job view | cancel the job (asks first) |
+| `enter` | job view outputs | open the highlighted image large |
+| `o` | job view | save outputs to a local folder (offers to create it) |
+| `ctrl+s` | job forms, convert, export | submit |
+| `escape` | dialogs, job view | back |
 | `f1` `?` | anywhere | this help |
 | `q` | anywhere | quit |
+
+**First run.** An empty model tree offers a tiny demo checkpoint (Enter creates it; the
+palette's "Create demo model" makes it any time). Its weights are random, so its images
+are noise; it is there to try converting, generating and training on a CPU.
+
+**LoRAs.** Pick them (with weights) and a VAE in the txt2img/img2img forms, or write
+`<lora:name:0.8>` in the prompt: the name is a file in `Lora/`, as in the WebUI.
 
 **Connecting.** With nothing configured sdaws runs its API on this machine over the
 local model root. `sdaws --api URL --token T`, Settings (saved to the user config
@@ -41,9 +53,11 @@ folder connect to a deployed stack instead.
 
 **Model tree.** Folders as the WebUI lays them out; `Stable-diffusion/` must exist.
 Files are `.safetensors` or `.ckpt`; a file without extension gets `.ckpt`.
+`diffusers (converted models)` lists the folders convert jobs made: use them as a job's
+model, export them back to one file, or delete them.
 
 **Scripts.** `sdaws models ls|info|rm`, `sdaws upload FILE --type T`,
-`sdaws jobs ls|show|watch|cancel`, `sdaws generate ...` — add `--json` for machines.
+`sdaws jobs ls|show|watch|cancel`, `sdaws generate|train|merge ...` — add `--json` for machines.
 """
 
 
@@ -59,9 +73,6 @@ class HelpModal(ModalScreen[None]):
                 yield Markdown(HELP)
             yield Button("Close", id="close", variant="primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
-
+    @on(Button.Pressed, "#close")
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -1,37 +1,43 @@
-"""One job: status, progress, the log streaming into a Log widget, output images.
+"""One job: status, progress, its log as readable lines, and its output images.
 
-Two timers poll the API (job record, then new log lines from the last cursor);
-they stop once the job is final and its last lines are in. PNG outputs are
-fetched to the cache dir and shown with textual-image, which picks sixel / kitty
-graphics where the terminal has them and half-blocks everywhere else.
+A worker follows the job with the client's one follow loop (`sdaws.client.job_follow`,
+the same as `sdaws jobs watch`) and posts each update to the screen. Once the job has
+succeeded its images are fetched to the cache folder the view names, listed, and the
+highlighted one is shown with textual-image (sixel / kitty graphics where the terminal
+has them, half-blocks elsewhere, e.g. in tmux); Enter opens it large.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import platformdirs
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Log, ProgressBar
+from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, RichLog
+from textual.widgets.option_list import Option
 
 from sdaws.client.api import ApiClient
+from sdaws.client.demo import is_demo_model
+from sdaws.client.job_follow import JobUpdate, first_line, follow_job, readable, status_line
 from sdaws.client.outputs import save_outputs
-from sdaws.contract.job_status import FINAL as FINAL_STATUSES
-from tui.widgets.jobs_pane import progress_text
+from sdaws.client.safe_text import printable
+from tui.screens.image_view import ImageScreen, image_widget
 from tui.workers import io_worker
 
 POLL_S = 1.0
+DEMO_NOTE = "The demo model has random weights, so its images are noise: that is expected."
 
 
-def image_widget(path: Path, half_block: bool):
-    """textual-image's best renderer, or half-blocks where graphics cannot work (tests, tmux)."""
-    from textual_image.widget import HalfcellImage, Image
-
-    widget_cls = HalfcellImage if half_block else Image
-    return widget_cls(path, classes="output-image")
+def outputs_folder(job_id: str) -> Path:
+    return Path(platformdirs.user_cache_dir("sdaws")) / "outputs" / job_id
 
 
 class JobDetailScreen(Screen[None]):
@@ -41,16 +47,23 @@ class JobDetailScreen(Screen[None]):
         Binding("o", "save_outputs", "Save outputs"),
     ]
 
+    class CancelRequested(Message):
+        def __init__(self, job_id: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+
+    job: reactive[dict] = reactive(dict, always_update=True)
+    image_paths: reactive[list[Path]] = reactive(list, always_update=True)
+
     def __init__(self, client: ApiClient, job_id: str, *, half_block_images: bool = False) -> None:
         super().__init__()
         self.client = client
         self.job_id = job_id
-        self.job: dict = {}
-        self.cursor: str | None = None
-        self.logs_complete = False
-        self.outputs_shown = False
         self.half_block = half_block_images
-        self.image_paths: list[Path] = []
+        self.log_lines: list[str] = []  # what the log pane shows, as text
+        self.outputs_shown = False
+        self.is_demo = False
+        self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -58,73 +71,103 @@ class JobDetailScreen(Screen[None]):
             yield Label(f"Job {self.job_id}", id="job-title", markup=False)
             yield Label("loading…", id="job-status", markup=False)
             yield ProgressBar(total=None, show_eta=False, id="job-progress")
+            yield Label("", id="job-note", classes="dim hidden", markup=False)
             with Horizontal():
-                yield Log(id="job-log", highlight=False, max_lines=20_000)
-                yield VerticalScroll(id="job-images")
-        yield Footer()
+                yield RichLog(id="job-log", wrap=True, markup=False, highlight=False, max_lines=20_000)
+                with Vertical(id="job-outputs"):
+                    yield Label("Outputs appear here when the job succeeds.", id="outputs-hint", markup=False)
+                    yield OptionList(id="output-list", markup=False)
+                    yield Vertical(id="job-image")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(POLL_S, self._tick)
-        self._tick()
+        self.query_one("#output-list", OptionList).display = False  # until there are outputs
+        self._follow()
 
-    def _tick(self) -> None:
-        self._poll()
+    def on_unmount(self) -> None:
+        self._stop.set()  # the follow loop ends at its next poll; the job goes on
 
-    @io_worker(group="job-detail-poll", title="Job")
-    def _poll(self) -> None:
-        job = self.client.get_job(self.job_id)
-        lines: list[str] = []
-        complete = False
-        while True:
-            page = self.client.job_logs(self.job_id, self.cursor)
-            lines.extend(page.get("lines", []))
-            complete = bool(page.get("complete"))
-            next_cursor = page.get("next_cursor")
-            if not page.get("lines") or not next_cursor or next_cursor == self.cursor:
-                self.cursor = next_cursor or self.cursor
-                break
-            self.cursor = next_cursor
-        outputs = None
-        if job.get("status") == "SUCCEEDED" and not self.outputs_shown:
-            outputs = self._fetch_images()
-        self.app.call_from_thread(self._show, job, lines, complete, outputs)
+    @io_worker(group="job-detail-follow", title="Job")
+    def _follow(self) -> None:
+        def shown(update: JobUpdate) -> None:
+            if not self._stop.is_set():  # the view may have closed while this poll ran
+                self.app.call_from_thread(self._show_update, update)
 
-    def _fetch_images(self) -> list[Path]:
-        folder = Path(platformdirs.user_cache_dir("sdaws")) / "outputs" / self.job_id
-        return save_outputs(self.client, self.job_id, folder, images_only=True)
+        final = follow_job(self.client, self.job_id, shown, interval=POLL_S, stop=self._stop)
+        if final is not None and final.get("status") == "SUCCEEDED":
+            result = save_outputs(self.client, self.job_id, outputs_folder(self.job_id), images_only=True)
+            if not self._stop.is_set():
+                self.app.call_from_thread(self._show_images, result.saved)
 
-    def _show(self, job: dict, lines: list[str], complete: bool, outputs: list[Path] | None) -> None:
-        self.job = job
-        status = job.get("status", "?")
-        text = f"{job.get('kind')} · {status} · {progress_text(job)}"
-        message = (job.get("progress") or {}).get("message")
-        if message:
-            text += f" · {message}"
+    def _show_images(self, paths: list[Path]) -> None:
+        if self.is_attached:
+            self.image_paths = paths
+
+    def _show_update(self, update: JobUpdate) -> None:
+        if not self.is_attached:
+            return
+        log = self.query_one(RichLog)
+        for line in update.lines:
+            text = readable(line)
+            if text is not None:
+                self.log_lines.append(text)
+                log.write(Text(text))  # Text: a log line is never markup
+        self.job = update.job
+
+    def watch_job(self, job: dict) -> None:
+        if not job:
+            return
+        title = f"Job {self.job_id} · {job.get('kind')}" + (f" · {job['name']}" if job.get("name") else "")
+        self.query_one("#job-title", Label).update(printable(title, single_line=True))
+        text = status_line(job)
         if job.get("error"):
-            text += f"\nError: {job['error']}"
-        self.query_one("#job-status", Label).update(text)
+            text += f"\nError: {first_line(job['error'])}"
+        self.query_one("#job-status", Label).update(printable(text))
         progress = job.get("progress") or {}
         bar = self.query_one(ProgressBar)
-        if progress.get("total"):
-            bar.update(total=progress["total"], progress=progress.get("step") or 0)
-        elif status == "SUCCEEDED":
+        if job.get("status") == "SUCCEEDED":
             bar.update(total=1, progress=1)
-        if lines:
-            # tqdm redraws with carriage returns; a log shows only each line's final state.
-            self.query_one(Log).write_lines([line.rsplit("\r", 1)[-1] for line in lines])
-        if outputs is not None:
-            self.outputs_shown = True
-            self.image_paths = outputs
-            images = self.query_one("#job-images", VerticalScroll)
-            for path in outputs:
-                images.mount(Label(path.name, markup=False))
-                images.mount(image_widget(path, self.half_block))
-        self.logs_complete = complete
-        if status in FINAL_STATUSES and (complete or not lines) and (status != "SUCCEEDED" or self.outputs_shown):
-            self._timer.stop()
+        elif progress.get("total"):
+            bar.update(total=progress["total"], progress=progress.get("step") or 0)
+        self.is_demo = job.get("kind") in ("txt2img", "img2img") and is_demo_model(
+            str((job.get("params") or {}).get("model") or "")
+        )
+        if self.is_demo:
+            note = self.query_one("#job-note", Label)
+            note.update(DEMO_NOTE)
+            note.remove_class("hidden")
+
+    def watch_image_paths(self, paths: list[Path]) -> None:
+        if self.job.get("status") != "SUCCEEDED":
+            return
+        self.outputs_shown = True
+        hint = self.query_one("#outputs-hint", Label)
+        if not paths:
+            hint.update("No images: the job's results are in the model tree (Models tab).")
+            return
+        hint.update(f"Saved in {outputs_folder(self.job_id)} · enter: open large · o: save elsewhere")
+        options = self.query_one("#output-list", OptionList)
+        options.display = True
+        options.clear_options()
+        options.add_options([Option(printable(p.name, single_line=True), id=str(i)) for i, p in enumerate(paths)])
+        options.highlighted = 0
+        options.focus()  # Enter opens the image
+
+    @on(OptionList.OptionHighlighted, "#output-list")
+    def _preview(self, event: OptionList.OptionHighlighted) -> None:
+        path = self.image_paths[int(event.option.id or 0)]
+        holder = self.query_one("#job-image", Vertical)
+        holder.remove_children()
+        holder.mount(image_widget(path, self.half_block))
+
+    @on(OptionList.OptionSelected, "#output-list")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        path = self.image_paths[int(event.option.id or 0)]
+        note = DEMO_NOTE if self.is_demo else ""
+        self.app.push_screen(ImageScreen(path, self.half_block, note=note))
 
     def action_cancel_job(self) -> None:
-        self.app.confirm_cancel(self.job_id)
+        self.post_message(self.CancelRequested(self.job_id))
 
     def action_save_outputs(self) -> None:
         from tui.screens.path_picker import PathPickerModal
@@ -133,9 +176,13 @@ class JobDetailScreen(Screen[None]):
             if folder is not None:
                 self._save(folder)
 
-        self.app.push_screen(PathPickerModal("Save outputs into folder", want="dir", start=Path.cwd()), chosen)
+        picker = PathPickerModal("Save outputs into folder", want="dir", start=Path.cwd(), create_missing=True)
+        self.app.push_screen(picker, chosen)
 
     @io_worker(group="job-save", title="Save outputs")
     def _save(self, folder: Path) -> None:
-        saved = save_outputs(self.client, self.job_id, folder)
-        self.app.call_from_thread(self.notify, f"Saved {len(saved)} file(s) to {folder}", markup=False)
+        result = save_outputs(self.client, self.job_id, folder)
+        text = f"Saved {len(result.saved)} file(s) to {folder}"
+        if result.in_tree:
+            text += f"; in the model tree: {', '.join(result.in_tree)}"
+        self.app.call_from_thread(self.notify, text, markup=False)

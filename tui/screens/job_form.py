@@ -1,16 +1,21 @@
 """New-job forms (txt2img, img2img, train, merge), prefilled with sensible defaults.
 
-One form class builds its inputs from a field table per kind, so each kind is a
-few lines of data. Values are checked with the API's own specs before the
-dialog closes; local files (init image, dataset folder) travel in the result and
-are uploaded by the app just before submitting.
+One form class builds its inputs from a field table per kind, so each kind is a few
+lines of data. The form submits its own job: values are checked with the API's own
+specs first, local files (init image, dataset folder) are uploaded
+(`sdaws.client.job_inputs`), then the job is sent. Any problem — the form's check or the
+server's answer — is shown next to its field and the form stays open with everything
+typed; it closes with the submitted job. The values are remembered per kind for the
+next form of that kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,10 +24,17 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from sdaws.client.job_params import accepts, build_params
+from sdaws.client.api import ApiClient, ApiError
+from sdaws.client.job_inputs import LOCAL_FILE_PARAMS, check_local_input, placeholder, upload_job_inputs
+from sdaws.client.job_params import accepts, build_params, errors_by_field
+from sdaws.client.safe_text import printable
+from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
+from sdaws.contract.specs import SCHEDULERS
 from tui.screens.path_picker import IMAGE_SUFFIXES, PathPickerModal
+from tui.widgets.lora_picker import LoraPicker
+from tui.workers import io_worker
 
-SCHEDULERS = ("euler_a", "euler", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "pndm", "lms", "heun", "unipc")
+NO_VAE = "(the model's own VAE)"
 
 
 @dataclass(frozen=True)
@@ -31,16 +43,18 @@ class Field:
     label: str
     default: str | bool = ""
     choices: tuple[str, ...] = ()  # a Select
-    kind: str = "text"  # text | check | file | dir | model
+    kind: str = "text"  # text | check | file | dir | model | loras | vae
 
 
 _GENERATE = (
     Field("model", "Model (Stable-diffusion/ file or converted name)", kind="model"),
-    Field("prompt", "Prompt", "a photo of an astronaut riding a horse"),
+    Field("prompt", "Prompt (<lora:name:0.8> tags use LoRAs from Lora/)", "a photo of an astronaut riding a horse"),
     Field("negative_prompt", "Negative prompt"),
+    Field("loras", "LoRAs", kind="loras"),
+    Field("vae", "VAE", kind="vae"),
     Field("steps", "Steps", "20"),
     Field("cfg_scale", "CFG scale", "7"),
-    Field("scheduler", "Scheduler", "euler_a", SCHEDULERS),
+    Field("scheduler", "Scheduler", "euler_a", tuple(SCHEDULERS)),
     Field("seed", "Seed (-1: random)", "-1"),
     Field("width", "Width", "512"),
     Field("height", "Height", "512"),
@@ -79,30 +93,31 @@ FORMS: dict[str, tuple[Field, ...]] = {
         Field("half", "Save fp16", False, kind="check"),
     ),
 }
-FILE_FIELDS = ("init_image", "dataset")
+# The field a highlighted checkpoint fills in, per kind.
+MODEL_FIELD = {"txt2img": "model", "img2img": "model", "train": "base_model", "merge": "model_a"}
 
 
-@dataclass
-class JobRequest:
-    kind: str
-    params: dict
-    files: dict[str, Path] = field(default_factory=dict)  # field -> local file/folder to upload first
+class JobForm(ModalScreen[dict | None]):
+    """Dismisses with the submitted job, or None on cancel."""
 
-
-class JobForm(ModalScreen[JobRequest | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Submit")]
 
-    def __init__(self, kind: str, models: list[str], prefill: dict | None = None) -> None:
+    def __init__(self, kind: str, client: ApiClient, prefill: dict | None = None, memory: dict | None = None) -> None:
+        """``prefill``: what the form opens with (remembered values, a highlighted model);
+        ``memory``: where this kind's values are kept for the next form."""
         super().__init__(classes="dialog-screen")
         self.kind = kind
-        self.models = models
+        self.client = client
         self.prefill = prefill or {}
+        self.memory = memory if memory is not None else {}
+        self.fields = FORMS[kind]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide tall"):
             yield Label(f"New {self.kind} job", classes="dialog-title")
+            yield Label("", id="form-error", classes="field-error hidden", markup=False)
             with VerticalScroll(id="form-fields"):
-                for f in FORMS[self.kind]:
+                for f in self.fields:
                     yield from self._field(f)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
@@ -112,41 +127,138 @@ class JobForm(ModalScreen[JobRequest | None]):
         value = self.prefill.get(f.name, f.default)
         if f.kind == "check":
             yield Checkbox(f.label, bool(value), id=f"f-{f.name}")
-            return
-        yield Label(f.label)
-        if f.choices:
-            yield Select([(c, c) for c in f.choices], value=value or f.choices[0], allow_blank=False, id=f"f-{f.name}")
-        elif f.kind in ("file", "dir"):
-            with Horizontal(classes="picker-row"):
-                yield Input(str(value), placeholder="path on this machine", id=f"f-{f.name}")
-                yield Button("Browse…", id=f"browse-{f.name}")
         else:
-            if f.kind == "model" and not value and self.models and f.name != "model_c":
-                value = self.models[0]
-            suggester = SuggestFromList(self.models, case_sensitive=False) if f.kind == "model" else None
-            yield Input(str(value), id=f"f-{f.name}", suggester=suggester)
+            yield Label(f.label)
+            if f.choices:
+                start = value if value in f.choices else f.choices[0]
+                yield Select([(c, c) for c in f.choices], value=start, allow_blank=False, id=f"f-{f.name}")
+            elif f.kind == "loras":
+                yield LoraPicker(value if isinstance(value, list) else [], id=f"f-{f.name}")
+            elif f.kind == "vae":
+                yield Select([], prompt=NO_VAE, id=f"f-{f.name}")
+            elif f.kind in ("file", "dir"):
+                with Horizontal(classes="picker-row"):
+                    yield Input(str(value or ""), placeholder="path on this machine", id=f"f-{f.name}")
+                    yield Button("Browse…", id=f"browse-{f.name}", classes="browse")
+            else:
+                yield Input(str(value or ""), id=f"f-{f.name}")
+        yield Label("", id=f"err-{f.name}", classes="field-error hidden", markup=False)
+
+    def on_mount(self) -> None:
+        first = self.fields[0]
+        self.query_one(f"#f-{first.name}").focus()
+        self._load_choices()
+
+    # -- what the tree offers --------------------------------------------------------------
+
+    @io_worker(group="job-form-choices", title="Job form")
+    def _load_choices(self) -> None:
+        def names(folder: str) -> list[str]:
+            try:
+                return [m["name"] for m in self.client.list_models(type=folder, limit=1000).get("items", [])]
+            except ApiError:  # an older API without converted listings: the names just are not offered
+                return []
+
+        wanted = {f.kind for f in self.fields}
+        models = names(REQUIRED_TYPE) + names(CONVERTED_PREFIX) if "model" in wanted else []
+        loras = names("Lora") if "loras" in wanted else []
+        vaes = names("VAE") if "vae" in wanted else []
+        self.app.call_from_thread(self._offer, models, loras, vaes)
+
+    def _offer(self, models: list[str], loras: list[str], vaes: list[str]) -> None:
+        for f in self.fields:
+            widget = self.query_one(f"#f-{f.name}")
+            if f.kind == "model":
+                assert isinstance(widget, Input)
+                widget.suggester = SuggestFromList(models, case_sensitive=False)
+            elif f.kind == "loras":
+                assert isinstance(widget, LoraPicker)
+                widget.set_choices(loras)
+            elif f.kind == "vae":
+                assert isinstance(widget, Select)
+                widget.set_options([(Text(printable(v, single_line=True)), v) for v in vaes])
+                chosen = self.prefill.get(f.name)
+                if chosen in vaes:
+                    widget.value = chosen
+
+    # -- values and problems ----------------------------------------------------------------
 
     def values(self) -> dict:
-        out = {}
-        for f in FORMS[self.kind]:
+        out: dict = {}
+        for f in self.fields:
             widget = self.query_one(f"#f-{f.name}")
-            value = widget.value
+            value = widget.value  # type: ignore[attr-defined]
             out[f.name] = None if value is Select.NULL else value
+        if "loras" in out and not out["loras"]:
+            out["loras"] = None
         return out
 
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        button = event.button.id or ""
-        event.stop()
-        if button == "cancel":
-            self.dismiss(None)
-        elif button == "submit":
-            self.action_submit()
-        elif button.startswith("browse-"):
-            self._browse(button.removeprefix("browse-"))
+    def show_problems(self, message: str) -> None:
+        """Each problem next to its field (the first one scrolled into view); the rest on top."""
+        problems = errors_by_field(message, [f.name for f in self.fields])
+        for f in self.fields:
+            label = self.query_one(f"#err-{f.name}", Label)
+            label.update(problems.get(f.name, ""))
+            label.set_class(f.name not in problems, "hidden")
+        general = self.query_one("#form-error", Label)
+        general.update(problems.get("", ""))
+        general.set_class("" not in problems, "hidden")
+        first = next((f.name for f in self.fields if f.name in problems), None)
+        if first is not None:
+            self.query_one(f"#f-{first}").focus()
+            self.query_one(f"#err-{first}").scroll_visible()
 
-    def _browse(self, name: str) -> None:
-        want = "dir" if name == "dataset" else "file"
+    # -- buttons and keys --------------------------------------------------------------------
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.memory[self.kind] = self.values()
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#submit")
+    def action_submit(self) -> None:
+        values = self.values()
+        self.memory[self.kind] = dict(values)
+        files: dict[str, Path] = {}
+        try:
+            for name, what in LOCAL_FILE_PARAMS.items():
+                if name in values:
+                    text = (values[name] or "").strip()
+                    try:
+                        if not text:
+                            raise ValueError(f"choose a {what} on this machine")
+                        files[name] = check_local_input(name, Path(text))
+                    except ValueError as exc:
+                        raise ValueError(f"{name}: {exc}") from None
+                    values[name] = placeholder(name, files[name])  # until the upload gives the key
+            if "dataset" in values and not accepts(self.kind, "dataset"):
+                values.pop("dataset")
+            params = build_params(self.kind, values)
+        except ValueError as exc:
+            self.show_problems(str(exc))
+            return
+        self.show_problems("")
+        self.query_one("#submit", Button).disabled = True
+        self._send(params, files)
+
+    @io_worker(group="job-form-submit", title="Submit job")
+    def _send(self, params: dict, files: dict[str, Path]) -> None:
+        try:
+            params = upload_job_inputs(self.client, params, files)
+            job = self.client.submit_job(self.kind, params, idempotency_key=str(uuid.uuid4()))
+        except ApiError as exc:
+            self.app.call_from_thread(self._refused, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, job)
+
+    def _refused(self, message: str) -> None:
+        self.query_one("#submit", Button).disabled = False
+        self.show_problems(message)
+
+    @on(Button.Pressed, ".browse")
+    def _browse(self, event: Button.Pressed) -> None:
+        name = (event.button.id or "").removeprefix("browse-")
+        want = "dir" if LOCAL_FILE_PARAMS.get(name) == "folder" else "file"
         picker = PathPickerModal(f"Choose the {name.replace('_', ' ')}", want=want, suffixes=IMAGE_SUFFIXES)
 
         def chosen(path: Path | None) -> None:
@@ -154,30 +266,3 @@ class JobForm(ModalScreen[JobRequest | None]):
                 self.query_one(f"#f-{name}", Input).value = str(path)
 
         self.app.push_screen(picker, chosen)
-
-    def action_submit(self) -> None:
-        values = self.values()
-        files: dict[str, Path] = {}
-        for name in FILE_FIELDS:
-            if name in values:
-                text = (values[name] or "").strip()
-                path = Path(text).expanduser()
-                if not text or not path.exists():
-                    self.notify(
-                        f"{name.replace('_', ' ')}: choose a {'folder' if name == 'dataset' else 'file'} that exists",
-                        severity="error",
-                        markup=False,
-                    )
-                    return
-                files[name] = path
-                values[name] = path.name  # stands in for the key until the upload gives it
-        spec_values = {k: v for k, v in values.items() if not (k == "dataset" and not accepts(self.kind, k))}
-        try:
-            params = build_params(self.kind, spec_values)
-        except ValueError as exc:
-            self.notify(str(exc), title=f"{self.kind} job", severity="error", markup=False, timeout=8)
-            return
-        self.dismiss(JobRequest(self.kind, params, files))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

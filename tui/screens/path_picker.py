@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -38,7 +39,7 @@ class FilteredDirectoryTree(DirectoryTree):
 class PathPickerModal(ModalScreen[Path | None]):
     """``want="file"`` returns a file, ``want="dir"`` a folder; None on cancel."""
 
-    AUTO_FOCUS = "#tree"
+    AUTO_FOCUS = "#path"  # typing (or pasting) a path is quickest; tab reaches the tree
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -48,16 +49,18 @@ class PathPickerModal(ModalScreen[Path | None]):
         want: str = "file",
         start: Path | None = None,
         suffixes: tuple[str, ...] | None = MODEL_SUFFIXES,
+        create_missing: bool = False,
     ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.want = want
+        self.create_missing = create_missing and want == "dir"
         self.start = (start or Path.cwd()).expanduser()
         self.suffixes = suffixes if want == "file" else None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide tall"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Input(str(self.start), placeholder="path", id="path")
             yield FilteredDirectoryTree(self.start, self.suffixes, id="tree")
             with Horizontal(classes="dialog-buttons"):
@@ -91,21 +94,40 @@ class PathPickerModal(ModalScreen[Path | None]):
             self.notify(f"{path} is not a file", severity="warning", markup=False)
             return
         if self.want == "dir" and not path.is_dir():
-            self.notify(f"{path} is not a folder", severity="warning", markup=False)
+            if self.create_missing and not path.exists():
+                self._offer_to_create(path)
+            else:
+                self.notify(f"{path} is not a folder", severity="warning", markup=False)
             return
         self.dismiss(path)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "cancel":
-            self.dismiss(None)
-        elif event.button.id == "up":
-            tree = self.query_one(FilteredDirectoryTree)
-            parent = Path(tree.path).resolve().parent
-            tree.path = parent
-            self._set_path(parent)
-        else:
-            self._choose(Path(self.query_one("#path", Input).value).expanduser())
+    def _offer_to_create(self, path: Path) -> None:
+        from tui.screens.confirm import ConfirmModal
 
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                path.mkdir(parents=True)
+            except OSError as exc:
+                self.notify(f"Cannot create {path}: {exc.strerror or exc}", severity="error", markup=False)
+                return
+            self.dismiss(path)
+
+        question = f"{path} does not exist. Create the folder?"
+        self.app.push_screen(ConfirmModal(question, yes="Create folder", title="New folder", danger=False), answered)
+
+    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    @on(Button.Pressed, "#up")
+    def _up(self) -> None:
+        tree = self.query_one(FilteredDirectoryTree)
+        parent = Path(tree.path).resolve().parent
+        tree.path = parent
+        self._set_path(parent)
+
+    @on(Button.Pressed, "#choose")
+    def _choose_pressed(self) -> None:
+        self._choose(Path(self.query_one("#path", Input).value).expanduser())

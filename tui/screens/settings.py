@@ -35,7 +35,7 @@ class SettingsModal(ModalScreen[Settings | None]):
             yield Input(self.settings.api_token, password=True, placeholder="token", id="api-token")
             yield Label("Local model root (local mode; empty: default)")
             yield Input(self.settings.models_dir, placeholder="e.g. ~/stable-diffusion-webui/models", id="models-dir")
-            yield Label("", id="test-result", markup=False)
+            yield Label("", id="test-result", classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Test Connection", id="test")
                 yield Button("Cancel", id="cancel")

@@ -1,15 +1,22 @@
-"""Jobs tab: a table of recent jobs with live status and progress (polled on a timer)."""
+"""Jobs tab: a table of recent jobs with live status and progress (polled on a timer).
+
+Rows are in the API's order (newest first, as `sdaws jobs ls` prints them). Opening or
+cancelling a job, and a job that just finished, are posted upward as messages.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Label
 
 from sdaws.client import fmt
 from sdaws.client.api import ApiClient, NotFound
+from sdaws.client.safe_text import printable
 from sdaws.contract.job_status import FINAL as FINAL_STATUSES
 from tui.workers import io_worker
 
@@ -18,13 +25,29 @@ COLUMNS = ("Job", "Kind", "Name", "Status", "Progress", "Created")
 
 
 def progress_text(job: dict) -> str:
+    """The Progress cell: steps while running, the end state after (no stale message)."""
     progress = job.get("progress") or {}
     step, total = progress.get("step"), progress.get("total")
+    status = job.get("status")
+    if status == "SUCCEEDED":
+        return "100%"
     if not total:
-        return "" if job.get("status") in FINAL_STATUSES else "…"
+        if status in FINAL_STATUSES:
+            return ""
+        return printable(progress.get("message") or "…", single_line=True)[:40]
     eta = progress.get("eta_s")
-    tail = f" ETA {fmt.duration(eta)}" if eta and job.get("status") == "RUNNING" else ""
+    tail = f" ETA {fmt.duration(eta)}" if eta and status == "RUNNING" else ""
     return f"{step}/{total} ({100 * (step or 0) // total}%)" + tail
+
+
+def keep_last_steps(old: dict | None, new: dict) -> dict:
+    """A job that prints a message between step counts ("saving") keeps its last count."""
+    progress = dict(new.get("progress") or {})
+    before = (old or {}).get("progress") or {}
+    if not progress.get("total") and before.get("total") and new.get("status") not in FINAL_STATUSES:
+        progress |= {"step": before.get("step"), "total": before["total"], "eta_s": None}
+        return new | {"progress": progress}
+    return new
 
 
 class JobsPane(Vertical):
@@ -33,6 +56,23 @@ class JobsPane(Vertical):
         Binding("x", "cancel_job", "Cancel job"),
         Binding("r", "refresh", "Refresh"),
     ]
+
+    class OpenJob(Message):
+        def __init__(self, job_id: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+
+    class CancelJob(Message):
+        def __init__(self, job_id: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+
+    class JobFinished(Message):
+        """A job seen running reached a final status (the models it made may be new)."""
+
+        def __init__(self, job: dict) -> None:
+            super().__init__()
+            self.job = job
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -68,39 +108,54 @@ class JobsPane(Vertical):
         except NotFound:
             self.app.call_from_thread(self._no_jobs_api)
             return
-        self.app.call_from_thread(self._show, page.get("jobs", []))
+        self.app.call_from_thread(self.show_jobs, page.get("jobs", []))
 
     def _no_jobs_api(self) -> None:
         self.query_one("#jobs-hint", Label).update("This API has no jobs routes (an older deployment?).")
         if self._timer is not None:
             self._timer.pause()
 
-    def _show(self, jobs: list[dict]) -> None:
+    @staticmethod
+    def _cells(job: dict) -> tuple[Text, ...]:
+        # Text, not str: DataTable reads a str cell as markup, and these come from the server.
+        values = (
+            job["job_id"][:12],
+            job.get("kind", ""),
+            job.get("name") or "",
+            job.get("status", ""),
+            progress_text(job),
+            fmt.timestamp(job.get("created_at")),
+        )
+        return tuple(Text(printable(value, single_line=True)) for value in values)
+
+    def show_jobs(self, jobs: list[dict]) -> None:
+        """Show ``jobs`` (newest first) in the API's order."""
         table = self.query_one(DataTable)
-        added = False
         for job in jobs:
-            job_id = job["job_id"]
-            cells = (
-                job_id[:12],
-                job.get("kind", ""),
-                job.get("name") or "",
-                job.get("status", ""),
-                progress_text(job),
-                fmt.timestamp(job.get("created_at")),
-            )
-            if job_id in self.jobs:
-                for label, value in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(job_id, label.lower(), value)
-            else:
-                table.add_row(*cells, key=job_id)
-                added = True
-            self.jobs[job_id] = job
-        if added:
-            table.sort("created", reverse=True)  # newest first, like the API lists them
+            old = self.jobs.get(job["job_id"])
+            job = keep_last_steps(old, job)
+            if old is not None and old.get("status") not in FINAL_STATUSES and job.get("status") in FINAL_STATUSES:
+                self.post_message(self.JobFinished(job))
+            self.jobs[job["job_id"]] = job
+        shown = [str(row.value) for row in table.rows]
+        wanted = [j["job_id"] for j in jobs]
+        if shown[: len(wanted)] != wanted:  # new jobs (or another order): lay the rows out again
+            selected = self.highlighted_job()
+            table.clear()
+            for job_id in wanted + [i for i in shown if i not in wanted]:
+                table.add_row(*self._cells(self.jobs[job_id]), key=job_id)
+            if selected is not None and selected["job_id"] in self.jobs:
+                table.move_cursor(row=table.get_row_index(selected["job_id"]))
+            return
+        for job_id in wanted:
+            for label, value in zip(COLUMNS, self._cells(self.jobs[job_id]), strict=True):
+                table.update_cell(job_id, label.lower(), value, update_width=True)  # a status is never cut
 
     def upsert(self, job: dict) -> None:
         """Show a job the app just submitted without waiting for the next poll."""
-        self._show([job])
+        table = self.query_one(DataTable)
+        rest = [self.jobs[str(row.value)] for row in table.rows if str(row.value) != job["job_id"]]
+        self.show_jobs([job, *rest])
 
     def highlighted_job(self) -> dict | None:
         table = self.query_one(DataTable)
@@ -117,10 +172,9 @@ class JobsPane(Vertical):
     def action_open_job(self) -> None:
         job = self.highlighted_job()
         if job is not None:
-            self.app.open_job(job["job_id"])
+            self.post_message(self.OpenJob(job["job_id"]))
 
     def action_cancel_job(self) -> None:
         job = self.highlighted_job()
-        if job is None:
-            return
-        self.app.confirm_cancel(job["job_id"])
+        if job is not None:
+            self.post_message(self.CancelJob(job["job_id"]))

@@ -1,4 +1,8 @@
-"""Models tab: filter box, missing-folder warning, the lazy tree and the details pane."""
+"""Models tab: filter box, missing-folder warning, the lazy tree and the details pane.
+
+What crosses tabs (converting or exporting a model launches a job) is posted upward as
+a message; the app decides what happens. Deleting stays here: it is this pane's own data.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input, Label
 
 from sdaws.client.api import ApiClient
+from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
+from tui.screens.confirm import ConfirmModal
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.workers import io_worker
@@ -16,11 +24,29 @@ from tui.workers import io_worker
 
 class ModelsPane(Vertical):
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter"),
+        Binding("slash", "focus_filter", "Filter", show=False),  # the filter box says so
         Binding("d,delete", "delete_model", "Delete"),
         Binding("c", "convert_model", "Convert"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("ctrl+e", "export_model", "Export"),  # e opens Endpoints, app-wide
+        Binding("r", "refresh", "Refresh", show=False),
     ]
+
+    class ConvertRequested(Message):
+        """Convert this checkpoint (``detected``: the server's architecture detection, if any)."""
+
+        def __init__(self, model: ModelData, detected: dict | None) -> None:
+            super().__init__()
+            self.model = model
+            self.detected = detected
+
+    class ExportRequested(Message):
+        """Export this converted model back to one .safetensors file."""
+
+        def __init__(self, model: ModelData) -> None:
+            super().__init__()
+            self.model = model
+
+    warnings: reactive[list[str]] = reactive(list, always_update=True)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -30,16 +56,21 @@ class ModelsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: type the start of a name  ( / )", id="model-filter")
-        yield Label("", id="tree-warning", classes="warning hidden")
+        yield Label("", id="tree-warning", classes="warning hidden", markup=False)
         with Horizontal():
             yield ModelTree(id="model-tree")
             with VerticalScroll(id="details-scroll"):
-                yield ModelDetails("Connecting…", id="model-details")
+                yield ModelDetails(id="model-details")
 
     def attach(self, client: ApiClient, types: list[dict]) -> None:
         self.client = client
         self.query_one(ModelTree).attach(client, types)
         self.query_one(ModelDetails).show_nothing()
+
+    def watch_warnings(self, warnings: list[str]) -> None:
+        label = self.query_one("#tree-warning", Label)
+        label.update("⚠ " + " · ".join(warnings) if warnings else "")
+        label.set_class(not warnings, "hidden")
 
     @on(Input.Changed, "#model-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -51,9 +82,7 @@ class ModelsPane(Vertical):
 
     @on(ModelTree.Warnings)
     def _warnings(self, event: ModelTree.Warnings) -> None:
-        label = self.query_one("#tree-warning", Label)
-        label.update("⚠ " + " · ".join(event.warnings) if event.warnings else "")
-        label.set_class(not event.warnings, "hidden")
+        self.warnings = event.warnings
 
     @on(ModelTree.ModelHighlighted)
     def _highlighted(self, event: ModelTree.ModelHighlighted) -> None:
@@ -80,11 +109,20 @@ class ModelsPane(Vertical):
         self.query_one("#model-filter", Input).focus()
 
     def action_refresh(self) -> None:
+        """List the open folders again (the cursor stays put) and the highlighted model's details."""
         self.query_one(ModelTree).reload()
+        if self.current is not None:
+            self._load_details(self.current)
+        self._check_warnings()
+
+    @io_worker(group="model-warnings", title="Model tree")
+    def _check_warnings(self) -> None:
+        # Asked apart from any folder's listing: with every folder closed, none would say them.
+        if self.client is not None:
+            page = self.client.list_models(type=REQUIRED_TYPE, limit=1)
+            self.app.call_from_thread(setattr, self, "warnings", page.get("warnings") or [])
 
     def action_delete_model(self) -> None:
-        from tui.screens.confirm import ConfirmModal
-
         model = self.current
         if model is None:
             self.notify("Highlight a model first.", severity="warning")
@@ -94,19 +132,27 @@ class ModelsPane(Vertical):
             if yes:
                 self._delete(model)
 
-        self.app.push_screen(ConfirmModal(f"Delete {model.type}/{model.name}? This cannot be undone."), answered)
+        what = "the converted folder " if model.type == CONVERTED_PREFIX else ""
+        self.app.push_screen(ConfirmModal(f"Delete {what}{model.ref}? This cannot be undone."), answered)
 
     @io_worker(group="model-delete", title="Delete")
     def _delete(self, model: ModelData) -> None:
         assert self.client is not None
         self.client.delete_model(model.type, model.name)
-        self.app.call_from_thread(self.notify, f"Deleted {model.type}/{model.name}", markup=False)
+        self.app.call_from_thread(self.notify, f"Deleted {model.ref}", markup=False)
         self.app.call_from_thread(self.action_refresh)
 
     def action_convert_model(self) -> None:
         model = self.current
-        if model is None or model.type != "Stable-diffusion":
+        if model is None or model.type != REQUIRED_TYPE:
             self.notify("Highlight a checkpoint in Stable-diffusion/ to convert it.", severity="warning")
             return
         info = self.current_info if self.current_info.get("name") == model.name else {}
-        self.app.open_convert(model, info.get("architecture"))  # the app owns job submission
+        self.post_message(self.ConvertRequested(model, info.get("architecture")))
+
+    def action_export_model(self) -> None:
+        model = self.current
+        if model is None or model.type != CONVERTED_PREFIX:
+            self.notify("Highlight a converted model (diffusers/) to export it to one file.", severity="warning")
+            return
+        self.post_message(self.ExportRequested(model))

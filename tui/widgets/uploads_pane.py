@@ -11,15 +11,25 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Label, ProgressBar
 
 from sdaws.client import fmt
+from sdaws.client.api import Conflict
 from sdaws.client.connection import Connection
+from sdaws.client.safe_text import printable
 from sdaws.client.uploader import Progress, UploadCancelled, UploadState, upload_file
+from tui.screens.confirm import ConfirmModal
 from tui.workers import io_worker
+
+
+def _cell(value: str) -> Text:
+    """A table cell as plain text: DataTable would read a str (a file name, say) as markup."""
+    return Text(printable(value, single_line=True))
 
 
 @dataclass
@@ -28,6 +38,7 @@ class QueuedUpload:
     model_type: str
     status: str = "queued"
     cancel: threading.Event = field(default_factory=threading.Event)
+    overwrite: bool = False  # the user confirmed replacing a model of the same name
 
     @property
     def key(self) -> str:
@@ -41,6 +52,16 @@ class UploadsPane(Vertical):
         Binding("ctrl+r", "resume_all", "Resume"),
     ]
 
+    class AddRequested(Message):
+        """The user wants to pick a file to upload (the app owns the file dialogs)."""
+
+    class Uploaded(Message):
+        """A model arrived in the tree."""
+
+        def __init__(self, result: dict) -> None:
+            super().__init__()
+            self.result = result
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.conn: Connection | None = None
@@ -51,7 +72,7 @@ class UploadsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("Press a to add a model file; the folder is suggested from its header.", id="upload-hint")
         yield ProgressBar(total=1, show_eta=False, id="upload-progress")
-        yield Label("", id="upload-rate")
+        yield Label("", id="upload-rate", markup=False)
         yield DataTable(id="upload-table", cursor_type="row")
 
     def on_mount(self) -> None:
@@ -76,19 +97,23 @@ class UploadsPane(Vertical):
         table = self.query_one(DataTable)
         if item.key in self.queue:
             self.queue[item.key].status = item.status
-            table.update_cell(item.key, "status", item.status)
+            table.update_cell(item.key, "status", _cell(item.status))
             return
         self.queue[item.key] = item
         size = item.path.stat().st_size if item.path.exists() else 0
-        table.add_row(item.path.name, item.model_type, fmt.size(size), item.status, key=item.key)
+        table.add_row(
+            _cell(item.path.name), _cell(item.model_type), _cell(fmt.size(size)), _cell(item.status), key=item.key
+        )
 
     def _set_status(self, item: QueuedUpload, status: str) -> None:
         item.status = status
-        self.query_one(DataTable).update_cell(item.key, "status", status, update_width=True)
+        self.query_one(DataTable).update_cell(item.key, "status", _cell(status), update_width=True)
 
-    def enqueue(self, path: Path, model_type: str) -> None:
-        item = QueuedUpload(path, model_type)
+    def enqueue(self, path: Path, model_type: str, overwrite: bool = False) -> None:
+        item = QueuedUpload(path, model_type, overwrite=overwrite)
         self._add(item)
+        self.queue[item.key].overwrite = overwrite
+        self.queue[item.key].cancel = threading.Event()
         self._set_status(self.queue[item.key], "queued")
         self._run_queue()
 
@@ -105,7 +130,7 @@ class UploadsPane(Vertical):
                 item.cancel.set()
 
     def action_add_files(self) -> None:
-        self.app.action_upload()
+        self.post_message(self.AddRequested())
 
     # -- the worker ----------------------------------------------------------
 
@@ -135,10 +160,15 @@ class UploadsPane(Vertical):
                 item.model_type,
                 cancel=item.cancel,
                 scope=self.conn.scope,
+                overwrite=item.overwrite,
                 on_progress=lambda p: call(self._show_progress, item, p),
             )
         except UploadCancelled:
             call(self._set_status, item, "stopped (ctrl+r resumes)")
+            return
+        except Conflict:  # retrying cannot help: ask whether to replace the model
+            call(self._set_status, item, "name taken")
+            call(self._offer_overwrite, item)
             return
         except Exception as exc:
             call(self._set_status, item, "failed (ctrl+r retries)")
@@ -155,7 +185,19 @@ class UploadsPane(Vertical):
         call(self._set_status, item, f"done · sha256 {str(result.get('sha256'))[:12]}…")
         checked = "sha256 verified by the server" if result.get("sha256_verified") else "sha256 recorded"
         call(self.notify, f"Uploaded {result['type']}/{result['name']} ({checked})", markup=False)
-        call(self.app.refresh_models)
+        call(self.post_message, self.Uploaded(result))
+
+    def _offer_overwrite(self, item: QueuedUpload) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.enqueue(item.path, item.model_type, overwrite=True)
+            else:
+                self._set_status(item, "not uploaded: name taken")
+
+        question = f"{item.model_type}/{item.path.name} already exists. Replace it with {item.path}?"
+        self.app.push_screen(
+            ConfirmModal(question, yes="Overwrite", no="Keep the existing one", title="Name taken"), answered
+        )
 
     def _show_progress(self, item: QueuedUpload, p: Progress) -> None:
         bar = self.query_one(ProgressBar)

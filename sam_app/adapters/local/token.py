@@ -31,6 +31,14 @@ class StaticTokenVerifier:
         return hmac.compare_digest(self._token, (presented or "").encode())
 
 
+def new_token() -> str:
+    """43 URL-safe characters, never starting with '-': `--token -x…` would read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
 def load_or_create_token(config_dir: Path) -> str:
     from_env = os.environ.get("SDAWS_TOKEN", "").strip()
     if from_env:
@@ -43,7 +51,7 @@ def load_or_create_token(config_dir: Path) -> str:
     if existing:
         return existing
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     # O_EXCL + 0600: created private from the first byte, never readable by others.
     temp = path.with_name(f".{TOKEN_FILE}.{secrets.token_hex(4)}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat as stat_mode
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,13 @@ def _is_file(entry: os.DirEntry) -> bool:
     """A regular file, following links; a link loop or dangling link is not one (and no error)."""
     try:
         return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
     except OSError:
         return False
 
@@ -83,3 +91,58 @@ class LocalTreeStore:
 
     def folder_exists(self, folder: str) -> bool:
         return (self.root / folder).is_dir()
+
+    # -- converted (diffusers) folders: one model is a folder holding `marker` --------------
+
+    def _folder_object(self, key: str, marker: str) -> StoredObject | None:
+        path = self.path(key)
+        try:
+            stamp = (path / marker).stat()
+        except OSError:  # missing, not a folder, a link loop
+            return None
+        size = 0
+        for base, _, files in os.walk(path):  # links to folders are not followed: a loop cannot hang us
+            for name in files:
+                try:
+                    size += os.stat(os.path.join(base, name)).st_size
+                except OSError:
+                    continue
+        return StoredObject(key, size, datetime.fromtimestamp(stamp.st_mtime, UTC))
+
+    def list_folders(
+        self, prefix: str, start_after: str | None, limit: int, marker: str
+    ) -> tuple[list[StoredObject], bool]:
+        """Folders directly under the folder part of `prefix` that hold `marker`, in the order
+        S3 lists their keys (`name/` byte order), after `start_after`; sizes are their totals."""
+        folder, _, name_prefix = prefix.partition("/")
+        try:
+            names = [
+                e.name
+                for e in os.scandir(self.root / folder)
+                if not e.name.startswith(".") and e.name.startswith(name_prefix) and _is_dir(e)
+            ]
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return [], False
+        names.sort(key=lambda n: (n + "/").encode("utf-8"))
+        if start_after is not None:
+            after = (start_after.partition("/")[2] + "/").encode("utf-8")
+            names = [n for n in names if (n + "/").encode("utf-8") > after]
+        objects: list[StoredObject] = []
+        for name in names:
+            found = self._folder_object(f"{folder}/{name}", marker)
+            if found is None:
+                continue
+            if len(objects) == limit:
+                return objects, True
+            objects.append(found)
+        return objects, False
+
+    def head_folder(self, key: str, marker: str) -> StoredObject | None:
+        return self._folder_object(key, marker)
+
+    def delete_folder(self, key: str) -> None:
+        path = self.path(key)
+        if path.is_symlink():  # a linked-in folder: drop the link, never the files it points at
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)

@@ -13,8 +13,10 @@ from sam_app.core.services import Services
 from ..responses import documented
 from ..schemas import Deleted, ModelInfo, ModelPage
 
-ModelType = Annotated[str, Path(max_length=64, description="model folder, e.g. Stable-diffusion")]
-ModelName = Annotated[str, Path(max_length=255, description="file name inside the folder")]
+ModelType = Annotated[
+    str, Path(max_length=64, description="model folder, e.g. Stable-diffusion, or diffusers (converted models)")
+]
+ModelName = Annotated[str, Path(max_length=255, description="file name inside the folder (a converted model's name)")]
 
 
 def build(svc: Services) -> APIGatewayRouter:
@@ -22,7 +24,9 @@ def build(svc: Services) -> APIGatewayRouter:
 
     @router.get("/models", summary="List models, page by page", responses=documented(400))
     def list_models(
-        type: Annotated[str | None, Query(max_length=64, description="one model folder; all when omitted")] = None,
+        type: Annotated[
+            str | None, Query(max_length=64, description="one model folder, or diffusers; all when omitted")
+        ] = None,
         prefix: Annotated[str, Query(max_length=200, description="file-name prefix filter")] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
         cursor: Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")] = None,
