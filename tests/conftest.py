@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.support.job_fixtures",
     "tests.support.jobs_api",
     "tests.support.moto_endpoints",
+    "tests.support.parity_job_server",
     "tests.support.sam_local",
     "tests.support.sagemaker_world",
     "tests.support.tui_env",

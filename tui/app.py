@@ -21,7 +21,7 @@ from sdaws.client.config import Settings, Target, load_settings, resolve, save_s
 from sdaws.client.connection import Connection, connect
 from sdaws.client.demo import DEMO_NAME, write_demo
 from sdaws.client.model_info import is_base_model
-from sdaws.contract.model_tree import REQUIRED_TYPE
+from sdaws.contract.model_tree import REQUIRED_TYPE, UPSCALER_TYPES
 from tui.commands import DescribedCommandsProvider
 from tui.screens.busy import BusyModal
 from tui.screens.confirm import ConfirmModal
@@ -245,7 +245,20 @@ class SdawsApp(App[None]):
         prefill = dict(self.form_memory.get(kind, {}))
         tree = self.query_one(ModelTree)
         highlighted = tree.highlighted_model()
-        checkpoints = tree.models_in(REQUIRED_TYPE)
+        if kind not in MODEL_FIELD:  # upscale: a highlighted upscaler is the one to use
+            if highlighted is not None and highlighted.type in UPSCALER_TYPES:
+                prefill["upscaler_1"] = f"{highlighted.type}/{highlighted.name}"
+        else:
+            self._prefill_model(kind, prefill, highlighted, tree.models_in(REQUIRED_TYPE))
+
+        def submitted(job: dict | None) -> None:
+            if job is not None:
+                self._submitted(job)
+
+        self.push_screen(JobForm(kind, self.conn.client, prefill, self.form_memory), submitted)
+
+    @staticmethod
+    def _prefill_model(kind: str, prefill: dict, highlighted, checkpoints: list) -> None:
         if not prefill.get(MODEL_FIELD[kind]) and checkpoints:
             prefill[MODEL_FIELD[kind]] = checkpoints[0].name  # something that runs, until the user picks
         if highlighted is not None and is_base_model(highlighted.type):
@@ -254,12 +267,6 @@ class SdawsApp(App[None]):
         elif highlighted is not None and highlighted.type == "Lora" and kind in ("txt2img", "img2img"):
             loras = [entry for entry in prefill.get("loras") or [] if entry["name"] != highlighted.name]
             prefill["loras"] = [*loras, {"name": highlighted.name, "weight": 1.0}]
-
-        def submitted(job: dict | None) -> None:
-            if job is not None:
-                self._submitted(job)
-
-        self.push_screen(JobForm(kind, self.conn.client, prefill, self.form_memory), submitted)
 
     @io_worker(group="submit", exclusive=False, title="Submit job")
     def submit(self, kind: str, params: dict) -> None:
@@ -281,6 +288,11 @@ class SdawsApp(App[None]):
     @on(JobsPane.OpenJob)
     def _open_job(self, event: JobsPane.OpenJob) -> None:
         self.open_job(event.job_id)
+
+    @on(JobDetailScreen.UpscaleRequested)
+    def _upscale_output(self, event: JobDetailScreen.UpscaleRequested) -> None:
+        self.form_memory.setdefault("upscale", {})["image"] = event.key  # the job's image, already on the server
+        self.action_new_job("upscale")
 
     @on(JobsPane.CancelJob)
     @on(JobDetailScreen.CancelRequested)
@@ -356,6 +368,7 @@ class SdawsApp(App[None]):
             "img2img": "Generate from a starting image, with LoRAs and a VAE from the tree",
             "train": "Train a LoRA or DreamBooth on a dataset folder",
             "merge": "Merge two or three checkpoints or converted (diffusers) models",
+            "upscale": "Upscale an image with ESRGAN/SwinIR/… and restore faces (the WebUI's extras)",
         }
         for kind in FORMS:
             yield SystemCommand(f"New {kind} job", help_text[kind], lambda k=kind: self.action_new_job(k))

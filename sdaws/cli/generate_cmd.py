@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from sdaws.cli.common import UsageError, api_errors
+from sdaws.cli.parity_args import add_generation_parity_args, generation_parity_values
 from sdaws.cli.submit import add_submit_args, check_params, submit
 from sdaws.contract.specs import SCHEDULERS
 
@@ -27,7 +28,10 @@ def lora_arg(text: str) -> dict:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="make images from a prompt (txt2img, or img2img with --init-image)")
-    parser.add_argument("prompt", help="the prompt; <lora:NAME:W> tags use LoRAs from Lora/ as in the WebUI")
+    parser.add_argument(
+        "prompt",
+        help="the prompt; <lora:NAME:W> tags use LoRAs from Lora/, and embeddings/ are used by name, as in the WebUI",
+    )
     parser.add_argument("--model", required=True, help="checkpoint name in Stable-diffusion/, or a converted name")
     parser.add_argument("--negative", default="", help="negative prompt")
     parser.add_argument(
@@ -44,6 +48,7 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--init-image", type=Path, help="start from this image (img2img)")
     parser.add_argument("--strength", type=float, help="img2img denoising strength 0..1")
+    add_generation_parity_args(parser)
     add_submit_args(parser)
     parser.set_defaults(func=cmd_generate)
 
@@ -70,7 +75,8 @@ def _values(args: argparse.Namespace) -> dict:
 def cmd_generate(args: argparse.Namespace) -> int:
     kind = "img2img" if args.init_image else "txt2img"
     values = _values(args)
-    files = {}
+    parity, files = generation_parity_values(args, img2img=bool(args.init_image))
+    values |= parity
     if args.init_image:
         files["init_image"] = (args.init_image, "--init-image")
         values["denoising_strength"] = args.strength

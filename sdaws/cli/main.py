@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES = (
     "generate_cmd",
     "train_cmd",
     "merge_cmd",
+    "upscale_cmd",
     "endpoints_cmd",
 )
 

@@ -26,7 +26,7 @@ from sdaws.cli.common import (
 from sdaws.cli.words import in_cli_words
 from sdaws.client.api import ApiClient, ApiError
 from sdaws.client.job_follow import JobUpdate, first_line, follow_job, no_answer, status_line
-from sdaws.client.job_inputs import check_local_input, placeholder, upload_job_inputs
+from sdaws.client.job_inputs import check_local_input, placeholder, set_slot, upload_job_inputs
 from sdaws.client.job_params import build_params
 from sdaws.client.outputs import save_outputs
 from sdaws.client.safe_text import printable
@@ -43,14 +43,15 @@ def add_submit_args(parser: argparse.ArgumentParser) -> None:
 
 
 def check_params(kind: str, values: dict, files: dict[str, tuple[Path, str]]) -> tuple[dict, dict[str, Path]]:
-    """(params, local files) checked with the API's spec; ``files`` maps param -> (path, flag)."""
+    """(params, local files) checked with the API's spec; ``files`` maps a params slot
+    (``init_image``, ``controlnet.0.image``) -> (path, flag)."""
     checked: dict[str, Path] = {}
-    for param, (path, flag) in files.items():
+    for slot, (path, flag) in files.items():
         try:
-            checked[param] = check_local_input(param, path, flag)
+            checked[slot] = check_local_input(slot, path, flag)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        values[param] = placeholder(param, checked[param])  # until the upload gives the key
+        set_slot(values, slot, placeholder(slot, checked[slot]))  # until the upload gives the key
     try:
         return build_params(kind, values), checked
     except ValueError as exc:

@@ -45,7 +45,7 @@ def default_output_name(model: str, suffix: str = "") -> str:
     return strip_model_extension(model.rsplit("/", 1)[-1]) + suffix
 
 
-_PROBLEM_START = re.compile(r"(?:^|; )(?:params\.)?([A-Za-z_]+)(?:\.[\w.]+)?(?: <[^>]*>)?: ")
+_PROBLEM_START = re.compile(r"(?:^|; )(?:params\.)?([A-Za-z_]\w*)(?:\.[\w.]+)?(?: <[^>]*>)?: ")
 
 
 def errors_by_field(message: str, fields: list[str] | tuple[str, ...]) -> dict[str, str]:

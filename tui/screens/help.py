@@ -17,7 +17,7 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | Key | Where | Does |
 | --- | --- | --- |
 | `m` `u` `j` | anywhere | Models · Uploads · Jobs tab |
-| `n` | anywhere | new job: txt2img, img2img, train, merge |
+| `n` | anywhere | new job: txt2img, img2img, train, merge, upscale |
 | `ctrl+p` | anywhere | command palette: every action by name or description (e.g. "Create demo model") |
 | `s` | anywhere | settings: API URL, token, Test Connection |
 | `e` | anywhere | inference endpoints: status, `+` / `-` instances, `d` delete, `r` refresh |
@@ -34,6 +34,7 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | `x` | Jobs, job view | cancel the job (asks first) |
 | `enter` | job view outputs | open the highlighted image large |
 | `o` | job view | save outputs to a local folder (offers to create it) |
+| `u` | job view | upscale the highlighted image (the upscale form, on it) |
 | `ctrl+s` | job forms, convert, export | submit |
 | `escape` | dialogs, job view | back |
 | `f1` `?` | anywhere | this help |
@@ -46,6 +47,12 @@ are noise; it is there to try converting, generating and training on a CPU.
 **LoRAs.** Pick them (with weights) and a VAE in the txt2img/img2img forms, or write
 `<lora:name:0.8>` in the prompt: the name is a file in `Lora/`, as in the WebUI.
 
+**WebUI parity.** The forms' collapsible sections hold hires fix, the SDXL refiner,
+ControlNet units (`ControlNet/`), inpainting (a mask file or a rectangle), live previews,
+training buckets/captions/saves/samples/resume and the merge methods; each form's first
+line names the tree folders its job reads. Embeddings from `embeddings/` are used by
+name in the prompt.
+
 **Connecting.** With nothing configured sdaws runs its API on this machine over the
 local model root. `sdaws --api URL --token T`, Settings (saved to the user config
 dir), or a `sagemaker_ui.json` with `api_gateway_url` and `api_token` in the current
@@ -57,7 +64,7 @@ Files are `.safetensors` or `.ckpt`; a file without extension gets `.ckpt`.
 model, export them back to one file, or delete them.
 
 **Scripts.** `sdaws models ls|info|rm`, `sdaws upload FILE --type T`,
-`sdaws jobs ls|show|watch|cancel`, `sdaws generate|train|merge ...` — add `--json` for machines.
+`sdaws jobs ls|show|watch|cancel`, `sdaws generate|train|merge|upscale ...` — add `--json` for machines.
 """
 
 

@@ -45,12 +45,20 @@ class JobDetailScreen(Screen[None]):
         Binding("escape,backspace", "app.pop_screen", "Back"),
         Binding("x", "cancel_job", "Cancel job"),
         Binding("o", "save_outputs", "Save outputs"),
+        Binding("u", "upscale_image", "Upscale image"),
     ]
 
     class CancelRequested(Message):
         def __init__(self, job_id: str) -> None:
             super().__init__()
             self.job_id = job_id
+
+    class UpscaleRequested(Message):
+        """Upscale one of this job's images: ``key`` is its output key (the upscale spec's image)."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
 
     job: reactive[dict] = reactive(dict, always_update=True)
     image_paths: reactive[list[Path]] = reactive(list, always_update=True)
@@ -165,6 +173,16 @@ class JobDetailScreen(Screen[None]):
         path = self.image_paths[int(event.option.id or 0)]
         note = DEMO_NOTE if self.is_demo else ""
         self.app.push_screen(ImageScreen(path, self.half_block, note=note))
+
+    def action_upscale_image(self) -> None:
+        options = self.query_one("#output-list", OptionList)
+        if not self.image_paths or options.highlighted is None:
+            self.notify("Upscale: highlight one of the job's images first", markup=False)
+            return
+        name = self.image_paths[options.highlighted].name
+        key = next((o.get("key") for o in self.job.get("outputs") or [] if o.get("name") == name), None)
+        if key:
+            self.post_message(self.UpscaleRequested(str(key)))
 
     def action_cancel_job(self) -> None:
         self.post_message(self.CancelRequested(self.job_id))

@@ -14,6 +14,7 @@ KINDS = (
     ("img2img", "Generate from a starting image"),
     ("train", "Train a LoRA / DreamBooth on a dataset folder"),
     ("merge", "Merge two or three checkpoints"),
+    ("upscale", "Upscale an image, restore faces (extras)"),
 )
 
 

@@ -1,0 +1,133 @@
+"""Pilot tests of the WebUI-parity job flows against the real local server running real (tiny,
+CPU) jobs: an upscale with an ESRGAN model from the tree, and a txt2img with hires fix and a
+ControlNet unit filled in the form."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from textual.widgets import Checkbox, Input, Select
+
+from sdaws.client.config import Target
+from tests.support.parity_job_server import CONTROLNET, ESRGAN, MODEL
+from tests.support.pilot import settle, until
+from tui.app import SdawsApp
+from tui.screens.job_detail import JobDetailScreen
+from tui.screens.job_form import JobForm
+from tui.screens.job_kind import KINDS
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+SIZE = (140, 44)
+JOB_WAIT = 3000  # event-loop turns (~0.1 s each): a tiny CPU job on a busy 2-core box
+
+
+@pytest.fixture
+def app(parity_job_server, user_env):
+    server = parity_job_server
+    return SdawsApp(Target(server.url, server.token, "test"), half_block_images=True)
+
+
+async def open_form(pilot, kind: str) -> JobForm:
+    """As a user does: n, the kind from the list, enter."""
+    app = pilot.app
+    await until(pilot, lambda: app.conn is not None, "connected")
+    await pilot.press("n")
+    await settle(pilot)
+    await pilot.click("#job-kinds")
+    app.screen.query_one("#job-kinds").highlighted = [k for k, _ in KINDS].index(kind)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, JobForm), "form open")
+    await settle(pilot)
+    return app.screen
+
+
+async def choose(pilot, form: JobForm, field: str, value: str) -> None:
+    select = form.query_one(f"#f-{field}", Select)
+    await until(pilot, lambda: value in [v for _, v in select._options], f"{value} offered in {field}")
+    select.value = value
+
+
+async def finished(pilot) -> tuple[JobDetailScreen, dict]:
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job detail open")
+    screen: JobDetailScreen = app.screen
+    await until(
+        pilot,
+        lambda: (
+            screen.job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED")
+            and (screen.job["status"] != "SUCCEEDED" or screen.outputs_shown)
+        ),
+        "job finished",
+        JOB_WAIT,
+    )
+    assert screen.job["status"] == "SUCCEEDED", screen.job.get("error")
+    return screen, screen.job
+
+
+@pytest.mark.anyio
+async def test_upscale_form_runs_an_esrgan_model_and_shows_the_larger_image(app, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.effect_noise((20, 12), 64).convert("RGB").save(photo)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "upscale")
+        form.query_one("#f-image", Input).value = str(photo)
+        await choose(pilot, form, "upscaler_1", ESRGAN)
+        form.query_one("#f-upscaling_resize", Input).value = "4"
+        form.query_one("#f-tile", Input).value = "0"
+        await pilot.press("ctrl+s")
+        screen, job = await finished(pilot)
+        assert job["kind"] == "upscale" and job["params"]["upscaler_1"] == ESRGAN
+        assert job["params"]["image"].startswith("job-inputs/")
+        await until(pilot, lambda: len(screen.image_paths) == 1, "the image is kept")
+        with Image.open(screen.image_paths[0]) as image:
+            assert image.size == (80, 48)
+
+        await pilot.press("u")  # upscale this job's own image again: it is not uploaded, it is named
+        await until(pilot, lambda: isinstance(app.screen, JobForm), "the upscale form on the job's image")
+        again = app.screen
+        await settle(pilot)
+        key = again.query_one("#f-image", Input).value
+        assert key.startswith(f"job-outputs/{job['job_id']}/")
+        await choose(pilot, again, "upscaler_1", "Lanczos")
+        again.query_one("#f-upscaling_resize", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job_id != job["job_id"], "new job"
+        )
+        screen, second = await finished(pilot)
+        assert second["params"]["image"] == key
+        await until(pilot, lambda: len(screen.image_paths) == 1, "the image is kept")
+        with Image.open(screen.image_paths[0]) as image:
+            assert image.size == (160, 96)
+
+
+@pytest.mark.anyio
+async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
+    control = tmp_path / "square.png"
+    square = Image.new("RGB", (64, 64), "black")
+    square.paste("white", (16, 16, 48, 48))
+    square.save(control)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "txt2img")
+        for name, value in (("model", MODEL), ("prompt", "a house"), ("steps", "2"), ("seed", "5")):
+            form.query_one(f"#f-{name}", Input).value = value
+        form.query_one("#f-width", Input).value = "64"
+        form.query_one("#f-height", Input).value = "64"
+        form.query_one("#f-enable_hr", Checkbox).value = True
+        form.query_one("#f-hr_scale", Input).value = "1.5"
+        form.query_one("#f-hr_second_pass_steps", Input).value = "2"
+        form.query_one("#f-denoising_strength", Input).value = "0.5"
+        await choose(pilot, form, "cn1_model", CONTROLNET)
+        form.query_one("#f-cn1_image", Input).value = str(control)
+        form.query_one("#f-cn1_weight", Input).value = "0.9"
+        await pilot.press("ctrl+s")
+        screen, job = await finished(pilot)
+        params = job["params"]
+        assert params["enable_hr"] is True and params["hr_scale"] == 1.5 and params["hr_second_pass_steps"] == 2
+        (unit,) = params["controlnet"]
+        assert unit["model"] == CONTROLNET and unit["weight"] == 0.9 and unit["image"].startswith("job-inputs/")
+        await until(pilot, lambda: len(screen.image_paths) == 1, "the image is kept")
+        with Image.open(screen.image_paths[0]) as image:
+            assert image.size == (96, 96)  # the hires pass's size
+            infotext = image.info.get("parameters", "")
+        assert "Hires upscale: 1.5" in infotext and "ControlNet 0:" in infotext
