@@ -3,6 +3,8 @@ a PNG the size of the init image, white (repaint) inside the rectangle, black el
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,7 +21,8 @@ def parse_rect(text: str) -> tuple[int, int, int, int]:
 
 
 def rectangle_mask(init_image: Path, rect: str) -> Path:
-    """A mask PNG for ``init_image`` with ``rect`` ("x,y,w,h") to repaint, in a fresh temp folder."""
+    """A mask PNG for ``init_image`` with ``rect`` ("x,y,w,h") to repaint, in a fresh temp folder
+    that goes when this process exits (the mask is uploaded with the job before then)."""
     from PIL import Image, UnidentifiedImageError
 
     x, y, w, h = parse_rect(rect)
@@ -34,6 +37,8 @@ def rectangle_mask(init_image: Path, rect: str) -> Path:
         raise ValueError(f"the rectangle starts outside the {size[0]}x{size[1]} init image")
     mask = Image.new("L", size, 0)
     mask.paste(255, (x, y, min(x + w, size[0]), min(y + h, size[1])))
-    path = Path(tempfile.mkdtemp(prefix="sdaws-mask-")) / "mask-rect.png"
+    folder = Path(tempfile.mkdtemp(prefix="sdaws-mask-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "mask-rect.png"
     mask.save(path)
     return path

@@ -141,8 +141,12 @@ def test_train_with_buckets_captions_and_intermediate_saves(tiny_jobs, tmp_path)
     assert (tiny_jobs.models / "Lora/bucketed.safetensors").is_file()
 
 
-def test_inpaint_a_rectangle_drawn_with_mask_rect(parity_job_server, user_env, tmp_path):
+def test_inpaint_a_rectangle_drawn_with_mask_rect(parity_job_server, user_env, tmp_path, monkeypatch):
     import numpy as np
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where the CLI draws the mask
 
     init = tmp_path / "init.png"
     source = np.random.default_rng(4).integers(0, 256, (64, 64, 3), dtype=np.uint8)
@@ -165,3 +169,4 @@ def test_inpaint_a_rectangle_drawn_with_mask_rect(parity_job_server, user_env, t
     outside[16:40, 16:48] = False
     assert np.abs(made[outside] - source[outside]).max() <= 1  # the rest of the picture is kept
     assert np.abs(made[~outside] - source[~outside]).max() > 1  # the rectangle was repainted
+    assert not list(scratch.glob("sdaws-mask-*"))  # the drawn mask went with the CLI
