@@ -31,7 +31,7 @@ def serve_job_file(handler, files: LocalJobFiles) -> None:
         handler.close_connection = True
         return handler._send_error(403, "forbidden", "URL signature is invalid or expired; ask the API for a fresh URL")
     try:
-        path = files.paths.path(key)
+        path = files.paths.readable(key) if method == "GET" else files.paths.path(key)
     except ValueError:
         handler.close_connection = True
         return handler._send_error(404, "not_found", "no such file")

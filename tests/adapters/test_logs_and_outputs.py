@@ -98,7 +98,7 @@ def test_outputs_are_discovered_and_downloadable(stack):
     s3.put_object(Bucket=bucket, Key="diffusers/conv/unet/diffusion_pytorch_model.safetensors", Body=b"12345")
     outputs = S3JobOutputs(s3, bucket)
 
-    image_job = job_record(JOB, "txt2img", {"prompt": "x", "model": "m"})
+    image_job = job_record(JOB, "txt2img", {"prompt": "x", "model": "m"}, status="SUCCEEDED")
     found = outputs.discover(image_job)
     assert found == [
         {"type": "images", "name": "00000-7.png", "key": f"jobs/{JOB}/output/images/00000-7.png", "size": 10}
@@ -107,7 +107,7 @@ def test_outputs_are_discovered_and_downloadable(stack):
     [listed] = outputs.list(image_job)
     assert requests.get(listed["url"], timeout=10).content == b"\x89PNG-bytes"  # moto answers requests in-process
 
-    convert_job = job_record("1" * 32, "convert", {"model": "a.safetensors", "output_name": "conv"})
+    convert_job = job_record("1" * 32, "convert", {"model": "a.safetensors", "output_name": "conv"}, status="SUCCEEDED")
     convert_job.outputs = outputs.discover(convert_job)
     assert convert_job.outputs == [{"type": "diffusers", "name": "conv", "key": "diffusers/conv", "size": 7}]
     assert outputs.list(convert_job)[0]["url"] is None  # a folder has no single download

@@ -4,12 +4,13 @@ VAE-approx/ when present, else the WebUI's cheap latent-to-RGB approximation (CP
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
 from sam_app.adapters.local.job_runner import job_command
 from tests.support.env import need, torch_available
-from tests.support.parity import downloads, log_events, open_png, run
+from tests.support.parity import downloads, log_events, open_png, run, submit
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -72,3 +73,23 @@ def test_taesd_decoder_in_vae_approx_gives_full_size_previews(api, models_dir):
     assert len(pngs) == 4 and all(open_png(p).size == (SIZE, SIZE) for p in pngs)
     (image,) = downloads(api, job)[:1]
     assert open_png(image).size == (SIZE, SIZE)
+
+
+def test_previews_download_while_the_job_still_runs(api):
+    import httpx
+
+    created = submit(api, "txt2img", PARAMS | {"steps": 120, "preview_every": 1, "batch_size": 1})
+    assert created.status_code == 201, created.text
+    job_id = created.json()["job_id"]
+    seen_running = None
+    while seen_running is None:
+        time.sleep(0.05)
+        status = api.get(f"/jobs/{job_id}").json()["status"]
+        previews = [o for o in api.get(f"/jobs/{job_id}/outputs").json()["outputs"] if o["type"] == "previews"]
+        if status in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        if status == "RUNNING" and previews:
+            seen_running = httpx.get(previews[0]["url"])  # fetched before the job ended
+    assert seen_running is not None, "the job ended before any preview was listed"
+    assert seen_running.status_code == 200 and open_png(seen_running.content).size == (SIZE // 8, SIZE // 8)
+    api.post(f"/jobs/{job_id}/cancel")

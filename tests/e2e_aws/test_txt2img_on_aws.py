@@ -16,7 +16,15 @@ from sdaws.contract.progress import parse_line
 from tests.support.aws_calls import made_in_this_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-PARAMS = {"prompt": "a lighthouse at dusk", "model": "tiny-sd", "steps": 2, "width": 32, "height": 32, "seed": 3}
+PARAMS = {
+    "prompt": "a lighthouse at dusk",
+    "model": "tiny-sd",
+    "steps": 2,
+    "width": 32,
+    "height": 32,
+    "seed": 3,
+    "preview_every": 1,
+}
 
 
 def test_txt2img_from_the_client_to_an_image_on_aws(aws_end_to_end, tmp_path):
@@ -39,12 +47,24 @@ def test_txt2img_from_the_client_to_an_image_on_aws(aws_end_to_end, tmp_path):
     finally:
         serving.stop()
     assert notice["invocationStatus"] == "Completed", notice
+    # SageMaker's notice has not come: the job still runs, and the previews the endpoint
+    # uploaded while it denoised are listed, each with a URL that downloads it.
+    assert e2e.client.get_job(job["job_id"])["status"] not in ("SUCCEEDED", "FAILED")
+    live = e2e.client.job_outputs(job["job_id"])["outputs"]
+    assert [(o["type"], o["name"]) for o in live] == [
+        ("previews", "00000-step-0001.png"),
+        ("previews", "00000-step-0002.png"),
+    ]
+    preview = e2e.client.download(live[-1]["url"], tmp_path / "preview.png")
+    assert Image.open(io.BytesIO(preview.read_bytes())).size == (16, 16)  # the cheap approximation: latent size
     e2e.deliver_inference_notice(e2e.world.env["INFERENCE_SUCCESS_TOPIC_ARN"], notice)
 
     done = e2e.wait_for(job["job_id"], ("SUCCEEDED", "FAILED"))
     assert done["status"] == "SUCCEEDED", done
-    assert [(o["type"], o["name"]) for o in done["outputs"]] == [("images", "00000-3.png")]
-    [output] = e2e.client.job_outputs(job["job_id"])["outputs"]
+    images = [o for o in e2e.client.job_outputs(job["job_id"])["outputs"] if o["type"] == "images"]
+    assert [o["name"] for o in images] == ["00000-3.png"]
+    assert {o["type"] for o in done["outputs"]} == {"images", "previews"}  # the previews stay with the job
+    [output] = images
     saved = e2e.client.download(output["url"], tmp_path / "image.png")
     assert Image.open(io.BytesIO(saved.read_bytes())).size == (32, 32)
 

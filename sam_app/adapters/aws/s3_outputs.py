@@ -4,7 +4,8 @@ Named results (merge, export, convert, train) land in the model tree where
 sdaws.contract.outputs places them: processing jobs upload their tree folder straight into
 the tree, the training state machine copies the trained file there. Images
 (txt2img/img2img) stay under `jobs/<job id>/output/<type>/…`, where the endpoint wrote
-them. `discover` finds them once a job has finished, so the record can list them.
+them. `discover` finds them once a job has finished, so the record can list them; while
+it runs, its live previews are listed as the endpoint uploads them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from sam_app.core.jobs_ports import JobRecord
+from sdaws.contract.job_status import is_final
 from sdaws.contract.model_tree import CONVERTED_PREFIX
-from sdaws.contract.outputs import IMAGE_KINDS, result_key
+from sdaws.contract.outputs import IMAGE_KINDS, PREVIEWS_FOLDER, result_key
 
 from .sagemaker_launcher import job_folder
 
@@ -34,7 +36,7 @@ class S3JobOutputs:
     # JobOutputs
     def list(self, job: JobRecord) -> list[dict]:
         listed = []
-        for output in job.outputs:
+        for output in job.outputs if is_final(job.status) else self._live(job):
             key = output.get("key") or ""
             is_file = bool(key) and not key.endswith("/") and output.get("type") != CONVERTED_PREFIX
             url = self._url(key) if is_file else None
@@ -59,6 +61,16 @@ class S3JobOutputs:
             if len(objects) >= MAX_DISCOVERED:
                 break
         return objects[:MAX_DISCOVERED]
+
+    def _live(self, job: JobRecord) -> list[dict]:
+        """A running generation's previews so far: the endpoint uploads each as it is made."""
+        if job.kind not in IMAGE_KINDS:
+            return []
+        prefix = f"{job_folder(job.job_id)}/output/{PREVIEWS_FOLDER}/"
+        return [
+            _output(PREVIEWS_FOLDER, obj["Key"][len(prefix) :], obj["Key"], obj["Size"])
+            for obj in self._listing(prefix)
+        ]
 
     def discover(self, job: JobRecord) -> list[dict]:
         """What the finished job wrote, as output records ({type, name, key, size})."""

@@ -18,11 +18,14 @@ from urllib.parse import quote
 from sam_app.core.jobs_ports import JobRecord, LogPage
 from sdaws.contract.errors import InvalidInput
 from sdaws.contract.job_status import is_final
-from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
+from sdaws.contract.model_tree import IMAGE_EXTENSIONS, JOB_INPUTS_PREFIX
+from sdaws.contract.outputs import PREVIEWS_FOLDER, SAMPLES_FOLDER
 
 from .signing import PartSigner
 
 JOB_OUTPUTS_PREFIX = "job-outputs"
+# Output folders a job fills while it runs; clients may fetch them before it ends.
+LIVE_FOLDERS = (PREVIEWS_FOLDER, SAMPLES_FOLDER)
 FILES_ROUTE = "/_files/"
 DOWNLOAD_URL_SECONDS = 6 * 3600
 MAX_LOG_LINE = 16_000
@@ -33,6 +36,21 @@ class KeyPaths:
     def __init__(self, models_dir: Path, data_dir: Path) -> None:
         self.models_dir = Path(models_dir).resolve()
         self.data_dir = Path(data_dir).resolve()
+        self.jobs_dir = self.data_dir / "jobs"  # each job's work folder; its output/ moves out when it ends
+
+    def running_output(self, job_id: str, folder: str) -> Path:
+        """Where a running job writes the files of one output folder (previews, samples)."""
+        return self.jobs_dir / job_id / "output" / folder
+
+    def readable(self, key: str) -> Path:
+        """The file to read for `key`: a live output (a preview, a training sample) is read
+        from the running job's folder until the job ends and its results move to the key."""
+        path = self.path(key)
+        parts = key.split("/")
+        if path.exists() or parts[0] != JOB_OUTPUTS_PREFIX or len(parts) != 4 or parts[2] not in LIVE_FOLDERS:
+            return path
+        live = self.running_output(parts[1], parts[2]) / parts[3]
+        return live if live.is_file() and not live.is_symlink() else path
 
     def path(self, key: str) -> Path:
         """The file or folder for `key`; ValueError when it would leave its root.
@@ -92,11 +110,24 @@ class LocalJobFiles:
     # JobOutputs
     def list(self, job: JobRecord) -> list[dict]:
         listed = []
-        for output in job.outputs:
-            path = self.paths.path(output["key"])
+        for output in job.outputs if is_final(job.status) else self._live(job.job_id):
+            path = self.paths.readable(output["key"])
             url = self.url("GET", output["key"], 0, DOWNLOAD_URL_SECONDS) if path.is_file() else None
             listed.append({k: output.get(k) for k in ("type", "name", "key", "size")} | {"url": url})
         return listed
+
+    def _live(self, job_id: str) -> list[dict]:
+        """A running job's previews and samples so far, under the keys they will keep."""
+        live = []
+        for folder in LIVE_FOLDERS:
+            where = self.paths.running_output(job_id, folder)
+            files = sorted(where.iterdir()) if where.is_dir() else []
+            for file in files:  # an image being written has a .partial name until it is whole
+                if file.suffix.lower() not in IMAGE_EXTENSIONS or not file.is_file() or file.is_symlink():
+                    continue
+                key = f"{JOB_OUTPUTS_PREFIX}/{job_id}/{folder}/{file.name}"
+                live.append({"type": folder, "name": file.name, "key": key, "size": file.stat().st_size})
+        return live
 
 
 class LocalJobLogs:

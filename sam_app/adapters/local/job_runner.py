@@ -121,7 +121,7 @@ class LocalJobRunner:
         self.clock = clock
         self.command = command
         self.stop_grace_s = stop_grace_s
-        self.jobs_dir = paths.data_dir / "jobs"
+        self.jobs_dir = paths.jobs_dir
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen] = {}
