@@ -131,3 +131,23 @@ async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
             assert image.size == (96, 96)  # the hires pass's size
             infotext = image.info.get("parameters", "")
         assert "Hires upscale: 1.5" in infotext and "ControlNet 0:" in infotext
+
+
+@pytest.mark.anyio
+async def test_the_job_view_shows_live_previews_while_the_job_denoises(app):
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "txt2img")
+        for name, value in (("model", MODEL), ("prompt", "a boat"), ("steps", "150"), ("seed", "2")):
+            form.query_one(f"#f-{name}", Input).value = value
+        form.query_one("#f-width", Input).value = "64"
+        form.query_one("#f-height", Input).value = "64"
+        form.query_one("#f-preview_every", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job detail open")
+        screen: JobDetailScreen = app.screen
+        await until(pilot, lambda: screen.live_preview is not None, "a live preview shown", JOB_WAIT)
+        name, status = screen.live_preview
+        assert status == "RUNNING" and "-step-" in name  # shown while it still denoised
+        assert screen.query_one("#job-image").children  # the picture itself
+        assert "Live preview" in str(screen.query_one("#outputs-hint").render())
+        screen.client.cancel_job(screen.job_id)  # the rest of its 150 steps would only hold up the next test

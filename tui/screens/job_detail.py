@@ -4,7 +4,8 @@ A worker follows the job with the client's one follow loop (`sdaws.client.job_fo
 the same as `sdaws jobs watch`) and posts each update to the screen. Once the job has
 succeeded its images are fetched to the cache folder the view names, listed, and the
 highlighted one is shown with textual-image (sixel / kitty graphics where the terminal
-has them, half-blocks elsewhere, e.g. in tmux); Enter opens it large.
+has them, half-blocks elsewhere, e.g. in tmux); Enter opens it large. While it denoises,
+each live preview the job announces (`preview_every`) is fetched and shown in that place.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from sdaws.client.demo import is_demo_model
 from sdaws.client.job_follow import JobUpdate, first_line, follow_job, readable, status_line
 from sdaws.client.outputs import save_outputs
 from sdaws.client.safe_text import printable
+from sdaws.contract.outputs import PREVIEWS_FOLDER
+from sdaws.contract.progress import parse_line
 from tui.screens.image_view import ImageScreen, image_widget
 from tui.workers import io_worker
 
@@ -71,6 +74,7 @@ class JobDetailScreen(Screen[None]):
         self.log_lines: list[str] = []  # what the log pane shows, as text
         self.outputs_shown = False
         self.is_demo = False
+        self.live_preview: tuple[str, str] | None = None  # (preview name, job status) last shown
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -98,14 +102,37 @@ class JobDetailScreen(Screen[None]):
     @io_worker(group="job-detail-follow", title="Job")
     def _follow(self) -> None:
         def shown(update: JobUpdate) -> None:
-            if not self._stop.is_set():  # the view may have closed while this poll ran
-                self.app.call_from_thread(self._show_update, update)
+            if self._stop.is_set():  # the view may have closed while this poll ran
+                return
+            self.app.call_from_thread(self._show_update, update)
+            announced = [e for e in map(parse_line, update.lines) if e and e.get("type") == PREVIEWS_FOLDER]
+            if announced and update.job.get("status") == "RUNNING":
+                self._fetch_live_preview(str(announced[-1].get("name") or ""), update.job["status"])
 
         final = follow_job(self.client, self.job_id, shown, interval=POLL_S, stop=self._stop)
         if final is not None and final.get("status") == "SUCCEEDED":
             result = save_outputs(self.client, self.job_id, outputs_folder(self.job_id), images_only=True)
             if not self._stop.is_set():
                 self.app.call_from_thread(self._show_images, result.saved)
+
+    def _fetch_live_preview(self, name: str, status: str) -> None:
+        """The newest announced preview, fetched into the cache folder (runs in the follow worker)."""
+        listed = self.client.job_outputs(self.job_id)["outputs"]
+        found = next((o for o in listed if o.get("type") == PREVIEWS_FOLDER and o.get("name") == name), None)
+        if found is None or not found.get("url"):
+            return  # listed at the next poll (or the job ended: its images come instead)
+        path = self.client.download(found["url"], outputs_folder(self.job_id) / PREVIEWS_FOLDER / Path(name).name)
+        if not self._stop.is_set():
+            self.app.call_from_thread(self._show_live_preview, path, status)
+
+    def _show_live_preview(self, path: Path, status: str) -> None:
+        if not self.is_attached or self.outputs_shown:
+            return  # the finished images have taken its place
+        holder = self.query_one("#job-image", Vertical)
+        holder.remove_children()
+        holder.mount(image_widget(path, self.half_block))
+        self.query_one("#outputs-hint", Label).update(printable(f"Live preview: {path.name}", single_line=True))
+        self.live_preview = (path.name, status)
 
     def _show_images(self, paths: list[Path]) -> None:
         if self.is_attached:
