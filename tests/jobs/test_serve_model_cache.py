@@ -47,7 +47,17 @@ def serving(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SDAWS_MODEL_CACHE": str(cache)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sdaws_jobs.serve", "--host", "127.0.0.1", "--port", str(port), "--models", str(tree)],
+            [
+                sys.executable,
+                "-m",
+                "sdaws_jobs.serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--models",
+                str(tree),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
