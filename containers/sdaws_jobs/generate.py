@@ -44,7 +44,6 @@ def _load_model(
     if ref.kind == "hub":
         raise SpecError(f"{what} {name!r} not found in the {channel} channel")
     progress.message(f"loading {what} {_basename(name)}")
-    (scratch / channel).mkdir(parents=True, exist_ok=True)
     # A single file's cached conversion stays (is not evicted) while its weights load.
     with model_folder(ref, scratch / channel, half=runtime.half, cache=cache) as model_dir:
         pipe = load_text2image(model_dir, runtime, image2image)
@@ -55,7 +54,7 @@ def _load_model(
 
 def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime, cache=None):
     """A ready Kit for `spec`: the txt2img pipeline (scheduler, VAE, LoRAs, embeddings) and its extras.
-    `cache`: the converted-model cache for single files (default: the job's, pipelines.job_model_cache)."""
+    `cache`: the converted-model cache for single files (default: the job's, model_cache.job_model_cache)."""
     from .pipelines import apply_loras, set_scheduler
     from .render import Kit
     from .runtime import optimize_pipeline
