@@ -34,28 +34,33 @@ def lora_refs(spec: Txt2ImgSpec) -> list[LoraRef]:
     return refs
 
 
-def _load_model(layout: Layout, channel: str, name: str, scratch: Path, runtime, what: str, image2image=False):
-    from .pipelines import load_text2image, local_model_dir
+def _load_model(
+    layout: Layout, channel: str, name: str, scratch: Path, runtime, what: str, image2image=False, vae=None, cache=None
+):
+    """The pipeline of the model in `channel` (with the VAE file `vae` swapped in, if any)."""
+    from .pipelines import load_text2image, load_vae, model_folder
 
     ref = find_model(layout.channel(channel), _basename(name))
     if ref.kind == "hub":
         raise SpecError(f"{what} {name!r} not found in the {channel} channel")
     progress.message(f"loading {what} {_basename(name)}")
-    (scratch / channel).mkdir(parents=True, exist_ok=True)
-    model_dir = local_model_dir(ref, scratch / channel, half=runtime.half)
-    return load_text2image(model_dir, runtime, image2image), model_dir
+    # A single file's cached conversion stays (is not evicted) while its weights load.
+    with model_folder(ref, scratch / channel, half=runtime.half, cache=cache) as model_dir:
+        pipe = load_text2image(model_dir, runtime, image2image)
+        if vae is not None:
+            pipe.vae = load_vae(vae, model_dir, runtime)  # configured like the base: reads its vae/ config
+    return pipe
 
 
-def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime):
-    """A ready Kit for `spec`: the txt2img pipeline (scheduler, VAE, LoRAs, embeddings) and its extras."""
-    from .pipelines import apply_loras, load_vae, set_scheduler
+def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime, cache=None):
+    """A ready Kit for `spec`: the txt2img pipeline (scheduler, VAE, LoRAs, embeddings) and its extras.
+    `cache`: the converted-model cache for single files (default: the job's, model_cache.job_model_cache)."""
+    from .pipelines import apply_loras, set_scheduler
     from .render import Kit
     from .runtime import optimize_pipeline
 
-    pipe, model_dir = _load_model(layout, "model", spec.model, scratch, runtime, "model")
-    if spec.vae:
-        vae_path = find_file(layout.channel("vae"), _basename(spec.vae), CHECKPOINT_EXTS, "VAE")
-        pipe.vae = load_vae(vae_path, model_dir, runtime)
+    vae = find_file(layout.channel("vae"), _basename(spec.vae), CHECKPOINT_EXTS, "VAE") if spec.vae else None
+    pipe = _load_model(layout, "model", spec.model, scratch, runtime, "model", vae=vae, cache=cache)
     set_scheduler(pipe, spec.scheduler)
     loras = [
         (find_file(layout.channel("lora"), _basename(r.name), (".safetensors",), "LoRA"), r.weight)
@@ -75,7 +80,9 @@ def build_pipeline(spec: Txt2ImgSpec, layout: Layout, scratch: Path, runtime):
         for unit in kit.controlnet:
             unit.model.to(runtime.device)
     if spec.refiner_checkpoint:
-        refiner, _ = _load_model(layout, "refiner", spec.refiner_checkpoint, scratch, runtime, "refiner", True)
+        refiner = _load_model(
+            layout, "refiner", spec.refiner_checkpoint, scratch, runtime, "refiner", True, cache=cache
+        )
         if getattr(refiner, "text_encoder_2", None) is None:
             raise SpecError(f"refiner {spec.refiner_checkpoint!r} is not an SDXL model")
         set_scheduler(refiner, spec.scheduler)

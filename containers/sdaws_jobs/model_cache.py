@@ -35,7 +35,9 @@ first to go once released).
 Sharing with the tree. A diffusers folder in the tree's diffusers/ whose
 sdaws_conversion.json records the same source sha256 and options is used as is (no
 second copy). Root and bound come from $SDAWS_MODEL_CACHE and
-$SDAWS_MODEL_CACHE_MAX_GB (the local runner points the first at its data dir).
+$SDAWS_MODEL_CACHE_MAX_GB, the tree's diffusers/ from $SDAWS_TREE_CONVERTED (the local
+runner points them at <data>/cache/converted and <models>/diffusers: the cache survives
+restarts); the serving container keeps one beside its staged models for its lifetime.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ from .convert.identity import file_sha256, quick_fingerprint
 
 ENV_ROOT = "SDAWS_MODEL_CACHE"
 ENV_MAX_GB = "SDAWS_MODEL_CACHE_MAX_GB"
+# The tree's converted folders (<models>/diffusers) when the job runs beside a tree (the
+# local runner sets it): a conversion of the same file found there is used as is.
+ENV_TREE_CONVERTED = "SDAWS_TREE_CONVERTED"
 DEFAULT_MAX_BYTES = 32 << 30  # four SDXL models, or a dozen SD1
 # Bump when the conversion engine's output for the same input changes: old entries miss.
 ENGINE_OUTPUT_VERSION = 1
@@ -112,8 +117,9 @@ def _stat_identity(st: os.stat_result) -> dict:
     }
 
 
-def _stamp_sha256(folder: Path, sha: str) -> None:
-    """Record the source's hash in the conversion record (it was computed alongside)."""
+def stamp_source_sha256(folder: Path, sha: str) -> None:
+    """Record the source's hash in a conversion record (it was computed alongside): the
+    cache then trusts the folder as that file's conversion (a convert job's result in the tree)."""
     record = _read_json(folder / CONVERSION_RECORD) or {}
     _write_json(folder / CONVERSION_RECORD, {**record, "source_sha256": sha})
 
@@ -272,7 +278,7 @@ class ModelCache:
             sha = self._hashed(hashed, src, before)
             found = self._entry(_key(sha, options), sha, stack) or self._tree_folder(sha, options)
             if found is not None:
-                self._remember(src, before, sha)
+                self.remember(src, before, sha)
                 return found
         staging = self.root / "staging" / f"convert-{uuid.uuid4().hex}"
         try:
@@ -289,7 +295,7 @@ class ModelCache:
                 finally:
                     hasher.join()
                 sha = self._hashed(hashed, src, before)
-                _stamp_sha256(out, sha)
+                stamp_source_sha256(out, sha)
                 return self._publish(src, before, sha, quick, options, out, stack)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -332,11 +338,12 @@ class ModelCache:
             if not (target / ENTRY_RECORD).is_file():
                 raise
             # Someone published the same content first (a copy under another name): theirs.
-        self._remember(src, before, sha)
+        self.remember(src, before, sha)
         self.evict(keep={key})
         return Hit(target, "converted", sha)
 
-    def _remember(self, src: Path, st: os.stat_result, sha: str) -> None:
+    def remember(self, src: Path, st: os.stat_result, sha: str) -> None:
+        """`src`, as `st` describes it, has content `sha`: later lookups need only a stat."""
         _write_json(self._memo_path(st), {"identity": _stat_identity(st), "sha256": sha, "name": src.name})
         memos = sorted((self.root / "memo").iterdir(), key=lambda p: p.stat().st_mtime)
         for old in memos[: max(0, len(memos) - MEMO_LIMIT)]:
@@ -409,3 +416,9 @@ class ModelCache:
                 yield True
         finally:
             os.close(fd)
+
+
+def job_model_cache() -> ModelCache:
+    """The cache a job process shares with the other jobs (see the environment above)."""
+    tree = os.environ.get(ENV_TREE_CONVERTED)
+    return ModelCache.from_env(tree_converted=Path(tree) if tree else None)

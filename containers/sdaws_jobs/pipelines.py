@@ -1,17 +1,21 @@
 """Loading a Stable Diffusion pipeline (SD1/SD2/SDXL) with scheduler, VAE and LoRAs.
 
-A single-file checkpoint is first converted by the conversion engine (safe loading:
-no pickle code runs) into a diffusers folder under `scratch`, then loaded like any
+A single-file checkpoint is converted by the conversion engine (safe loading: no
+pickle code runs) into a diffusers folder once, kept in the converted-model cache
+(model_cache.py) and reused by every later job on the same file, then loaded like any
 diffusers folder. Hub models go through the Hugging Face cache (HF_HOME honoured).
 Nothing here reaches the network unless the reference is a repo id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+from . import progress
 from .errors import SpecError
 from .model_ref import ModelRef
 from .runtime import Runtime
@@ -34,17 +38,36 @@ def hf_token() -> str | None:
     return os.environ.get("HF_TOKEN") or os.environ.get("HF_API_TOKEN") or None
 
 
+_HOW = {
+    "converted": "converted once; later jobs on this file reuse the conversion",
+    "cache": "reusing its cached conversion",
+    "tree": "reusing its conversion in the tree's diffusers/",
+}
+
+
+@contextlib.contextmanager
+def model_folder(ref: ModelRef, scratch: Path, half: bool = False, cache=None) -> Iterator[Path]:
+    """A diffusers folder for `ref` while the block runs: as is, the cached conversion of a
+    single file (converted now on a miss; not evicted while the block runs), or the HF cache.
+    `cache` defaults to the job's (model_cache.job_model_cache)."""
+    if ref.kind != "single_file":
+        yield local_model_dir(ref, scratch, half)
+        return
+    from .model_cache import job_model_cache
+
+    cache = cache or job_model_cache()
+    with cache.converted(ref.path, half=half) as hit:
+        # Users (and the tests) see whether this job paid for a conversion.
+        progress.message(f"{ref.path.name}: {_HOW[hit.how]}")
+        yield hit.folder
+
+
 def local_model_dir(ref: ModelRef, scratch: Path, half: bool = False) -> Path:
-    """A diffusers folder for `ref`: as is, converted from a single file, or from the HF cache."""
+    """A diffusers folder for a diffusers or hub `ref` (single files: model_folder)."""
     if ref.kind == "diffusers":
         return ref.path
     if ref.kind == "single_file":
-        from .convert import convert_checkpoint  # the conversion engine; heavy, so imported late
-
-        target = scratch / "converted"
-        if not (target / "model_index.json").is_file():
-            convert_checkpoint(ref.path, target, half=half)
-        return target
+        raise ValueError("a single-file checkpoint goes through model_folder (the converted-model cache)")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 

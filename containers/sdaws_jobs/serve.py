@@ -144,6 +144,18 @@ class Generator:
         self._key: tuple | None = None
         self._pipe = None
         self._scratch: str | None = None
+        self._model_cache = None
+
+    def model_cache(self):
+        """Converted single files, kept across requests (and models) for the container's life;
+        with a tree, its diffusers/ conversions are used as they are."""
+        if self._model_cache is None:
+            from .model_cache import ModelCache
+
+            self._model_cache = ModelCache.from_env(
+                tree_converted=self.layout.models_root / CONVERTED_PREFIX, default_root=self.cache_dir / "converted"
+            )
+        return self._model_cache
 
     def _pipeline(self, spec: Txt2ImgSpec, layout: Layout, source: tuple):
         from .generate import build_pipeline
@@ -170,7 +182,8 @@ class Generator:
                 shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = tempfile.mkdtemp(prefix="sdaws-serve-")
             _quiet_progress_bars()
-            self._pipe = build_pipeline(spec, layout, Path(self._scratch), pick_runtime(spec.half))
+            runtime = pick_runtime(spec.half)
+            self._pipe = build_pipeline(spec, layout, Path(self._scratch), runtime, cache=self.model_cache())
             self._pipe.pipe.set_progress_bar_config(disable=True)
             self._key = key
         set_scheduler(self._pipe.pipe, spec.scheduler)

@@ -252,7 +252,7 @@ def run(spec: TrainSpec, layout: Layout, kind: str) -> None:
     import torch
     import torch.nn.functional as F
 
-    from .pipelines import local_model_dir
+    from .pipelines import model_folder
     from .runtime import pick_runtime
 
     examples = find_examples(layout.channel("dataset"), spec.default_caption, spec.caption_extension)
@@ -269,7 +269,8 @@ def run(spec: TrainSpec, layout: Layout, kind: str) -> None:
     with tempfile.TemporaryDirectory(prefix="sdaws-train-") as scratch:
         ref = find_model(layout.channel("model"), spec.base_model)
         progress.message(f"loading base model {spec.base_model}")
-        parts = _components(local_model_dir(ref, Path(scratch)), runtime, spec)
+        with model_folder(ref, Path(scratch)) as model_dir:  # a single file: converted once, cached
+            parts = _components(model_dir, runtime, spec)
         for name in _modules(parts):
             parts[name].to(device)
         params = _add_adapters(parts, spec)

@@ -17,6 +17,8 @@ class S3TreeStore:
         self.bucket = bucket
 
     def list_files(self, prefix: str, start_after: str | None, limit: int) -> tuple[list[StoredObject], bool]:
+        """One page: a ListObjectsV2 from `start_after` (the cursor), continued only while
+        hidden keys left it short, so a page of a 100,000-model folder costs one request."""
         objects: list[StoredObject] = []
         kwargs = {"Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": min(1000, limit + 1)}
         if start_after:
@@ -32,7 +34,12 @@ class S3TreeStore:
                 objects.append(StoredObject(item["Key"], item["Size"], item["LastModified"]))
             if not page.get("IsTruncated"):
                 return objects, False
+            if len(objects) == limit:
+                # Full, and S3 has more keys: asking again only to see one more would cost a
+                # request per page. Were the rest all hidden, the next page is empty and final.
+                return objects, True
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
+            kwargs["MaxKeys"] = min(1000, limit - len(objects) + 1)
             kwargs.pop("StartAfter", None)
 
     def head(self, key: str) -> StoredObject | None:

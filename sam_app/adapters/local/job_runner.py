@@ -10,9 +10,10 @@ folders, `diffusers/`) or into `job-outputs/<id>/` (images, samples). At most
 A job never outlives its server: it runs under job_guard.py, which follows the
 server's death (a parent-death signal) by stopping the job's whole process group,
 and a restart stops whatever is left of a previous server's jobs. Its scratch space
-(TMPDIR: models converted for one run, temp folders) is `<job>/scratch`, removed when
-the job ends and, for jobs a stopped server left, on restart; compiler caches
-(TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR) are shared under `<data>/cache/`, where
+(TMPDIR: temp folders) is `<job>/scratch`, removed when the job ends and, for jobs a
+stopped server left, on restart; compiler caches (TORCHINDUCTOR_CACHE_DIR,
+TRITON_CACHE_DIR) and the converted-model cache (SDAWS_MODEL_CACHE: single files
+converted once for generation and training) are shared under `<data>/cache/`, where
 the next job reuses them, instead of piling up in the system's temp folder.
 """
 
@@ -36,7 +37,7 @@ from sam_app.core.jobs_service import advance_job
 from sam_app.core.ports import Clock
 from sdaws.contract import job_status as st
 from sdaws.contract.entrypoint import job_argv
-from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
+from sdaws.contract.model_tree import CONVERTED_PREFIX, JOB_INPUTS_PREFIX
 from sdaws.contract.progress import parse_line
 
 from .job_files import KeyPaths, link_or_copy
@@ -65,7 +66,7 @@ def guarded(command: list[str]) -> list[str]:
     return [sys.executable, "-E", "-s", str(GUARD), str(os.getpid()), "--", *command]
 
 
-def job_environment(data_dir: Path, workdir: Path) -> dict[str, str]:
+def job_environment(data_dir: Path, workdir: Path, models_dir: Path | None = None) -> dict[str, str]:
     scratch = workdir / SCRATCH
     scratch.mkdir(parents=True, exist_ok=True)
     cache = data_dir / "cache"
@@ -76,7 +77,13 @@ def job_environment(data_dir: Path, workdir: Path) -> dict[str, str]:
         "TORCHINDUCTOR_CACHE_DIR": cache / "torchinductor",
         "TRITON_CACHE_DIR": cache / "triton",
     }
-    return os.environ | {"PYTHONUNBUFFERED": "1"} | {k: str(v) for k, v in places.items()}
+    # Single-file checkpoints converted for txt2img/img2img/train, kept for the next job and
+    # across restarts (sdaws_jobs.model_cache); a $SDAWS_MODEL_CACHE the user set wins.
+    shared = {"SDAWS_MODEL_CACHE": os.environ.get("SDAWS_MODEL_CACHE") or cache / "converted"}
+    if models_dir is not None:
+        shared["SDAWS_TREE_CONVERTED"] = models_dir / CONVERTED_PREFIX  # its conversions are reused as they are
+    env = places | shared
+    return os.environ | {"PYTHONUNBUFFERED": "1"} | {k: str(v) for k, v in env.items()}
 
 
 class _Log:
@@ -261,7 +268,7 @@ class LocalJobRunner:
         try:
             try:
                 self._stage(job, workdir)
-                env = job_environment(self.paths.data_dir, workdir)
+                env = job_environment(self.paths.data_dir, workdir, self.paths.models_dir)
             except (StageError, OSError, ValueError) as exc:
                 log.note(f"could not prepare the job: {exc}")
                 self._advance(job_id, st.FAILED, error=f"could not prepare the job: {exc}")

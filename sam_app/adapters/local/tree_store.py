@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import stat as stat_mode
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,9 +33,37 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
+# A folder's change time is trusted only once it is this old: the kernel stamps it from a
+# coarse clock (a few ms), so two changes within one tick can leave the same time behind.
+SETTLED_S = 2.0
+
+
+class _FolderNames:
+    """The sorted names of one folder's visible files, remembered while the folder is
+    unchanged: paging through 100,000 models then costs a bisect and a page of stats
+    instead of a scan and sort of the whole folder per page."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_folder: dict[Path, tuple[int, int, list[bytes]]] = {}
+
+    def get(self, directory: Path) -> list[bytes]:
+        st = os.stat(directory)  # FileNotFoundError / NotADirectoryError: the caller's
+        with self._lock:
+            known = self._by_folder.get(directory)
+        if known and known[:2] == (st.st_ino, st.st_mtime_ns):
+            return known[2]
+        names = sorted(os.fsencode(e.name) for e in os.scandir(directory) if not e.name.startswith(".") and _is_file(e))
+        if time.time() - st.st_mtime_ns / 1e9 > SETTLED_S:  # else: scanned again next time
+            with self._lock:
+                self._by_folder[directory] = (st.st_ino, st.st_mtime_ns, names)
+        return names
+
+
 class LocalTreeStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._names = _FolderNames()
 
     def path(self, key: str) -> Path:
         # Keys are validated by the core; this lexical check guards against anything that
@@ -52,26 +83,29 @@ class LocalTreeStore:
         folder, _, name_prefix = prefix.partition("/")
         directory = self.root / folder
         try:
-            entries = [
-                e
-                for e in os.scandir(directory)
-                if not e.name.startswith(".") and e.name.startswith(name_prefix) and _is_file(e)
-            ]
+            # Byte order, like S3 listings, so cursors mean the same in both worlds.
+            names = self._names.get(directory)
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return [], False
-        # Byte order, like S3 listings, so cursors mean the same in both worlds.
-        entries.sort(key=lambda e: e.name.encode("utf-8"))
+        wanted = os.fsencode(name_prefix)
+        first = bisect.bisect_left(names, wanted)
         if start_after is not None:
-            after = start_after.partition("/")[2].encode("utf-8")
-            entries = [e for e in entries if e.name.encode("utf-8") > after]
-        page = entries[:limit]
-        objects = []
-        for entry in page:
+            first = max(first, bisect.bisect_right(names, os.fsencode(start_after.partition("/")[2])))
+        objects, more = [], False
+        for raw in names[first:]:
+            if not raw.startswith(wanted):
+                break  # sorted: the names with this prefix are one run
+            if len(objects) == limit:
+                more = True
+                break
+            name = os.fsdecode(raw)
             try:
-                objects.append(self._object(f"{folder}/{entry.name}", entry.stat()))
-            except OSError:  # deleted between scandir and stat, or a link that leads nowhere
+                stat = os.stat(directory / name)
+            except OSError:  # deleted since the scan, or a link that leads nowhere
                 continue
-        return objects, len(entries) > limit
+            if stat_is_file(stat):
+                objects.append(self._object(f"{folder}/{name}", stat))
+        return objects, more
 
     def head(self, key: str) -> StoredObject | None:
         path = self.path(key)
