@@ -78,7 +78,7 @@ def job_environment(data_dir: Path, workdir: Path, models_dir: Path | None = Non
         "TRITON_CACHE_DIR": cache / "triton",
     }
     # Single-file checkpoints converted for txt2img/img2img/train, kept for the next job and
-    # across restarts (sdaws_jobs.model_cache); a $SDAWS_MODEL_CACHE the user set wins.
+    # across restarts; a $SDAWS_MODEL_CACHE the user set wins.
     shared = {"SDAWS_MODEL_CACHE": os.environ.get("SDAWS_MODEL_CACHE") or cache / "converted"}
     if models_dir is not None:
         shared["SDAWS_TREE_CONVERTED"] = models_dir / CONVERTED_PREFIX  # its conversions are reused as they are
