@@ -56,15 +56,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sdaws.contract.entrypoint import MODEL_CACHE_ENV, TREE_CONVERTED_ENV
+
 from .convert.convert import CONVERSION_RECORD
 from .convert.errors import ConvertError
 from .convert.identity import file_sha256, quick_fingerprint
 
-ENV_ROOT = "SDAWS_MODEL_CACHE"
-ENV_MAX_GB = "SDAWS_MODEL_CACHE_MAX_GB"
+ENV_ROOT = MODEL_CACHE_ENV
+ENV_MAX_GB = f"{MODEL_CACHE_ENV}_MAX_GB"
 # The tree's converted folders (<models>/diffusers) when the job runs beside a tree (the
 # local runner sets it): a conversion of the same file found there is used as is.
-ENV_TREE_CONVERTED = "SDAWS_TREE_CONVERTED"
+ENV_TREE_CONVERTED = TREE_CONVERTED_ENV
 DEFAULT_MAX_BYTES = 32 << 30  # four SDXL models, or a dozen SD1
 # Bump when the conversion engine's output for the same input changes: old entries miss.
 ENGINE_OUTPUT_VERSION = 1

@@ -36,7 +36,7 @@ from sam_app.core.jobs_ports import JobRecord, JobRecords
 from sam_app.core.jobs_service import advance_job
 from sam_app.core.ports import Clock
 from sdaws.contract import job_status as st
-from sdaws.contract.entrypoint import job_argv
+from sdaws.contract.entrypoint import MODEL_CACHE_ENV, TREE_CONVERTED_ENV, job_argv
 from sdaws.contract.model_tree import CONVERTED_PREFIX, JOB_INPUTS_PREFIX
 from sdaws.contract.progress import parse_line
 
@@ -79,9 +79,9 @@ def job_environment(data_dir: Path, workdir: Path, models_dir: Path | None = Non
     }
     # Single-file checkpoints converted for txt2img/img2img/train, kept for the next job and
     # across restarts; a $SDAWS_MODEL_CACHE the user set wins.
-    shared = {"SDAWS_MODEL_CACHE": os.environ.get("SDAWS_MODEL_CACHE") or cache / "converted"}
+    shared = {MODEL_CACHE_ENV: os.environ.get(MODEL_CACHE_ENV) or cache / "converted"}
     if models_dir is not None:
-        shared["SDAWS_TREE_CONVERTED"] = models_dir / CONVERTED_PREFIX  # its conversions are reused as they are
+        shared[TREE_CONVERTED_ENV] = models_dir / CONVERTED_PREFIX  # its conversions are reused as they are
     env = places | shared
     return os.environ | {"PYTHONUNBUFFERED": "1"} | {k: str(v) for k, v in env.items()}
 
