@@ -98,7 +98,11 @@ class MemoryCatalog:
         return {k: self.facts[k] for k in keys if k in self.facts}
 
     def hashed(self, prefix: str = ""):
-        return [(k, f) for k, f in self.facts.items() if str(f.get("sha256") or "").lower().startswith(prefix) and f.get("sha256")]
+        return [
+            (k, f)
+            for k, f in self.facts.items()
+            if str(f.get("sha256") or "").lower().startswith(prefix) and f.get("sha256")
+        ]
 
 
 class InstantHasher:

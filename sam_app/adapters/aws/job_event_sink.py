@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sam_app.core.job_events import JobTransition, timestamped
 from sam_app.core.jobs_ports import JobRecords
 from sdaws.contract import job_status as st
+from sdaws.contract.import_spec import KIND as IMPORT_KIND
 
 from .s3_outputs import S3JobOutputs
 
@@ -44,6 +45,8 @@ class JobEventSink:
         logger.info(
             "job %s -> %s %s", transition.job_id, transition.new_status, "applied" if moved else "ignored (not newer)"
         )
+        if moved and st.is_final(transition.new_status) and job.kind == IMPORT_KIND and self._outputs is not None:
+            self._outputs.forget_secrets(job.job_id)  # the import's token lives no longer than its job
         if moved and transition.notify:
             self._notify(job.kind, job.name, transition)
         return moved

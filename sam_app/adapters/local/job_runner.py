@@ -42,6 +42,7 @@ from sdaws.contract.progress import parse_line
 
 from .job_files import KeyPaths, link_or_copy
 from .job_results import collect_results
+from .job_secrets import discard_secrets
 from .process_group import alive, command_line, kill_group, signal_group
 
 logger = logging.getLogger(__name__)
@@ -292,6 +293,7 @@ class LocalJobRunner:
             self._follow(job_id, proc, log)
         finally:
             self._remove_scratch(job_id)
+            discard_secrets(self.jobs_dir, job_id)  # an import's token lives no longer than its job
             log.close()
 
     def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:
