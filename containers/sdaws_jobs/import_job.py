@@ -19,7 +19,6 @@ Run as every job: `python -m sdaws_jobs import --workdir DIR`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -198,24 +197,10 @@ def run(spec: ImportSpec, layout: Layout, kind: str = KIND) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run an import through the shared entrypoint (exit codes, stdout discipline, SIGTERM,
-    the failure file) as if "import" were registered; stage 2 registers it and drops this."""
+    """`python -m sdaws_jobs.import_job ARGS` is `python -m sdaws_jobs import ARGS`."""
     from . import __main__ as entry
 
-    parser = argparse.ArgumentParser(prog="python -m sdaws_jobs.import_job", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir")
-    parser.add_argument("--input")
-    parser.add_argument("--output")
-    parser.add_argument("--spec")
-    args = parser.parse_args(argv)
-    entry.RUNNERS.setdefault(KIND, "sdaws_jobs.import_job:run")
-    registered = entry.parse_spec
-    entry.parse_spec = lambda kind, raw: ImportSpec.model_validate(raw) if kind == KIND else registered(kind, raw)
-    try:
-        layout = Layout.resolve(args.workdir, args.input, args.output, args.spec)
-        return entry.run_job(KIND, layout)
-    finally:
-        entry.parse_spec = registered
+    return entry.main(["import", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ run as a runner runs it (a subprocess reading its workdir), locally and into mot
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -288,7 +289,10 @@ def test_into_s3_the_object_appears_only_whole_and_verified(tmp_path, server, mo
     assert run.code == 0, run.stderr[-3000:]
     assert s3.get_object(Bucket="sdaws-models", Key="Lora/x.safetensors")["Body"].read() == data
     assert run.outputs()[0]["stored"] == "s3://sdaws-models/Lora/x.safetensors"
-    assert not (work / "output").exists() or _everything_visible(work / "output") == []  # no local copy
+    # no local copy: only the manifest naming what was stored (jobs/<id>/output/ on AWS)
+    assert _everything_visible(work / "output") == ["import.json"]
+    manifest = json.loads((work / "output" / "import.json").read_text())
+    assert manifest["key"] == "Lora/x.safetensors" and manifest["sha256"] == hashlib.sha256(data).hexdigest()
 
     bad = import_workdir(
         tmp_path / "bad",

@@ -151,7 +151,7 @@ def import_workdir(root: Path, spec: dict, token: str | None = None) -> Path:
 
 
 def import_argv(workdir: Path) -> list[str]:
-    return [sys.executable, "-m", "sdaws_jobs.import_job", "--workdir", str(workdir)]
+    return [sys.executable, "-m", "sdaws_jobs", "import", "--workdir", str(workdir)]
 
 
 def import_env(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -159,7 +159,7 @@ def import_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_import(workdir: Path, env: dict[str, str] | None = None, timeout: float = 300) -> ImportRun:
-    """`python -m sdaws_jobs.import_job --workdir DIR`, as a runner starts a job."""
+    """`python -m sdaws_jobs import --workdir DIR`, as a runner starts a job."""
     proc = subprocess.run(import_argv(workdir), capture_output=True, text=True, timeout=timeout, env=import_env(env))
     events = [e for e in map(parse_line, proc.stdout.splitlines()) if e is not None]
     return ImportRun(proc.returncode, events, proc.stdout, proc.stderr)
