@@ -36,8 +36,12 @@ def register(subparsers) -> None:
         help="import a model from an https URL or Hugging Face, server-side",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("source", help="https://… or a Hugging Face repo id: org/name, org/name:sub/folder, org/name:file")
-    parser.add_argument("--type", required=True, help="tree folder (Lora, Stable-diffusion, …) or diffusers for a folder")
+    parser.add_argument(
+        "source", help="https://… or a Hugging Face repo id: org/name, org/name:sub/folder, org/name:file"
+    )
+    parser.add_argument(
+        "--type", required=True, help="tree folder (Lora, Stable-diffusion, …) or diffusers for a folder"
+    )
     parser.add_argument("--name", help="file (or folder) name in the tree; default: what the source says")
     parser.add_argument("--sha256", help="expected sha256: the import fails, keeping nothing, unless it matches")
     parser.add_argument("--revision", help="Hugging Face branch, tag or commit")

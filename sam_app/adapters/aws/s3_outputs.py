@@ -37,6 +37,14 @@ class S3JobOutputs:
         self._bucket = bucket
         self._url_seconds = url_seconds
 
+    @property
+    def s3(self):
+        return self._s3
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
     # JobOutputs
     def list(self, job: JobRecord) -> list[dict]:
         listed = []
