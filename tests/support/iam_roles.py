@@ -113,7 +113,7 @@ def caller_roles(frame, acting_as: str | None) -> tuple[str, ...]:
         relative = _under(path, SAM_APP)
         if relative is not None:
             outermost_product, outermost_function = relative, frame.f_code.co_name
-        elif (job_relative := _under(path, JOBS)) is not None:
+        elif _under(path, JOBS) is not None:
             in_jobs = True
         frame = frame.f_back
     if outermost_product is not None:
