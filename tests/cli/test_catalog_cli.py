@@ -25,7 +25,7 @@ from tests.support.catalog_files import (
     write_webui_user_metadata,
 )
 from tests.support.env import REPO_ROOT
-from tests.support.import_server import ModelServer, Served
+from tests.support.import_server import ModelServer, Served, fill_hf_cache
 
 SDAWS = str(Path(sys.executable).parent / "sdaws")
 SOURCE_TOKEN = "civitai-key-5f1c0ffee5f1c0ffee"
@@ -205,3 +205,21 @@ def test_import_mistakes_get_one_line_and_the_right_exit_code(api_server):
     assert folder_as_lora.returncode == 1 and "diffusers" in folder_as_lora.stderr
     not_a_source = sdaws(url, "import", "ftp://x/y", "--type", "Lora")
     assert not_a_source.returncode == 2 and "https://" in not_a_source.stderr
+
+
+def test_import_from_hugging_face_a_file_and_a_diffusers_folder(api_server, tmp_path, monkeypatch):
+    """The server's job runner reads the Hugging Face cache offline (the test fills it);
+    the user's HF_TOKEN reaches the job, not its record or log."""
+    files = fill_hf_cache(tmp_path / "hf")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the server's environment is the job's
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    url, hf = api_server.url, {"HF_TOKEN": "hf_user_token_0123456789abcdef"}
+    one = sdaws(url, "import", "org/tiny-pipe:v1-5-pruned.safetensors", "--type", "Stable-diffusion", "--wait", env=hf)
+    assert one.returncode == 0, one.stderr
+    stored = tmp_path / "models" / "Stable-diffusion" / "v1-5-pruned.safetensors"
+    assert stored.read_bytes() == files["v1-5-pruned.safetensors"]
+    folder = sdaws(url, "import", "org/tiny-pipe", "--type", "diffusers", "--name", "tiny", "--wait", "--json", env=hf)
+    assert ok_json(folder)["job"]["status"] == "SUCCEEDED"
+    unet = tmp_path / "models" / "diffusers" / "tiny" / "unet" / "diffusion_pytorch_model.safetensors"
+    assert unet.read_bytes() == files["unet/diffusion_pytorch_model.safetensors"]
+    assert b"hf_user_token_0123456789abcdef" not in _everything_under(tmp_path / "data")
