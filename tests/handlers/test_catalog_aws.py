@@ -231,3 +231,28 @@ def test_the_import_job_streams_into_the_bucket_as_the_execution_role(compute_ap
 
     hash_job.run(HashSpec.model_validate({"key": "Lora/m.safetensors"}), layout)
     assert json.loads((work / "output" / "hash.json").read_text())["sha256"] == manifest["sha256"]
+
+
+def test_use_as_preview_takes_an_image_a_job_made(compute_api, lora_bytes):
+    """A txt2img job's image, where the endpoint wrote it and the job events found it."""
+    from sam_app.core.jobs_service import new_job_id
+    from tests.support.job_record import job_record
+
+    call, env = compute_api
+    s3, bucket = boto3.client("s3"), env["MODELS_BUCKET"]
+    s3.put_object(Bucket=bucket, Key="Lora/sks_cat.safetensors", Body=lora_bytes)
+    records = DynamoJobRecords(boto3.resource("dynamodb").Table(env["JOBS_TABLE"]))
+    job = job_record(new_job_id(), "txt2img", {"prompt": "a cat"}, status="RUNNING")
+    records.put_new(job)
+    image = PNG_1X1 + b"\0"  # a PNG's bytes (the trailing byte makes it this job's own)
+    s3.put_object(Bucket=bucket, Key=f"jobs/{job.job_id}/output/images/00000-42.png", Body=image)
+    assert _sink(env).apply(JobTransition(job.job_id, st.predecessors(st.SUCCEEDED), st.SUCCEEDED))
+
+    status, shown = call(
+        "PUT", "/models/Lora/sks_cat.safetensors/preview", {"job_id": job.job_id, "output": "00000-42.png"}
+    )
+    assert status == 200, shown
+    assert shown["preview"] == "Lora/sks_cat.preview.png" and shown["from_job"] == job.job_id
+    assert s3.get_object(Bucket=bucket, Key="Lora/sks_cat.preview.png")["Body"].read() == image
+    status, missing = call("PUT", "/models/Lora/sks_cat.safetensors/preview", {"job_id": job.job_id, "output": "x.png"})
+    assert status == 404 and "00000-42.png" in missing["message"]
