@@ -18,7 +18,7 @@ import sys
 import time
 
 from sdaws.contract.hash_spec import KIND as HASH_KIND
-from sdaws.contract.hash_spec import TREE_BUCKET_ENV, HashSpec
+from sdaws.contract.hash_spec import RESULT_FILE, TREE_BUCKET_ENV, HashSpec
 from sdaws.contract.hashes import sha256_of_ranges
 
 from . import progress
@@ -29,7 +29,6 @@ from .layout import Layout
 CHUNK = 64 * 1024 * 1024
 PREFETCH = 4
 ATTEMPTS = 5
-RESULT_FILE = "hash.json"
 
 
 def _code(exc: Exception) -> str:

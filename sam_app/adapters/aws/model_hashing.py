@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from botocore.exceptions import ClientError
 
 from sdaws.contract.hash_spec import KIND as HASH_KIND
+from sdaws.contract.hash_spec import RESULT_FILE
 
 from .s3_hasher import NEEDS_JOB, HashOutcome, S3Hasher
 
 logger = logging.getLogger(__name__)
-RESULT_FILE = "hash.json"  # what the hash job writes to its output/ (sdaws_jobs.hash_job)
 
 
 def hash_job_key(key: str, etag: str) -> str:
