@@ -33,7 +33,8 @@ SOURCE_TOKEN = "civitai-key-5f1c0ffee5f1c0ffee"
 
 def sdaws(url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'containers'}", **(env or {})}
-    full_env.pop("SDAWS_IMPORT_TOKEN", None) if not env or "SDAWS_IMPORT_TOKEN" not in env else None
+    if "SDAWS_IMPORT_TOKEN" not in (env or {}):  # only where the test sets it
+        full_env.pop("SDAWS_IMPORT_TOKEN", None)
     return subprocess.run(
         [SDAWS, *args, "--api", url, "--token", TOKEN], capture_output=True, text=True, env=full_env, timeout=timeout
     )
