@@ -202,10 +202,14 @@ class LocalJobRunner:
                 log.note(f"{RESTARTED}; marked FAILED")
                 log.close()
                 self._advance(job.job_id, st.FAILED, error=RESTARTED)
+        queued = self._all(st.QUEUED)
+        waiting = {job.job_id for job in queued}
         for entry in self.jobs_dir.iterdir():  # no job of this server runs yet: all scratch is left over
             if entry.is_dir() and not entry.is_symlink():
                 self._remove_scratch(entry.name)
-        for job in reversed(self._all(st.QUEUED)):
+                if entry.name not in waiting:  # an import that died with the server keeps no token
+                    discard_secrets(self.jobs_dir, entry.name)
+        for job in reversed(queued):
             self.launch(job)
 
     def stop(self) -> None:
