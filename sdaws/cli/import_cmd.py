@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 
 from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
-from sdaws.cli.jobs_cmd import finish, follow
+from sdaws.cli.submit import ProgressLine, finish, stopped_following
 from sdaws.client import catalog
+from sdaws.client.api import ApiError
+from sdaws.client.job_follow import follow_job
 from sdaws.client.safe_text import printable
 from sdaws.contract.errors import InvalidInput
 from sdaws.contract.import_spec import HF_TOKEN_ENVS, TOKEN_ENV, parse_source
@@ -86,7 +88,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         raise _usage(str(exc)) from None
     token = source_token(args)
-    with open_connection(args) as conn:
+    # outlive_me: in local mode the server that runs the import outlives this command.
+    with open_connection(args, outlive_me=True) as conn:
         job = catalog.start_import(
             conn.client,
             args.source,
@@ -106,16 +109,11 @@ def cmd_import(args: argparse.Namespace) -> int:
                 print(f"follow it with: sdaws jobs watch {job['job_id']}", file=sys.stderr)
             return 0
 
-        def on_line(line: str) -> None:
-            if not args.json:
-                print(printable(line, single_line=True), file=sys.stderr)
-
         try:
-            done = follow(conn.client, job["job_id"], args.interval, on_line, lambda _job: None)
+            done = follow_job(conn.client, job["job_id"], ProgressLine(quiet=args.json), interval=args.interval)
         except KeyboardInterrupt:
-            print("sdaws: stopped watching (the import goes on)", file=sys.stderr)
+            print(f"\nsdaws: stopped waiting; the import goes on (sdaws jobs watch {job['job_id']})", file=sys.stderr)
             return 130
-        if not args.json:
-            for output in done.get("outputs") or []:
-                print(f"imported {printable(output.get('key') or output.get('name'), single_line=True)}")
-        return finish(conn.client, done, None, args.json)
+        except ApiError as exc:  # the server stopped answering: say how to look again
+            raise stopped_following(exc, job["job_id"]) from None
+        return finish(conn.client, done or job, None, args.json)
