@@ -9,6 +9,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from sam_app.core.models_service import DEFAULT_PAGE, MAX_PAGE
 from sam_app.core.services import Services
+from sdaws.contract.errors import InvalidInput
+from sdaws.contract.model_tree import MODEL_TYPES, canonical_type
 
 from ..catalog_schemas import CatalogModelInfo, HashMatches
 from ..responses import documented
@@ -19,6 +21,14 @@ ModelType = Annotated[
     str, Path(max_length=64, description="model folder, e.g. Stable-diffusion, or diffusers (converted models)")
 ]
 ModelName = Annotated[str, Path(max_length=255, description="file name inside the folder (a converted model's name)")]
+
+
+def is_tree_folder(model_type: str) -> bool:
+    """A WebUI model folder (whose files have sidecars), not the converted diffusers/ prefix."""
+    try:
+        return canonical_type(model_type) in MODEL_TYPES
+    except InvalidInput:
+        return False
 
 
 def build(svc: Services) -> APIGatewayRouter:
@@ -51,7 +61,7 @@ def build(svc: Services) -> APIGatewayRouter:
     )
     def model_info(model_type: ModelType, name: ModelName) -> CatalogModelInfo:
         info = svc.models.model_info(model_type, name)
-        if svc.catalog is not None:
+        if svc.catalog is not None and info["type"] in MODEL_TYPES:  # a converted diffusers/ folder has no sidecars
             details = svc.catalog.details(model_type, name)
             state = details.pop("hash")
             for field in ("type", "name", "size", "modified"):
@@ -63,7 +73,7 @@ def build(svc: Services) -> APIGatewayRouter:
 
     @router.delete("/models/<model_type>/<name>", summary="Delete a model", responses=documented(400, 404))
     def delete_model(model_type: ModelType, name: ModelName) -> Deleted:
-        if svc.catalog is not None:  # sidecars go with their model (the WebUI's preview, NAME.json)
+        if svc.catalog is not None and is_tree_folder(model_type):  # sidecars go with their model
             svc.catalog.delete_sidecars(model_type, name)
         return Deleted.model_validate(svc.models.delete_model(model_type, name))
 
