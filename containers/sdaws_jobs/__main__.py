@@ -1,6 +1,6 @@
 """Entrypoint of every job: `python -m sdaws_jobs <kind> [--workdir DIR]`.
 
-Kinds: convert, export, merge, train, txt2img, img2img, upscale (one-shot jobs; see layout.py
+Kinds: convert, export, merge, train, txt2img, img2img, upscale, import, hash (one-shot jobs; see layout.py
 for the directory contract and progress.py for the stdout protocol) and serve (the
 SageMaker inference server). Exit codes: 0 done, 2 bad spec or input, 1 failure.
 
@@ -34,6 +34,8 @@ RUNNERS: dict[str, str] = {
     "convert": "sdaws_jobs.convert_job:run_convert",
     "export": "sdaws_jobs.convert_job:run_export",
     "upscale": "sdaws_jobs.upscale_job:run",
+    "import": "sdaws_jobs.import_job:run",
+    "hash": "sdaws_jobs.hash_job:run",
 }
 
 

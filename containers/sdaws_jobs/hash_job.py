@@ -18,7 +18,7 @@ import sys
 import time
 
 from sdaws.contract.hash_spec import KIND as HASH_KIND
-from sdaws.contract.hash_spec import TREE_BUCKET_ENV, HashSpec
+from sdaws.contract.hash_spec import RESULT_FILE, TREE_BUCKET_ENV, HashSpec
 from sdaws.contract.hashes import sha256_of_ranges
 
 from . import progress
@@ -29,7 +29,6 @@ from .layout import Layout
 CHUNK = 64 * 1024 * 1024
 PREFETCH = 4
 ATTEMPTS = 5
-RESULT_FILE = "hash.json"
 
 
 def _code(exc: Exception) -> str:
@@ -74,21 +73,10 @@ def run(spec: HashSpec, layout: Layout, kind: str = HASH_KIND) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The shared entrypoint with this spec, until "hash" is registered (stage 2)."""
-    import argparse
-
+    """`python -m sdaws_jobs.hash_job ARGS` is `python -m sdaws_jobs hash ARGS`."""
     from . import __main__ as entry
 
-    parser = argparse.ArgumentParser(prog="python -m sdaws_jobs.hash_job")
-    parser.add_argument("--workdir")
-    args = parser.parse_args(argv)
-    entry.RUNNERS.setdefault(HASH_KIND, "sdaws_jobs.hash_job:run")
-    registered = entry.parse_spec
-    entry.parse_spec = lambda kind, raw: HashSpec.model_validate(raw) if kind == HASH_KIND else registered(kind, raw)
-    try:
-        return entry.run_job(HASH_KIND, Layout.resolve(args.workdir))
-    finally:
-        entry.parse_spec = registered
+    return entry.main(["hash", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -14,19 +14,19 @@ so multi-GB files never go through the user's own link.
 Progress events carry bytes, total, rate and ETA; the output event carries the sha256.
 A failed or cancelled import leaves nothing behind: not a partial file, not an upload.
 
-Until "import" is registered in sdaws.contract.specs (stage 2), run it with
-`python -m sdaws_jobs.import_job --workdir DIR`: the shared entrypoint, with this spec.
+Run as every job: `python -m sdaws_jobs import --workdir DIR`.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import sys
 
 from sdaws.contract.import_spec import (
     DESTINATION_ENV,
     KIND,
+    MANIFEST_FILE,
     ImportSource,
     ImportSpec,
     parse_source,
@@ -85,6 +85,14 @@ class _Target:
     def stored(self, where: str) -> str | None:
         return f"s3://{self.bucket}/{where}" if self.bucket else None
 
+    def manifest(self, where: str, folder: str, name: str, size: int, sha256: str | None) -> None:
+        """AWS: what was stored, as output/import.json (the processing job uploads output/
+        to jobs/<id>/output/, where the job's outputs are discovered: the name may come
+        from the server's Content-Disposition, so only the job knows it)."""
+        if self.bucket:
+            record = {"key": where, "type": folder, "name": name, "size": size, "sha256": sha256}
+            self.layout.output_path(MANIFEST_FILE).write_text(json.dumps(record), encoding="utf-8")
+
 
 def _verify(spec: ImportSpec, sha256: str, sink: Sink) -> None:
     if spec.expected_sha256 and sha256 != spec.expected_sha256:
@@ -102,6 +110,7 @@ def _finish(target: _Target, folder: str, name: str, sink: Sink, sha256: str, si
         raise
     _log(f"stored {sink.where} ({size} bytes, sha256 {sha256})")
     extra = {"stored": target.stored(sink.where)} if target.bucket else {}
+    target.manifest(sink.where, folder, name, size, sha256)
     progress.output(sink.where, folder, name, sha256=sha256, size=size, source=source, **extra)
 
 
@@ -167,6 +176,7 @@ def _import_hub_folder(spec: ImportSpec, source: ImportSource, layout: Layout, t
     where = f"{CONVERTED_PREFIX}/{name}"
     _log(f"stored {where}/ ({len(files)} files, {total} bytes)")
     extra = {"stored": target.stored(where)} if target.bucket else {}
+    target.manifest(where, CONVERTED_PREFIX, name, total, None)
     progress.output(where, CONVERTED_PREFIX, name, size=total, files=len(files), source=f"hf://{repo}", **extra)
 
 
@@ -187,24 +197,10 @@ def run(spec: ImportSpec, layout: Layout, kind: str = KIND) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run an import through the shared entrypoint (exit codes, stdout discipline, SIGTERM,
-    the failure file) as if "import" were registered; stage 2 registers it and drops this."""
+    """`python -m sdaws_jobs.import_job ARGS` is `python -m sdaws_jobs import ARGS`."""
     from . import __main__ as entry
 
-    parser = argparse.ArgumentParser(prog="python -m sdaws_jobs.import_job", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir")
-    parser.add_argument("--input")
-    parser.add_argument("--output")
-    parser.add_argument("--spec")
-    args = parser.parse_args(argv)
-    entry.RUNNERS.setdefault(KIND, "sdaws_jobs.import_job:run")
-    registered = entry.parse_spec
-    entry.parse_spec = lambda kind, raw: ImportSpec.model_validate(raw) if kind == KIND else registered(kind, raw)
-    try:
-        layout = Layout.resolve(args.workdir, args.input, args.output, args.spec)
-        return entry.run_job(KIND, layout)
-    finally:
-        entry.parse_spec = registered
+    return entry.main(["import", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ from sam_app.core.services import Services
 from sdaws.contract.errors import Conflict, InvalidInput, NotFound, SdawsError, StorageFull
 
 from .resolver import SegmentResolver
-from .routers import endpoints, jobs, models, ping, uploads
+from .routers import catalog, endpoints, imports, jobs, models, ping, uploads
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = (ping, models, uploads, jobs, endpoints)
+ROUTERS = (ping, catalog, models, uploads, jobs, imports, endpoints)
 # Domain error -> HTTP status, in this one place.
 STATUS_BY_ERROR: dict[type[SdawsError], int] = {
     InvalidInput: 400,
@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[SdawsError], int] = {
     Conflict: 409,
     InvalidParams: 422,
     jobs.JobsUnavailable: 503,
+    catalog.CatalogUnavailable: 503,
     StorageFull: 507,
 }
 

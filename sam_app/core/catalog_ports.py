@@ -40,8 +40,10 @@ class CatalogIndex(Protocol):
     def get_many(self, keys: list[str]) -> dict[str, dict]:
         """Facts of those keys that have any (absent keys are left out)."""
 
-    def scan(self) -> Iterable[tuple[str, dict]]:
-        """Every catalogued (key, facts): hash search and duplicates."""
+    def hashed(self, prefix: str = "") -> Iterable[tuple[str, dict]]:
+        """(key, facts) of every catalogued model whose recorded sha256 starts with
+        `prefix` (lowercase hex; "" = every model with a sha256): hash search and
+        duplicates. Adapters answer from an index on the hash, never by reading every row."""
 
 
 class HashTracker(Protocol):

@@ -289,12 +289,12 @@ class CatalogService:
         return True
 
     # -- hashes ------------------------------------------------------------------------
-    def _catalogued(self, wanted: Any) -> dict[str, list[str]]:
-        """sha256 -> keys, from the catalog alone, for hashes `wanted(sha256)` accepts."""
+    def _catalogued(self, prefix: str = "") -> dict[str, list[str]]:
+        """sha256 -> keys, from the catalog alone, for hashes starting with `prefix`."""
         by_sha: dict[str, list[str]] = {}
-        for key, facts in self.index.scan():
+        for key, facts in self.index.hashed(prefix):
             sha = str(facts.get("sha256") or "").lower()
-            if sha and "/" in key and key.split("/", 1)[0] in MODEL_TYPES and wanted(sha):
+            if sha.startswith(prefix) and "/" in key and key.split("/", 1)[0] in MODEL_TYPES:
                 by_sha.setdefault(sha, []).append(key)
         return by_sha
 
@@ -315,7 +315,7 @@ class CatalogService:
         """`GET /models?hash=`: models whose sha256 starts with `query` (sha256, AutoV2 or a prefix)."""
         prefix = hash_query(query)
         items = []
-        for sha, keys in self._catalogued(lambda s: s.startswith(prefix)).items():
+        for sha, keys in self._catalogued(prefix).items():
             for obj in self._confirmed(keys, sha):
                 items.append(self._item(ModelGroup(obj), None))
         items.sort(key=lambda i: (i["type"], i["name"]))
@@ -324,7 +324,7 @@ class CatalogService:
     def duplicates(self) -> dict:
         """`GET /models/duplicates`: groups of models with equal sha256, most space wasted first."""
         groups: list[dict[str, Any]] = []
-        for sha, keys in self._catalogued(lambda s: True).items():
+        for sha, keys in self._catalogued().items():
             if len(keys) < 2:
                 continue
             objs = self._confirmed(keys, sha)

@@ -13,7 +13,9 @@ import copy
 from pydantic import ValidationError
 
 from sdaws.contract.errors import Conflict, describe_validation_error
-from sdaws.contract.model_tree import REQUIRED_TYPE, strip_model_extension
+from sdaws.contract.import_spec import KIND as IMPORT_KIND
+from sdaws.contract.import_spec import import_destination_folder
+from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE, normalize_upload_name, strip_model_extension
 from sdaws.contract.outputs import result_marker_key
 from sdaws.contract.prompts import lora_tag_names
 from sdaws.contract.specs import LATENT_UPSCALERS, PIXEL_UPSCALERS, SPECS, parse_submitted
@@ -32,6 +34,8 @@ _REF_FIELDS = {
     "convert": ("model",),
     "export": ("model",),
     "upscale": ("image", "upscaler_1", "upscaler_2", "gfpgan_model", "codeformer_model"),
+    "import": (),  # fetches from its source itself; nothing is staged
+    "hash": (),  # reads its object from the bucket itself
 }
 # Lists of references: (list field, key inside each item or None for plain strings).
 _REF_LISTS = (("loras", "name"), ("controlnet", "model"), ("controlnet", "image"), ("embeddings", None))
@@ -173,6 +177,16 @@ class JobParams:
             for ref in p.preview_decoders("vae_approx"):
                 take(ref)
 
+    def _check_import_target(self, kind: str, spec: dict) -> None:
+        """A named import that would replace a model fails now, not after the download."""
+        if kind != IMPORT_KIND or not spec.get("name") or spec.get("overwrite"):
+            return
+        folder = import_destination_folder(spec["type"])
+        name = spec["name"] if folder == CONVERTED_PREFIX else normalize_upload_name(spec["name"])
+        marker = f"{folder}/{name}/model_index.json" if folder == CONVERTED_PREFIX else f"{folder}/{name}"
+        if self.store.head(marker) is not None:
+            raise Conflict(f"{folder}/{name} already exists; choose another name or pass overwrite")
+
     def validate(self, kind: str, params: dict) -> tuple[dict, list[JobInput]]:
         """Check params for `kind`; returns (spec for the job code, inputs to stage)."""
         if kind not in SPECS:
@@ -182,6 +196,7 @@ class JobParams:
         self._check_spec(kind, self._masked(kind, params))
         spec, inputs = self._resolve(kind, params)
         self._check_spec(kind, spec)
+        self._check_import_target(kind, spec)
         marker = result_marker_key(kind, spec)
         if marker is not None and self.store.head(marker) is not None:
             raise Conflict(

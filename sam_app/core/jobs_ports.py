@@ -107,6 +107,14 @@ class JobLauncher(Protocol):
         """Stop the job's compute (best effort; the record is already CANCELLED)."""
 
 
+class JobSecrets(Protocol):
+    """Where a job's credential (an import's bearer token) waits for the job: beside its
+    spec where only the job reads it (local: a 0600 file in the job's config folder;
+    AWS: an object in the job's config/ prefix), never in the record, a log or argv."""
+
+    def put(self, job_id: str, name: str, value: str) -> None: ...
+
+
 class JobLogs(Protocol):
     def read(self, job: JobRecord, cursor: str | None, limit: int) -> LogPage: ...
 

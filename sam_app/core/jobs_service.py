@@ -15,12 +15,23 @@ import uuid
 
 from sdaws.contract import job_status as st
 from sdaws.contract.errors import Conflict, InvalidInput, NotFound
+from sdaws.contract.import_spec import KIND as IMPORT_KIND
+from sdaws.contract.import_spec import TOKEN_FILE_NAME
 from sdaws.contract.model_tree import JOB_INPUTS_PREFIX
 from sdaws.contract.specs import SPECS
 
 from .job_params import JobParams
 from .job_refs import check_group, check_input_filename
-from .jobs_ports import IdempotencyStore, JobInputs, JobLauncher, JobLogs, JobOutputs, JobRecord, JobRecords
+from .jobs_ports import (
+    IdempotencyStore,
+    JobInputs,
+    JobLauncher,
+    JobLogs,
+    JobOutputs,
+    JobRecord,
+    JobRecords,
+    JobSecrets,
+)
 from .ports import Clock, ObjectStore
 
 DEFAULT_PAGE = 50
@@ -84,7 +95,9 @@ class JobsService:
         store: ObjectStore,
         clock: Clock,
         max_input_bytes: int = MAX_INPUT_BYTES,
+        secrets: JobSecrets | None = None,
     ) -> None:
+        self.secrets = secrets
         self.records = records
         self.launcher = launcher
         self.logs = logs
@@ -99,8 +112,12 @@ class JobsService:
         return self.clock.now().isoformat()
 
     # -- submit ------------------------------------------------------------------
-    def _create(self, kind: str, params: dict, name: str | None) -> JobRecord:
+    def _create(self, kind: str, params: dict, name: str | None, secret: str | None = None) -> JobRecord:
         spec, inputs = self.job_params.validate(kind, params)
+        if secret is not None and (kind != IMPORT_KIND or self.secrets is None):
+            raise InvalidInput(
+                "only an import takes a token" if kind != IMPORT_KIND else "this deployment cannot pass tokens"
+            )
         now = self._now()
         record = JobRecord(
             job_id=new_job_id(),
@@ -115,6 +132,8 @@ class JobsService:
         )
         self.records.put_new(record)
         try:
+            if secret is not None and self.secrets is not None:
+                self.secrets.put(record.job_id, TOKEN_FILE_NAME, secret)  # before the job can start
             self.launcher.launch(record)
         except Exception as exc:
             # The job exists; record why it never ran rather than leave it QUEUED forever.
@@ -123,16 +142,22 @@ class JobsService:
         return record
 
     def submit(
-        self, kind: str, params: dict, name: str | None = None, idempotency_key: str | None = None
+        self,
+        kind: str,
+        params: dict,
+        name: str | None = None,
+        idempotency_key: str | None = None,
+        secret: str | None = None,
     ) -> tuple[dict, bool]:
-        """Returns (job, created): a retried submission with the same key returns the first job."""
+        """Returns (job, created): a retried submission with the same key returns the first job.
+        `secret` (an import's token) goes to JobSecrets only: never into params or the record."""
         if idempotency_key is None:
-            return self._create(kind, params, name).public(), True
+            return self._create(kind, params, name, secret).public(), True
         if not _IDEMPOTENCY_KEY.match(idempotency_key):
             raise InvalidInput("Idempotency-Key must be 1-128 printable ASCII characters without spaces")
         payload = {"kind": kind, "params": params, "name": name}
         result, created = self.idempotency.run_once(
-            idempotency_key, payload, lambda: {"job_id": self._create(kind, params, name).job_id}
+            idempotency_key, payload, lambda: {"job_id": self._create(kind, params, name, secret).job_id}
         )
         return self.get(result["job_id"]), created
 

@@ -31,6 +31,7 @@ from sdaws.contract.safetensors_header import (
     summarize,
     tensor_shapes,
 )
+from sdaws.contract.sidecars import is_sidecar
 
 from . import cursor as cursors
 from .ports import ModelCatalog, ObjectStore, StoredObject
@@ -109,9 +110,14 @@ class ModelService:
                 objects, more = self.store.list_folders(
                     f"{folder}/{prefix}", start, limit - len(items), PIPELINE_MARKER
                 )
+                items.extend(_item(o) for o in objects)
             else:
-                objects, more = self.store.list_files(f"{folder}/{prefix}", start, limit - len(items))
-            items.extend(_item(o) for o in objects)
+                while True:  # sidecars (x.preview.png, x.json) are never models: skip them, fill the page
+                    objects, more = self.store.list_files(f"{folder}/{prefix}", start, limit - len(items))
+                    items.extend(_item(o) for o in objects if not is_sidecar(o.key.split("/", 1)[1]))
+                    if not more or not objects or len(items) >= limit:
+                        break
+                    start = objects[-1].key
             if len(items) >= limit:
                 more = more or folder != types[-1]
                 break

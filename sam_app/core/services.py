@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .catalog_service import CatalogService
 from .endpoints import EndpointManager
 from .jobs_service import JobsService
 from .models_service import ModelService
@@ -19,3 +20,4 @@ class Services:
     tokens: TokenVerifier
     jobs: JobsService | None = None  # None where no job compute is configured
     endpoints: EndpointManager | None = None  # None: the local endpoint (see core/endpoints.py)
+    catalog: CatalogService | None = None  # hashes, sidecars, search; None only in a bare test bundle

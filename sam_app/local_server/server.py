@@ -291,6 +291,7 @@ class LocalApiServer(PooledHTTPServer):
         if getattr(self, "jobs", None) is not None:  # absent when binding failed
             self._sweeping.set()
             self.jobs.stop()
+            self.services.catalog.hashes.close()  # type: ignore[union-attr]  # the background hasher's worker
         super().server_close()
 
 

@@ -6,13 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sam_app.adapters.clock import UtcClock
+from sam_app.adapters.local.catalog_index import SqliteCatalogIndex
+from sam_app.adapters.local.hasher import BackgroundHasher
+from sam_app.adapters.local.job_files import KeyPaths
 from sam_app.adapters.local.jobs_wiring import LocalJobs, build_local_jobs
 from sam_app.adapters.local.multipart import LocalMultipart
+from sam_app.adapters.local.sidecar_files import LocalSidecarFiles
 from sam_app.adapters.local.signing import PartSigner, load_or_create_key
 from sam_app.adapters.local.sqlite_db import SqliteDb, SqliteModelCatalog, SqliteUploadRecords
 from sam_app.adapters.local.token import StaticTokenVerifier
 from sam_app.adapters.local.tree_store import LocalTreeStore
 from sam_app.adapters.local.upload_sweeper import UploadSweeper
+from sam_app.core.catalog_service import CatalogService
 from sam_app.core.models_service import ModelService
 from sam_app.core.services import Services
 from sam_app.core.uploads_service import UploadService
@@ -53,4 +58,14 @@ def build_local_services(
     sweeper = UploadSweeper(records, multipart, catalog, clock, models_dir, data_dir)
     jobs = build_local_jobs(models_dir, data_dir, db, tree, signer, base_url, clock, max_local_jobs, **job_options)
     services.jobs = jobs.service
+    # Sidecars are read by key: tree keys beside the models, and job-outputs/ keys for
+    # "use as preview" on a generated image.
+    services.catalog = CatalogService(
+        tree,
+        catalog,
+        SqliteCatalogIndex(db),
+        LocalSidecarFiles(KeyPaths(models_dir, data_dir).path),
+        BackgroundHasher(tree, catalog),
+        jobs.service.records,
+    )
     return services, multipart, jobs, sweeper

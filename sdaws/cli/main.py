@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "export_cmd",
     "models_cmd",
     "upload_cmd",
+    "import_cmd",
     "jobs_cmd",
     "generate_cmd",
     "train_cmd",

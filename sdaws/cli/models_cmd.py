@@ -47,6 +47,10 @@ def register(subparsers) -> None:
     add_connection_args(rm)
     rm.set_defaults(func=cmd_rm)
 
+    from sdaws.cli.catalog_cmd import register_models_actions
+
+    register_models_actions(sub)  # search, duplicates, find, edit, preview
+
 
 @api_errors
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -13,6 +13,9 @@ from .model_tree import MAX_NAME_LENGTH, canonical_type, is_plain_name
 
 KIND = "hash"
 TREE_BUCKET_ENV = DESTINATION_ENV  # s3://<bucket>: the same variable the import job reads
+# {key, sha256, size, etag} in the job's output/ (jobs/<id>/output/ on AWS), which the
+# job events record in the catalog.
+RESULT_FILE = "hash.json"
 
 
 class HashSpec(BaseModel):

@@ -43,6 +43,8 @@ HF_TOKEN_ENVS = ("HF_TOKEN", "HF_API_TOKEN")
 # When set (s3://bucket), the job streams the result into an S3 multipart upload at its
 # tree key instead of writing output/ (AWS: never through local disk or Lambda).
 DESTINATION_ENV = "SDAWS_IMPORT_DESTINATION"
+# AWS: what the import stored ({key, type, name, size, sha256}), in the job's output/.
+MANIFEST_FILE = "import.json"
 MAX_SOURCE_LENGTH = 2048
 # Query parameters that are credentials: a URL holding one would put it in the job record.
 SECRET_QUERY_KEYS = frozenset({"token", "api_key", "apikey", "access_token", "password", "secret"})

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from . import hash_spec, import_spec
 from .architecture import ARCHS, PREDICTION_TYPES
 from .model_tree import MAX_NAME_LENGTH, is_plain_name, portable_name_problem
 from .outputs import is_job_output_key
@@ -466,7 +467,9 @@ class ExportSpec(_Spec):
     output_name: OutputName
 
 
-SPECS: dict[str, type[_Spec]] = {
+# import and hash are utility kinds from the catalog (import_spec.py, hash_spec.py); their
+# specs forbid unknown keys like _Spec but live beside the rules they share.
+SPECS: dict[str, type[BaseModel]] = {
     "txt2img": Txt2ImgSpec,
     "img2img": Img2ImgSpec,
     "train": TrainSpec,
@@ -474,16 +477,18 @@ SPECS: dict[str, type[_Spec]] = {
     "convert": ConvertSpec,
     "export": ExportSpec,
     "upscale": UpscaleSpec,
+    import_spec.KIND: import_spec.ImportSpec,
+    hash_spec.KIND: hash_spec.HashSpec,
 }
 JOB_KINDS = tuple(SPECS)
 
 
-def parse_spec(kind: str, data: dict[str, Any]) -> _Spec:
+def parse_spec(kind: str, data: dict[str, Any]) -> BaseModel:
     """Validate `data` for job `kind`, converting text to numbers where a field wants one
     (forms, hyperparameters). Raises pydantic.ValidationError / KeyError."""
     return SPECS[kind].model_validate(data)
 
 
-def parse_submitted(kind: str, data: dict[str, Any]) -> _Spec:
+def parse_submitted(kind: str, data: dict[str, Any]) -> BaseModel:
     """Validate params as the API receives them: JSON types as they are, nothing coerced."""
     return SPECS[kind].model_validate(data, strict=True)

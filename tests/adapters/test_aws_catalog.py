@@ -180,13 +180,15 @@ def test_sidecar_writes_are_conditional_on_s3(world):
 
 def test_bulk_reads_of_the_models_table(world):
     _, catalog, dynamodb, tables, _ = world
-    padding = "x" * 1500  # over 1 MB in all: the scan must page
+    padding = "x" * 1500  # over 1 MB in all: the queries must page
     for i in range(800):
-        catalog.put(f"Lora/m{i:04}.safetensors", {"size": i, "pad": padding})
+        catalog.put(f"Lora/m{i:04}.safetensors", {"size": i, "pad": padding, "sha256": f"{i % 16:x}{i:063x}"})
     index = DynamoCatalogIndex(dynamodb, tables["ModelsTable"])
     got = index.get_many([f"Lora/m{i:04}.safetensors" for i in range(250)] + ["Lora/none.safetensors"])
     assert len(got) == 250 and got["Lora/m0007.safetensors"]["size"] == 7
-    assert len({k for k, _ in index.scan()}) == 800
+    assert len({k for k, _ in index.hashed()}) == 800
+    assert [k for k, _ in index.hashed(f"7{7:063x}")] == ["Lora/m0007.safetensors"]
+    assert len(list(index.hashed("3"))) == 50
 
 
 def test_the_catalog_service_over_the_bucket(world, tmp_path):

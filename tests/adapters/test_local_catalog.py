@@ -147,4 +147,5 @@ def test_sqlite_index_reads_in_bulk(local):
         catalog.put(f"Lora/m{i:04}.safetensors", {"size": i})
     got = db_index.get_many([f"Lora/m{i:04}.safetensors" for i in range(0, 1200, 2)] + ["Lora/absent.safetensors"])
     assert len(got) == 600 and got["Lora/m0002.safetensors"] == {"size": 2}
-    assert len(list(db_index.scan())) == 1200
+    catalog.put("Lora/h.safetensors", {"sha256": "AB" + "0" * 62})
+    assert [k for k, _ in db_index.hashed("ab")] == ["Lora/h.safetensors"] and len(list(db_index.hashed())) == 1

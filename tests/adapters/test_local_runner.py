@@ -7,6 +7,7 @@ import sys
 
 import httpx
 
+from sam_app.adapters.local.job_secrets import LocalJobSecrets
 from sam_app.adapters.local.jobs_db import SqliteJobRecords
 from sam_app.adapters.local.process_group import alive
 from sam_app.adapters.local.sqlite_db import SqliteDb
@@ -103,6 +104,9 @@ def test_restart_fails_orphans_keeps_their_logs_and_runs_queued_jobs(start_serve
         records.put_new(record)
     (data / "jobs" / dead.job_id).mkdir(parents=True)
     (data / "jobs" / dead.job_id / "job.log").write_text("step 1 of 10\n")
+    # An import's token waits in its config folder (sam_app/adapters/local/job_secrets.py).
+    for record in (dead, queued):
+        LocalJobSecrets(data / "jobs").put(record.job_id, "import_token", "secret-token-0123456789")
 
     _, api = start_server()
     for record in (dead, starting, live):
@@ -114,6 +118,8 @@ def test_restart_fails_orphans_keeps_their_logs_and_runs_queued_jobs(start_serve
     assert log["lines"] == ["step 1 of 10", "[sdaws] server restarted while the job ran; marked FAILED"]
     assert log["complete"] is True
     assert wait_for(api, queued.job_id)["status"] == "SUCCEEDED"
+    tokens = sorted(p.parent.parent.parent.name for p in (data / "jobs").rglob("import_token"))
+    assert tokens == []  # the dead job's at the restart, the queued one's when it ended
 
 
 def test_a_second_server_on_the_same_data_leaves_running_jobs_alone(start_server, tmp_path):

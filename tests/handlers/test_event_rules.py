@@ -17,6 +17,7 @@ from tests.support.aws_stack import REGION
 from tests.support.template_tables import load_template
 
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:sdaws-train"
+BUCKET = "sdaws-models"  # the bucket events/s3_object_created.json names
 
 
 def rule_patterns() -> dict[str, dict]:
@@ -33,6 +34,8 @@ def _resolve(value):
     if isinstance(value, dict):
         if value == {"Ref": "TrainStateMachine"}:
             return STATE_MACHINE_ARN
+        if value.get("If", [None])[0] == "CreateBucket":  # the model bucket, created by the stack
+            return BUCKET
         return {k: _resolve(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve(v) for v in value]
@@ -90,3 +93,16 @@ def test_training_execution_rule_takes_deaths_of_this_machine_only(aws):
     succeeded = load_event("sfn_execution_timed_out.json")
     succeeded["detail"]["status"] = "SUCCEEDED"
     assert not delivered(rule, succeeded)
+
+
+def test_the_hash_rule_takes_object_created_in_the_model_bucket_only(aws):
+    rule = "ModelHashFunction.ModelObjectCreated"
+    event = load_event("s3_object_created.json")
+    assert event["detail"]["bucket"]["name"] == BUCKET
+    assert delivered(rule, event)
+    elsewhere = load_event("s3_object_created.json")
+    elsewhere["detail"]["bucket"]["name"] = "someone-elses-bucket"
+    assert not delivered(rule, elsewhere)
+    deleted = load_event("s3_object_created.json")
+    deleted["detail-type"] = "Object Deleted"
+    assert not delivered(rule, deleted)

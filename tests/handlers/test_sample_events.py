@@ -34,6 +34,7 @@ def handler_for_events(aws_env, monkeypatch):
     }
     for name, value in compute.items():
         monkeypatch.setenv(name, value)
+    deployed.register_role("SageMakerExecutionRole", compute["SAGEMAKER_ROLE_ARN"])  # the role jobs are passed
     s3 = boto3.client("s3")
     for key in ("Stable-diffusion/a.safetensors", "Stable-diffusion/b.safetensors"):  # what api_submit_job merges
         s3.put_object(Bucket=aws_env["MODELS_BUCKET"], Key=key, Body=b"\0" * 64)

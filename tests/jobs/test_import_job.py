@@ -4,6 +4,7 @@ run as a runner runs it (a subprocess reading its workdir), locally and into mot
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,15 @@ from moto.server import ThreadedMotoServer
 
 from sdaws.contract.progress import parse_line
 from sdaws_jobs.imports.secrets import hub_token, import_token
-from tests.support.import_server import ModelServer, Served, import_argv, import_env, import_workdir, run_import
+from tests.support.import_server import (
+    ModelServer,
+    Served,
+    fill_hf_cache,
+    import_argv,
+    import_env,
+    import_workdir,
+    run_import,
+)
 
 MiB = 1024 * 1024
 TOKEN = "civitai-key-SECRET-0123456789"
@@ -169,36 +178,13 @@ def test_a_bad_spec_fails_before_any_request(tmp_path, server):
 
 # -- Hugging Face, from an offline cache the test fills --------------------------------------
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def _hf_cache(root, repo="org/tiny-pipe"):
-    """The cache layout huggingface_hub reads offline: refs/main -> snapshots/<commit>/…"""
-    base = root / ("models--" + repo.replace("/", "--"))
-    (base / "refs").mkdir(parents=True)
-    (base / "refs" / "main").write_text(COMMIT)
-    snap = base / "snapshots" / COMMIT
-    files = {
-        "model_index.json": b'{"_class_name": "StableDiffusionPipeline"}',
-        "unet/config.json": b"{}",
-        "unet/diffusion_pytorch_model.safetensors": os.urandom(2 * MiB),
-        "unet/diffusion_pytorch_model.bin": b"old pickle, same weights",
-        "vae/config.json": b"{}",
-        "vae/diffusion_pytorch_model.safetensors": os.urandom(MiB),
-        "v1-5-pruned.safetensors": os.urandom(MiB + 1),
-    }
-    for rel, data in files.items():
-        (snap / rel).parent.mkdir(parents=True, exist_ok=True)
-        (snap / rel).write_bytes(data)
-    return files
-
 
 def _hf_env(tmp_path):
     return {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hf"), "HF_API_TOKEN": "hf_SECRET_api_token"}
 
 
 def test_hub_single_file_from_the_offline_cache(tmp_path):
-    files = _hf_cache(tmp_path / "hf")
+    files = fill_hf_cache(tmp_path / "hf")
     work = import_workdir(
         tmp_path / "job", {"source": "org/tiny-pipe:v1-5-pruned.safetensors", "type": "Stable-diffusion"}
     )
@@ -211,7 +197,7 @@ def test_hub_single_file_from_the_offline_cache(tmp_path):
 
 
 def test_hub_diffusers_folder_from_the_offline_cache(tmp_path):
-    files = _hf_cache(tmp_path / "hf")
+    files = fill_hf_cache(tmp_path / "hf")
     work = import_workdir(tmp_path / "job", {"source": "org/tiny-pipe", "type": "diffusers", "name": "tiny"})
     run = run_import(work, _hf_env(tmp_path))
     assert run.code == 0, run.stderr[-3000:]
@@ -230,7 +216,7 @@ def test_hub_diffusers_folder_from_the_offline_cache(tmp_path):
 
 
 def test_hub_file_missing_offline_says_so(tmp_path):
-    _hf_cache(tmp_path / "hf")
+    fill_hf_cache(tmp_path / "hf")
     work = import_workdir(tmp_path / "job", {"source": "org/tiny-pipe:nope.safetensors", "type": "Lora"})
     run = run_import(work, _hf_env(tmp_path))
     assert run.code == 2 and "not in the Hugging Face cache" in run.events[-1]["message"]
@@ -288,7 +274,10 @@ def test_into_s3_the_object_appears_only_whole_and_verified(tmp_path, server, mo
     assert run.code == 0, run.stderr[-3000:]
     assert s3.get_object(Bucket="sdaws-models", Key="Lora/x.safetensors")["Body"].read() == data
     assert run.outputs()[0]["stored"] == "s3://sdaws-models/Lora/x.safetensors"
-    assert not (work / "output").exists() or _everything_visible(work / "output") == []  # no local copy
+    # no local copy: only the manifest naming what was stored (jobs/<id>/output/ on AWS)
+    assert _everything_visible(work / "output") == ["import.json"]
+    manifest = json.loads((work / "output" / "import.json").read_text())
+    assert manifest["key"] == "Lora/x.safetensors" and manifest["sha256"] == hashlib.sha256(data).hexdigest()
 
     bad = import_workdir(
         tmp_path / "bad",
@@ -306,7 +295,7 @@ def test_into_s3_the_object_appears_only_whole_and_verified(tmp_path, server, mo
 
 def test_a_hub_folder_into_s3_writes_its_marker_last(tmp_path, moto_s3):
     s3, env = moto_s3
-    _hf_cache(tmp_path / "hf")
+    fill_hf_cache(tmp_path / "hf")
     work = import_workdir(tmp_path / "job", {"source": "org/tiny-pipe", "type": "diffusers", "name": "tiny"})
     run = run_import(work, {**env, **_hf_env(tmp_path)})
     assert run.code == 0, run.stderr[-3000:]

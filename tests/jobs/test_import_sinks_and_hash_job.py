@@ -72,7 +72,7 @@ def _hash_job(tmp_path, spec, env):
     config.mkdir(parents=True)
     (config / "spec.json").write_text(json.dumps(spec))
     proc = subprocess.run(
-        [sys.executable, "-m", "sdaws_jobs.hash_job", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "sdaws_jobs", "hash", "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,

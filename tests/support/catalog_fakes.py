@@ -97,8 +97,12 @@ class MemoryCatalog:
     def get_many(self, keys: list[str]) -> dict[str, dict]:
         return {k: self.facts[k] for k in keys if k in self.facts}
 
-    def scan(self):
-        return list(self.facts.items())
+    def hashed(self, prefix: str = ""):
+        return [
+            (k, f)
+            for k, f in self.facts.items()
+            if str(f.get("sha256") or "").lower().startswith(prefix) and f.get("sha256")
+        ]
 
 
 class InstantHasher:

@@ -80,7 +80,7 @@ class _Forward(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _forward
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
 
 class GatewayServer(ThreadingHTTPServer):

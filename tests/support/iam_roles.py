@@ -24,6 +24,7 @@ EXECUTION_ROLE = "SageMakerExecutionRole"
 API = ("ApiFunction",)
 RECORD_EVENTS = ("SageMakerEventsFunction", "AsyncInferenceFunction", "TrainStepsFunction")
 ENDPOINT_EVENTS = ("EndpointEventsFunction",)
+MODEL_HASH = ("ModelHashFunction",)
 
 # Product code tests call directly, and the functions whose code runs it: by module, or
 # by "module:function" where the functions of one module run in different Lambdas.
@@ -56,19 +57,18 @@ MODULE_ROLES: dict[str, tuple[str, ...]] = {
     "adapters/aws/endpoint_events.py": ENDPOINT_EVENTS,
     "adapters/aws/wiring.py": API,
     "adapters/idempotency.py": API,
+    # catalog (issue 13)
+    "adapters/aws/dynamo_catalog_index.py": API,
+    "adapters/aws/s3_sidecars.py": API,
+    "adapters/aws/s3_hasher.py": MODEL_HASH,
+    "adapters/aws/s3_hasher.py:record": MODEL_HASH + RECORD_EVENTS,
+    "adapters/aws/s3_hasher.py:state": API,
+    "adapters/aws/model_hashing.py": MODEL_HASH,
+    "adapters/aws/model_hashing.py:record_hash_job": RECORD_EVENTS,
+    "adapters/aws/s3_job_secrets.py": API,
+    "adapters/aws/s3_job_secrets.py:discard": RECORD_EVENTS,
     "api/dispatch.py": API,
 }
-
-
-# Code that no function or job of template.yaml runs yet ("catalog stage 1: ... not yet
-# wired"): its calls have no role to check against. Wiring it means mapping it above and
-# granting what its calls need; until then its tests are not checked here.
-NOT_DEPLOYED_YET = (
-    "adapters/aws/s3_hasher.py",
-    "adapters/aws/s3_sidecars.py",
-    "adapters/aws/dynamo_catalog_index.py",
-)
-NOT_DEPLOYED_JOB_CODE = ("hash_job.py", "import_job.py", "imports/")
 
 
 @functools.cache
@@ -112,12 +112,8 @@ def caller_roles(frame, acting_as: str | None) -> tuple[str, ...]:
             return (handlers[path],)
         relative = _under(path, SAM_APP)
         if relative is not None:
-            if relative in NOT_DEPLOYED_YET:
-                return ()
             outermost_product, outermost_function = relative, frame.f_code.co_name
-        elif (job_relative := _under(path, JOBS)) is not None:
-            if job_relative.startswith(NOT_DEPLOYED_JOB_CODE):
-                return ()
+        elif _under(path, JOBS) is not None:
             in_jobs = True
         frame = frame.f_back
     if outermost_product is not None:

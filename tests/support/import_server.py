@@ -151,7 +151,7 @@ def import_workdir(root: Path, spec: dict, token: str | None = None) -> Path:
 
 
 def import_argv(workdir: Path) -> list[str]:
-    return [sys.executable, "-m", "sdaws_jobs.import_job", "--workdir", str(workdir)]
+    return [sys.executable, "-m", "sdaws_jobs", "import", "--workdir", str(workdir)]
 
 
 def import_env(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -159,7 +159,32 @@ def import_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_import(workdir: Path, env: dict[str, str] | None = None, timeout: float = 300) -> ImportRun:
-    """`python -m sdaws_jobs.import_job --workdir DIR`, as a runner starts a job."""
+    """`python -m sdaws_jobs import --workdir DIR`, as a runner starts a job."""
     proc = subprocess.run(import_argv(workdir), capture_output=True, text=True, timeout=timeout, env=import_env(env))
     events = [e for e in map(parse_line, proc.stdout.splitlines()) if e is not None]
     return ImportRun(proc.returncode, events, proc.stdout, proc.stderr)
+
+
+HF_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def fill_hf_cache(root: Path, repo: str = "org/tiny-pipe") -> dict[str, bytes]:
+    """The cache layout huggingface_hub reads offline: refs/main -> snapshots/<commit>/…"""
+    mib = 1024 * 1024
+    base = root / ("models--" + repo.replace("/", "--"))
+    (base / "refs").mkdir(parents=True)
+    (base / "refs" / "main").write_text(HF_COMMIT)
+    snap = base / "snapshots" / HF_COMMIT
+    files = {
+        "model_index.json": b'{"_class_name": "StableDiffusionPipeline"}',
+        "unet/config.json": b"{}",
+        "unet/diffusion_pytorch_model.safetensors": os.urandom(2 * mib),
+        "unet/diffusion_pytorch_model.bin": b"old pickle, same weights",
+        "vae/config.json": b"{}",
+        "vae/diffusion_pytorch_model.safetensors": os.urandom(mib),
+        "v1-5-pruned.safetensors": os.urandom(mib + 1),
+    }
+    for rel, data in files.items():
+        (snap / rel).parent.mkdir(parents=True, exist_ok=True)
+        (snap / rel).write_bytes(data)
+    return files

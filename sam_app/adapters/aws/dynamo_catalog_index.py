@@ -1,8 +1,6 @@
 """CatalogIndex over the DynamoDB models table (items {model_key, facts} as DynamoModelCatalog
-writes them): BatchGetItem for a search page, a paginated Scan for hash lookups.
-
-A Scan reads the whole table; the table holds one small item per model (thousands, not
-millions), so a hash lookup costs a few read units and one or two round trips.
+writes them): BatchGetItem for a search page, Queries on the table's sha256 index for
+hash lookups and duplicates (never a Scan: its cost grows with the whole table).
 """
 
 from __future__ import annotations
@@ -11,6 +9,11 @@ import json
 import time
 from collections.abc import Iterator
 
+from boto3.dynamodb.conditions import Key
+
+from .dynamo_tables import HASH_ATTRIBUTE, HASH_INDEX, HASH_SHARD_ATTRIBUTE
+
+HEX = "0123456789abcdef"
 BATCH_GET_LIMIT = 100  # DynamoDB's limit per BatchGetItem
 MAX_RETRIES = 8
 
@@ -35,13 +38,18 @@ class DynamoCatalogIndex:
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off, as the SDK docs advise
         return found
 
-    def scan(self) -> Iterator[tuple[str, dict]]:
+    def hashed(self, prefix: str = "") -> Iterator[tuple[str, dict]]:
         table = self.resource.Table(self.table_name)
-        kwargs: dict = {}
-        while True:
-            page = table.scan(**kwargs)
-            for item in page.get("Items", []):
-                yield item["model_key"], json.loads(item["facts"])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        prefix = prefix.lower()
+        for shard in [prefix[0]] if prefix else HEX:
+            condition = Key(HASH_SHARD_ATTRIBUTE).eq(shard)
+            if len(prefix) > 1:
+                condition = condition & Key(HASH_ATTRIBUTE).begins_with(prefix)
+            kwargs: dict = {"IndexName": HASH_INDEX, "KeyConditionExpression": condition}
+            while True:
+                page = table.query(**kwargs)
+                for item in page.get("Items", []):
+                    yield item["model_key"], json.loads(item["facts"])
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

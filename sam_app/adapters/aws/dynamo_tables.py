@@ -58,6 +58,13 @@ class DynamoUploadRecords:
         return True
 
 
+# The ModelsTable's "by-sha256" index (template.yaml): partition = first hex digit of the
+# sha256 (16 partitions, so duplicates is 16 Queries and a lookup one), sort = the sha256.
+HASH_INDEX = "by-sha256"
+HASH_SHARD_ATTRIBUTE = "sha_shard"
+HASH_ATTRIBUTE = "sha256"
+
+
 class DynamoModelCatalog:
     def __init__(self, table) -> None:
         self.table = table
@@ -67,7 +74,11 @@ class DynamoModelCatalog:
         return json.loads(item["facts"]) if item else None
 
     def put(self, key: str, facts: dict) -> None:
-        self.table.put_item(Item={"model_key": key, "facts": json.dumps(facts)})
+        item = {"model_key": key, "facts": json.dumps(facts)}
+        sha = str(facts.get("sha256") or "").lower()
+        if sha:  # the models table's hash index (sparse: only hashed models are in it)
+            item |= {HASH_SHARD_ATTRIBUTE: sha[:1], HASH_ATTRIBUTE: sha}
+        self.table.put_item(Item=item)
 
     def delete(self, key: str) -> None:
         self.table.delete_item(Key={"model_key": key})

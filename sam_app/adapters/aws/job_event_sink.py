@@ -15,15 +15,27 @@ from datetime import UTC, datetime
 
 from sam_app.core.job_events import JobTransition, timestamped
 from sam_app.core.jobs_ports import JobRecords
+from sam_app.core.ports import ModelCatalog
 from sdaws.contract import job_status as st
+from sdaws.contract.hash_spec import KIND as HASH_KIND
+from sdaws.contract.import_spec import KIND as IMPORT_KIND
 
+from .model_hashing import record_hash_job
 from .s3_outputs import S3JobOutputs
 
 logger = logging.getLogger(__name__)
 
 
 class JobEventSink:
-    def __init__(self, records: JobRecords, outputs: S3JobOutputs | None, sns=None, topic_arn: str | None = None):
+    def __init__(
+        self,
+        records: JobRecords,
+        outputs: S3JobOutputs | None,
+        sns=None,
+        topic_arn: str | None = None,
+        catalog: ModelCatalog | None = None,
+    ):
+        self._catalog = catalog  # where a hash job's result is recorded
         self._records = records
         self._outputs = outputs
         self._sns = sns
@@ -44,6 +56,11 @@ class JobEventSink:
         logger.info(
             "job %s -> %s %s", transition.job_id, transition.new_status, "applied" if moved else "ignored (not newer)"
         )
+        if moved and transition.new_status == st.SUCCEEDED and job.kind == HASH_KIND and self._catalog is not None:
+            if self._outputs is not None:
+                record_hash_job(self._outputs.s3, self._outputs.bucket, self._catalog, job.job_id)
+        if moved and st.is_final(transition.new_status) and job.kind == IMPORT_KIND and self._outputs is not None:
+            self._outputs.forget_secrets(job.job_id)  # the import's token lives no longer than its job
         if moved and transition.notify:
             self._notify(job.kind, job.name, transition)
         return moved
@@ -63,10 +80,14 @@ def sink_from_environment(env) -> JobEventSink:
     import boto3
 
     from .dynamo_jobs import DynamoJobRecords
+    from .dynamo_tables import DynamoModelCatalog
 
-    records = DynamoJobRecords(boto3.resource("dynamodb").Table(env["JOBS_TABLE"]))
+    dynamodb = boto3.resource("dynamodb")
+    records = DynamoJobRecords(dynamodb.Table(env["JOBS_TABLE"]))
     s3 = boto3.client("s3")
-    return JobEventSink(records, S3JobOutputs(s3, env["MODELS_BUCKET"]), boto3.client("sns"), env.get("TOPIC_ARN"))
+    catalog = DynamoModelCatalog(dynamodb.Table(env["MODELS_TABLE"])) if env.get("MODELS_TABLE") else None
+    outputs = S3JobOutputs(s3, env["MODELS_BUCKET"])
+    return JobEventSink(records, outputs, boto3.client("sns"), env.get("TOPIC_ARN"), catalog)
 
 
 @functools.cache

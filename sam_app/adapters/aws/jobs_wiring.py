@@ -32,6 +32,7 @@ def build_aws_jobs(env: Mapping[str, str], s3, dynamodb, tree: ObjectStore) -> J
     if launcher is None:
         return None
     from .cloudwatch_logs import CloudWatchJobLogs
+    from .s3_job_secrets import S3JobSecrets
     from .s3_outputs import S3JobOutputs
 
     bucket = env["MODELS_BUCKET"]
@@ -44,4 +45,5 @@ def build_aws_jobs(env: Mapping[str, str], s3, dynamodb, tree: ObjectStore) -> J
         idempotency=dynamo_idempotency(env["IDEMPOTENCY_TABLE"]),
         store=tree,
         clock=UtcClock(),
+        secrets=S3JobSecrets(s3, bucket),
     )

@@ -10,9 +10,13 @@ it runs, its live previews are listed as the endpoint uploads them.
 
 from __future__ import annotations
 
+import json
+
 from botocore.exceptions import ClientError
 
 from sam_app.core.jobs_ports import JobRecord
+from sdaws.contract.import_spec import KIND as IMPORT_KIND
+from sdaws.contract.import_spec import MANIFEST_FILE
 from sdaws.contract.job_status import is_final
 from sdaws.contract.model_tree import CONVERTED_PREFIX
 from sdaws.contract.outputs import IMAGE_KINDS, PREVIEWS_FOLDER, result_key
@@ -32,6 +36,14 @@ class S3JobOutputs:
         self._s3 = s3
         self._bucket = bucket
         self._url_seconds = url_seconds
+
+    @property
+    def s3(self):
+        return self._s3
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
 
     # JobOutputs
     def list(self, job: JobRecord) -> list[dict]:
@@ -72,6 +84,24 @@ class S3JobOutputs:
             for obj in self._listing(prefix)
         ]
 
+    def forget_secrets(self, job_id: str) -> None:
+        from .s3_job_secrets import S3JobSecrets
+
+        S3JobSecrets(self._s3, self._bucket).discard(job_id)
+
+    def _imported(self, job: JobRecord) -> list[dict]:
+        """An import names what it stored in output/import.json (the name may come from the server)."""
+        try:
+            found = self._s3.get_object(Bucket=self._bucket, Key=f"{job_folder(job.job_id)}/output/{MANIFEST_FILE}")
+            record = json.loads(found["Body"].read(64 * 1024))
+        except (ClientError, ValueError):
+            return []
+        key = str(record.get("key") or "")
+        if "/" not in key:
+            return []
+        folder, name = key.split("/", 1)
+        return [_output(folder, name, key, record.get("size"))]
+
     def discover(self, job: JobRecord) -> list[dict]:
         """What the finished job wrote, as output records ({type, name, key, size})."""
         if job.kind in IMAGE_KINDS:
@@ -82,6 +112,8 @@ class S3JobOutputs:
                 type_, _, name = rel.partition("/")
                 found.append(_output(type_ if name else "files", name or rel, obj["Key"], obj["Size"]))
             return found
+        if job.kind == IMPORT_KIND:
+            return self._imported(job)
         key = result_key(job.kind, job.spec or {})
         if key is None:
             return []

@@ -1,6 +1,7 @@
 """JobLauncher on SageMaker: where each job kind runs in AWS.
 
-  * merge, convert, export -> a SageMaker Processing job on the utility (CPU) instance;
+  * merge, convert, export, upscale, import, hash
+                           -> a SageMaker Processing job on the utility (CPU) instance;
   * train                  -> an execution of the training state machine (it starts the
                               training job, waits, registers the LoRA and records the end);
   * txt2img, img2img       -> InvokeEndpointAsync on the stack's "default" async endpoint,
@@ -30,12 +31,18 @@ from sam_app.core.jobs_ports import JobInput, JobRecord, JobRecords
 from sdaws.contract import job_status as st
 from sdaws.contract.entrypoint import job_argv
 from sdaws.contract.errors import Conflict, InvalidInput
+from sdaws.contract.hash_spec import KIND as HASH_KIND
 from sdaws.contract.hyperparameters import SPEC_CHANNEL, SPEC_FILE, spec_channel_hyperparameters
+from sdaws.contract.import_spec import DESTINATION_ENV
+from sdaws.contract.import_spec import KIND as IMPORT_KIND
 from sdaws.contract.outputs import result_folder, result_key
 
 JOBS_PREFIX = "jobs"
 # Processing jobs on the utility (CPU) instance; upscale's images stay with the job.
-UTILITY_KINDS = ("merge", "convert", "export", "upscale")
+UTILITY_KINDS = ("merge", "convert", "export", "upscale", IMPORT_KIND, HASH_KIND)
+# Kinds that read or write the tree bucket themselves (an import streams into a multipart
+# upload at its tree key; hash reads ranges): they are told which bucket.
+BUCKET_KINDS = (IMPORT_KIND, HASH_KIND)
 INFERENCE_KINDS = ("txt2img", "img2img")
 PROCESSING_ROOT = "/opt/ml/processing"
 
@@ -159,6 +166,9 @@ class SageMakerLauncher:
         # A named result goes straight into its tree folder; images stay under the job's folder.
         output_uri = _uri(cfg.bucket, f"{target}/" if target else f"{folder}/output/")
         output_path = f"{PROCESSING_ROOT}/output/{target}" if target else f"{PROCESSING_ROOT}/output"
+        limits = self._limits_and_tags(job.job_id, cfg.util_instance_type)
+        if job.kind in BUCKET_KINDS:
+            limits["Environment"][DESTINATION_ENV] = f"s3://{cfg.bucket}"
         return {
             "ProcessingJobName": sagemaker_job_name(job.job_id),
             "RoleArn": cfg.role_arn,
@@ -181,7 +191,7 @@ class SageMakerLauncher:
                 ]
             },
             "ProcessingResources": {"ClusterConfig": self._instance(cfg.util_instance_type)},
-            **self._limits_and_tags(job.job_id, cfg.util_instance_type),
+            **limits,
         }
 
     def _launch_processing(self, job: JobRecord) -> dict[str, str]:

@@ -9,14 +9,18 @@ import boto3
 from botocore.config import Config
 
 from sam_app.adapters.clock import UtcClock
+from sam_app.core.catalog_service import CatalogService
 from sam_app.core.models_service import ModelService
 from sam_app.core.services import Services
 from sam_app.core.uploads_service import UploadService
 
 from .api_key_verifier import ApiKeyVerifier
+from .dynamo_catalog_index import DynamoCatalogIndex
 from .dynamo_tables import DynamoModelCatalog, DynamoUploadRecords
 from .jobs_wiring import build_aws_jobs
+from .s3_hasher import S3HashState
 from .s3_multipart import S3Multipart
+from .s3_sidecars import S3SidecarFiles
 from .s3_store import S3TreeStore
 from .sagemaker_endpoints import endpoints_from_environment
 
@@ -52,11 +56,21 @@ def build_aws_services(env: Mapping[str, str] = os.environ) -> Services:
         int(env.get("MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES),
         **_part_size(env),
     )
+    jobs = build_aws_jobs(env, s3, dynamodb, tree)
     return Services(
         mode="aws",
         models=ModelService(tree, catalog),
         uploads=uploads,
         tokens=ApiKeyVerifier(boto3.client("apigateway"), env["API_KEY_ID"]),
-        jobs=build_aws_jobs(env, s3, dynamodb, tree),
+        jobs=jobs,
         endpoints=endpoints_from_environment(env),
+        # Hashes come from the bucket's events (the hash function); the API only reads them.
+        catalog=CatalogService(
+            tree,
+            catalog,
+            DynamoCatalogIndex(dynamodb, env["MODELS_TABLE"]),
+            S3SidecarFiles(s3, bucket),
+            S3HashState(catalog),
+            jobs.records if jobs else None,
+        ),
     )

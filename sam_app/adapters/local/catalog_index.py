@@ -24,7 +24,16 @@ class SqliteCatalogIndex:
                 found[key] = json.loads(facts)
         return found
 
-    def scan(self) -> Iterator[tuple[str, dict]]:
-        rows = self.db.connect().execute("SELECT model_key, facts FROM models ORDER BY model_key").fetchall()
+    def hashed(self, prefix: str = "") -> Iterator[tuple[str, dict]]:
+        # Hex prefixes hold no LIKE wildcards; lower() because sha256s are stored as written.
+        rows = (
+            self.db.connect()
+            .execute(
+                "SELECT model_key, facts FROM models WHERE lower(json_extract(facts, '$.sha256')) LIKE ? "
+                "ORDER BY model_key",
+                (prefix.lower() + "%",),
+            )
+            .fetchall()
+        )
         for key, facts in rows:
             yield key, json.loads(facts)

@@ -42,6 +42,7 @@ from sdaws.contract.progress import parse_line
 
 from .job_files import KeyPaths, link_or_copy
 from .job_results import collect_results
+from .job_secrets import discard_secrets
 from .process_group import alive, command_line, kill_group, signal_group
 
 logger = logging.getLogger(__name__)
@@ -201,10 +202,14 @@ class LocalJobRunner:
                 log.note(f"{RESTARTED}; marked FAILED")
                 log.close()
                 self._advance(job.job_id, st.FAILED, error=RESTARTED)
+        queued = self._all(st.QUEUED)
+        waiting = {job.job_id for job in queued}
         for entry in self.jobs_dir.iterdir():  # no job of this server runs yet: all scratch is left over
             if entry.is_dir() and not entry.is_symlink():
                 self._remove_scratch(entry.name)
-        for job in reversed(self._all(st.QUEUED)):
+                if entry.name not in waiting:  # an import that died with the server keeps no token
+                    discard_secrets(self.jobs_dir, entry.name)
+        for job in reversed(queued):
             self.launch(job)
 
     def stop(self) -> None:
@@ -292,6 +297,7 @@ class LocalJobRunner:
             self._follow(job_id, proc, log)
         finally:
             self._remove_scratch(job_id)
+            discard_secrets(self.jobs_dir, job_id)  # an import's token lives no longer than its job
             log.close()
 
     def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:

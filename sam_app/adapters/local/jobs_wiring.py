@@ -12,6 +12,7 @@ from sam_app.core.ports import Clock, ObjectStore
 
 from .job_files import KeyPaths, KeySigner, LocalJobFiles, LocalJobLogs
 from .job_runner import Command, LocalJobRunner, job_command
+from .job_secrets import LocalJobSecrets
 from .jobs_db import SqliteIdempotencyLayer, SqliteJobRecords
 from .signing import PartSigner
 from .sqlite_db import SqliteDb
@@ -54,5 +55,6 @@ def build_local_jobs(
         idempotency=PowertoolsIdempotency(SqliteIdempotencyLayer(db)),
         store=tree,
         clock=clock,
+        secrets=LocalJobSecrets(runner.jobs_dir),
     )
     return LocalJobs(service, runner, files)

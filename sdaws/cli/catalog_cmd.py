@@ -1,0 +1,162 @@
+"""`sdaws models search|duplicates|edit|preview|find`: the catalog, for scripts
+(registered under `sdaws models` by models_cmd)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.client import catalog, fmt
+from sdaws.client.safe_text import printable
+from sdaws.contract.model_facts import FAMILIES
+
+
+def _usage(message: str):
+    from sdaws.cli.main import UsageError
+
+    return UsageError(message)
+
+
+def register_models_actions(sub) -> None:
+    search = sub.add_parser("search", help="search all folders by name, tag / trigger word, family, hash")
+    search.add_argument("query", nargs="*", help="words the name (or Civitai title) must all hold")
+    search.add_argument("--tag", help="a trigger word or training tag")
+    search.add_argument("--family", choices=FAMILIES, help="base family")
+    search.add_argument("--hash", help="sha256, AutoV2 or a hex prefix")
+    search.add_argument("--type", help="one folder, e.g. Lora")
+    search.add_argument("--limit", type=int, default=0, help="stop after this many (default: all)")
+    add_json_arg(search)
+    add_connection_args(search)
+    search.set_defaults(func=cmd_search)
+
+    dups = sub.add_parser("duplicates", help="models with the same sha256 (space you could free)")
+    add_json_arg(dups)
+    add_connection_args(dups)
+    dups.set_defaults(func=cmd_duplicates)
+
+    find = sub.add_parser("find", help="models with this sha256 or AutoV2 hash")
+    find.add_argument("hash")
+    add_json_arg(find)
+    add_connection_args(find)
+    find.set_defaults(func=cmd_find)
+
+    edit = sub.add_parser("edit", help="edit NAME.json as the WebUI does (notes, activation text, weight…)")
+    edit.add_argument("model", nargs="+", metavar="TYPE NAME", help="TYPE NAME or TYPE/NAME")
+    edit.add_argument("--description")
+    edit.add_argument("--activation-text", help="words the WebUI adds to the prompt with this LoRA")
+    edit.add_argument("--weight", type=float, dest="preferred_weight", help="preferred weight (0: the WebUI default)")
+    edit.add_argument("--negative-text")
+    edit.add_argument("--notes")
+    edit.add_argument("--sd-version", help="SD1, SD2, SDXL, SD3 or Unknown")
+    add_json_arg(edit)
+    add_connection_args(edit)
+    edit.set_defaults(func=cmd_edit)
+
+    preview = sub.add_parser("preview", help="set the preview image (a file, or a job's output image)")
+    preview.add_argument("model", nargs="+", metavar="TYPE NAME", help="TYPE NAME or TYPE/NAME")
+    source = preview.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, help="a PNG, JPEG or WebP file")
+    source.add_argument("--job", metavar="JOB_ID", help="use an image this job made (with --output)")
+    preview.add_argument("--output", help="the image's name in the job's outputs")
+    add_json_arg(preview)
+    add_connection_args(preview)
+    preview.set_defaults(func=cmd_preview)
+
+
+def _hash_text(item: dict) -> str:
+    state = item.get("hash") or {}
+    if state.get("status") == "done" and state.get("autov2"):
+        return str(state["autov2"])
+    return str(state.get("status") or "")
+
+
+def item_line(item: dict) -> str:
+    family = item.get("family") or ""
+    return printable(
+        f"{item['type']:<17} {fmt.size(item.get('size')):>10}  {_hash_text(item):<10}  {family:<5}  {item['name']}",
+        single_line=True,
+    )
+
+
+@api_errors
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise _usage("--limit must be 0 (all) or more")
+    filters = {"q": " ".join(args.query) or None, "tag": args.tag, "family": args.family, "hash": args.hash}
+    with open_connection(args) as conn:
+        items = list(catalog.iter_search(conn.client, args.limit or None, type=args.type, **filters))
+    if args.json:
+        print_json({"items": items})
+        return 0
+    for item in items:
+        print(item_line(item))
+    return 0
+
+
+@api_errors
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    with open_connection(args) as conn:
+        found = catalog.duplicates(conn.client)
+    if args.json:
+        print_json(found)
+        return 0
+    for group in found.get("groups", []):
+        print(f"{group['autov2']}  {fmt.size(group['size'])} each, {fmt.size(group['wasted_bytes'])} duplicated")
+        for key in group["models"]:
+            print(f"  {printable(key, single_line=True)}")
+    return 0
+
+
+@api_errors
+def cmd_find(args: argparse.Namespace) -> int:
+    with open_connection(args) as conn:
+        found = catalog.find_by_hash(conn.client, args.hash)
+    if args.json:
+        print_json(found)
+        return 0
+    for item in found.get("items", []):
+        print(item_line(item))
+    return 0 if found.get("items") else 1
+
+
+@api_errors
+def cmd_edit(args: argparse.Namespace) -> int:
+    from sdaws.cli.models_cmd import split_ref
+
+    model_type, name = split_ref(args.model)
+    fields = ("description", "activation_text", "preferred_weight", "negative_text", "notes", "sd_version")
+    edits = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+    if not edits:
+        raise _usage("nothing to edit: give --notes, --activation-text, --weight, --description, … ")
+    with open_connection(args) as conn:
+        saved = catalog.edit_metadata(conn.client, model_type, name, edits)
+    if args.json:
+        print_json(saved)
+        return 0
+    for field in fields:
+        if field in edits:
+            print(printable(f"{field}: {saved.get(field)}", single_line=True))
+    return 0
+
+
+@api_errors
+def cmd_preview(args: argparse.Namespace) -> int:
+    from sdaws.cli.models_cmd import split_ref
+
+    model_type, name = split_ref(args.model)
+    with open_connection(args) as conn:
+        if args.image is not None:
+            try:
+                result = catalog.set_preview_image(conn.client, model_type, name, args.image)
+            except (OSError, ValueError) as exc:
+                raise _usage(str(exc)) from None
+        else:
+            if not args.output:
+                raise _usage("--job needs --output: the image's name in the job's outputs")
+            result = catalog.set_preview_from_job(conn.client, model_type, name, args.job, args.output)
+    if args.json:
+        print_json(result)
+    else:
+        print(printable(f"preview {result['preview']} ({fmt.size(result['size'])})", single_line=True))
+    return 0
