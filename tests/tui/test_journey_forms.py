@@ -10,6 +10,7 @@ from textual.widgets import Button, Footer, Input
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
+from tests.support.job_forms import open_form
 from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
@@ -40,14 +41,6 @@ async def highlight(pilot, folder: str, name: str) -> None:
     await move_cursor_to(
         pilot, tree, next(c for c in node.children if isinstance(c.data, ModelData) and c.data.name == name)
     )
-
-
-async def open_form(pilot, kind: str) -> JobForm:
-    app = pilot.app
-    app.action_new_job(kind)
-    await until(pilot, lambda: isinstance(app.screen, JobForm), f"{kind} form")
-    await settle(pilot)
-    return app.screen
 
 
 @pytest.mark.anyio

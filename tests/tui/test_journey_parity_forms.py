@@ -11,6 +11,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Select
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
+from tests.support.job_forms import choose, open_form
 from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.screens.image_view import ImageScreen
@@ -28,21 +29,6 @@ def tree(server):
         (server.models / folder).mkdir()
         (server.models / folder / name).write_bytes(demo_bytes())
     return server
-
-
-async def open_form(pilot, kind: str) -> JobForm:
-    app = pilot.app
-    await until(pilot, lambda: app.conn is not None, "connected")
-    app.action_new_job(kind)
-    await until(pilot, lambda: isinstance(app.screen, JobForm), f"{kind} form")
-    await settle(pilot)
-    return app.screen
-
-
-async def choose(pilot, form: JobForm, field: str, value: str) -> None:
-    select = form.query_one(f"#f-{field}", Select)
-    await until(pilot, lambda: value in [v for _, v in select._options], f"{value} offered in {field}")
-    select.value = value
 
 
 def section(form: JobForm, title: str) -> Collapsible:

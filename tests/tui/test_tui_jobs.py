@@ -8,12 +8,12 @@ from PIL import Image
 from textual.widgets import Input, Select
 
 from sdaws.client.config import Target
+from tests.support.job_forms import JOB_WAIT, finished, open_form
 from tests.support.job_server import TOKEN
 from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
-from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
 from tui.screens.path_picker import PathPickerModal
 from tui.widgets.jobs_pane import JobsPane
@@ -21,7 +21,6 @@ from tui.widgets.model_tree import ModelTree
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 SIZE = (140, 44)
-JOB_WAIT = 3000  # event-loop turns (~0.1 s each): a tiny CPU job on a busy 2-core box
 
 
 @pytest.fixture
@@ -30,47 +29,18 @@ def app(job_server, user_env):
     return SdawsApp(Target(handle.url, TOKEN, "test"), half_block_images=True)
 
 
-async def open_form(pilot, kind: str) -> JobForm:
-    app = pilot.app
-    await until(pilot, lambda: app.conn is not None, "connected")
-    await pilot.press("n")
-    await settle(pilot)
-    await pilot.click("#job-kinds")
-    app.screen.query_one("#job-kinds").highlighted = ["txt2img", "img2img", "train", "merge"].index(kind)
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, JobForm), "form open")
-    return app.screen
-
-
 def fill(form: JobForm, **values: str) -> None:
     for name, value in values.items():
         form.query_one(f"#f-{name}", Input).value = value
 
 
-async def finished(pilot) -> dict:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job detail open")
-    screen: JobDetailScreen = app.screen
-    await until(
-        pilot,
-        lambda: (
-            screen.job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED")
-            and (screen.job["status"] != "SUCCEEDED" or screen.outputs_shown)
-        ),
-        "job finished",
-        JOB_WAIT,
-    )
-    assert screen.job["status"] == "SUCCEEDED", screen.job.get("error")
-    return screen.job
-
-
 @pytest.mark.anyio
 async def test_txt2img_form_streams_the_log_shows_the_image_and_saves_it(app, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
-        form = await open_form(pilot, "txt2img")
+        form = await open_form(pilot, from_menu=True, kind="txt2img")
         fill(form, model="tiny-sd", prompt="a red fox", steps="2", width="32", height="32", seed="7")
         await pilot.press("ctrl+s")
-        job = await finished(pilot)
+        _, job = await finished(pilot)
         screen = app.screen
         assert job["params"]["seed"] == 7 and job["params"]["model"] == "tiny-sd"
         log_text = "\n".join(screen.log_lines)
@@ -114,7 +84,7 @@ async def test_train_form_uploads_the_dataset_folder_and_registers_a_lora(app, j
         Image.new("RGB", (32, 32), colour).save(dataset / f"img{i}.png")
         (dataset / f"img{i}.txt").write_text(f"a {colour} square")
     async with app.run_test(size=SIZE) as pilot:
-        form = await open_form(pilot, "train")
+        form = await open_form(pilot, from_menu=True, kind="train")
         fill(
             form,
             base_model="tiny-sd",
@@ -125,7 +95,7 @@ async def test_train_form_uploads_the_dataset_folder_and_registers_a_lora(app, j
             rank="2",
         )
         await pilot.press("ctrl+s")
-        job = await finished(pilot)
+        _, job = await finished(pilot)
         assert job["params"]["dataset"]  # the group the form uploaded the folder into
         assert any(o["type"] == "Lora" or "lora" in o["name"].lower() for o in job["outputs"]), job["outputs"]
         assert list((models / "Lora").glob("tui-lora*"))
@@ -135,7 +105,7 @@ async def test_train_form_uploads_the_dataset_folder_and_registers_a_lora(app, j
 async def test_merge_form_writes_the_merged_checkpoint(app, job_server):
     _, models = job_server
     async with app.run_test(size=SIZE) as pilot:
-        form = await open_form(pilot, "merge")
+        form = await open_form(pilot, from_menu=True, kind="merge")
         fill(form, model_a="alpha.safetensors", model_b="beta.safetensors", multiplier="0.25", output_name="mixed")
         await pilot.press("ctrl+s")
         await finished(pilot)
@@ -166,7 +136,7 @@ async def test_convert_dialog_is_prefilled_from_detection_and_launches_the_job(a
         assert dialog.query_one("#output-name", Input).value == "alpha"
         dialog.query_one("#output-name", Input).value = "alpha-tui"
         await pilot.click("#convert")
-        job = await finished(pilot)
+        _, job = await finished(pilot)
         await pilot.press("escape")
         jobs = app.query_one(JobsPane)
         table = jobs.query_one("#jobs-table")

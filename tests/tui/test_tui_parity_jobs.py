@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input
 
 from sdaws.client.config import Target
+from tests.support.job_forms import JOB_WAIT, choose, finished, open_form
 from tests.support.parity_job_server import CONTROLNET, ESRGAN, MODEL
 from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
-from tui.screens.job_kind import KINDS
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 SIZE = (140, 44)
-JOB_WAIT = 3000  # event-loop turns (~0.1 s each): a tiny CPU job on a busy 2-core box
 
 
 @pytest.fixture
@@ -27,49 +26,12 @@ def app(parity_job_server, user_env):
     return SdawsApp(Target(server.url, server.token, "test"), half_block_images=True)
 
 
-async def open_form(pilot, kind: str) -> JobForm:
-    """As a user does: n, the kind from the list, enter."""
-    app = pilot.app
-    await until(pilot, lambda: app.conn is not None, "connected")
-    await pilot.press("n")
-    await settle(pilot)
-    await pilot.click("#job-kinds")
-    app.screen.query_one("#job-kinds").highlighted = [k for k, _ in KINDS].index(kind)
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, JobForm), "form open")
-    await settle(pilot)
-    return app.screen
-
-
-async def choose(pilot, form: JobForm, field: str, value: str) -> None:
-    select = form.query_one(f"#f-{field}", Select)
-    await until(pilot, lambda: value in [v for _, v in select._options], f"{value} offered in {field}")
-    select.value = value
-
-
-async def finished(pilot) -> tuple[JobDetailScreen, dict]:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job detail open")
-    screen: JobDetailScreen = app.screen
-    await until(
-        pilot,
-        lambda: (
-            screen.job.get("status") in ("SUCCEEDED", "FAILED", "CANCELLED")
-            and (screen.job["status"] != "SUCCEEDED" or screen.outputs_shown)
-        ),
-        "job finished",
-        JOB_WAIT,
-    )
-    assert screen.job["status"] == "SUCCEEDED", screen.job.get("error")
-    return screen, screen.job
-
-
 @pytest.mark.anyio
 async def test_upscale_form_runs_an_esrgan_model_and_shows_the_larger_image(app, tmp_path):
     photo = tmp_path / "photo.png"
     Image.effect_noise((20, 12), 64).convert("RGB").save(photo)
     async with app.run_test(size=SIZE) as pilot:
-        form = await open_form(pilot, "upscale")
+        form = await open_form(pilot, from_menu=True, kind="upscale")
         form.query_one("#f-image", Input).value = str(photo)
         await choose(pilot, form, "upscaler_1", ESRGAN)
         form.query_one("#f-upscaling_resize", Input).value = "4"
@@ -108,7 +70,7 @@ async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
     square.paste("white", (16, 16, 48, 48))
     square.save(control)
     async with app.run_test(size=SIZE) as pilot:
-        form = await open_form(pilot, "txt2img")
+        form = await open_form(pilot, from_menu=True, kind="txt2img")
         for name, value in (("model", MODEL), ("prompt", "a house"), ("steps", "2"), ("seed", "5")):
             form.query_one(f"#f-{name}", Input).value = value
         form.query_one("#f-width", Input).value = "64"
@@ -136,7 +98,7 @@ async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
 @pytest.mark.anyio
 async def test_the_job_view_shows_live_previews_while_the_job_denoises(app):
     async with app.run_test(size=SIZE) as pilot:
-        form = await open_form(pilot, "txt2img")
+        form = await open_form(pilot, from_menu=True, kind="txt2img")
         for name, value in (("model", MODEL), ("prompt", "a boat"), ("steps", "150"), ("seed", "2")):
             form.query_one(f"#f-{name}", Input).value = value
         form.query_one("#f-width", Input).value = "64"
