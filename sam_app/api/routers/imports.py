@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from sam_app.core.services import Services
@@ -14,7 +11,7 @@ from sdaws.contract.import_spec import KIND, redact_url
 from ..catalog_schemas import CreateImport
 from ..job_schemas import Job
 from ..responses import documented
-from .jobs import JobsUnavailable
+from .jobs import IdempotencyKey, JobsUnavailable
 
 
 def build(svc: Services | None) -> APIGatewayRouter:
@@ -27,12 +24,7 @@ def build(svc: Services | None) -> APIGatewayRouter:
     )
     def create_import(
         body: CreateImport,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias="Idempotency-Key", max_length=128, description="retries with the same key return the same job"
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Job]:
         if svc is None or svc.jobs is None:
             raise JobsUnavailable("this deployment has no job compute configured")

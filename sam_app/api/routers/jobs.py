@@ -25,6 +25,12 @@ from ..job_schemas import (
 )
 from ..responses import documented
 
+# A submit that is retried carries the same header: the same key returns the same job.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=128, description="retries with the same key return the same job"),
+]
+
 JobId = Annotated[str, Path(max_length=64, description="job_id from POST /jobs")]
 
 
@@ -47,12 +53,7 @@ def build(svc: Services | None) -> APIGatewayRouter:
     )
     def create_job(
         body: CreateJob,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias="Idempotency-Key", max_length=128, description="retries with the same key return the same job"
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Job]:
         job, created = jobs().submit(body.kind, body.params, body.name, idempotency_key)
         return Response(
