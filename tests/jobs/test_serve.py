@@ -6,10 +6,6 @@ import base64
 import io
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -19,14 +15,9 @@ from PIL import Image
 
 from sdaws_jobs.pngmeta import spec_fields
 from tests.support.moto_env import FAKE_CREDENTIALS
+from tests.support.serve_process import free_port, serve_process
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 AWS_ENV = FAKE_CREDENTIALS
@@ -38,7 +29,7 @@ def s3(tiny_sd):
     import boto3
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     moto.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -61,26 +52,10 @@ def server(tiny_sd, s3, tmp_path_factory):
     root = tmp_path_factory.mktemp("tree")
     (root / "Stable-diffusion").mkdir()
     (root / "Stable-diffusion" / "tiny-sd").symlink_to(tiny_sd, target_is_directory=True)
-    port = _free_port()
     env = {**os.environ, **AWS_ENV, "HF_HUB_OFFLINE": "1", "AWS_ENDPOINT_URL": s3[0]}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sdaws_jobs.serve", "--host", "127.0.0.1", "--port", str(port), "--models", str(root)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):  # readiness poll, not a timing assertion
-        try:
-            urllib.request.urlopen(url + "/ping", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(proc.stderr.read().decode())
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    log = root.parent / "serve.log"
+    with open(log, "wb") as out, serve_process(root, env, out, log.read_text) as url:
+        yield url
 
 
 def _post(url: str, body) -> tuple[int, dict]:

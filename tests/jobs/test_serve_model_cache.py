@@ -7,25 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
 from tests.support.job_server import tiny_checkpoint
+from tests.support.serve_process import serve_process
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 PARAMS = {"prompt": "a lighthouse", "steps": 1, "width": 32, "height": 32, "seed": 3}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _generate(url: str, model: str) -> None:
@@ -43,37 +34,9 @@ def serving(tmp_path):
     tiny_checkpoint(tree / "Stable-diffusion" / "alpha.safetensors", seed=1)
     tiny_checkpoint(tree / "Stable-diffusion" / "beta.safetensors", seed=2)
     log, cache = tmp_path / "serve.log", tmp_path / "converted"
-    port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SDAWS_MODEL_CACHE": str(cache)}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sdaws_jobs.serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--models",
-                str(tree),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):  # readiness poll, not a timing assertion
-        try:
-            urllib.request.urlopen(url + "/ping", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(log.read_text())
-            time.sleep(0.1)
-    yield url, log, cache
-    proc.terminate()
-    proc.wait(timeout=30)
+    with open(log, "wb") as out, serve_process(tree, env, out, log.read_text) as url:
+        yield url, log, cache
 
 
 def test_a_model_switched_away_from_and_back_is_not_converted_again(serving):

@@ -16,7 +16,8 @@ import requests
 
 from tests.support.env import REPO_ROOT, docker_available, need
 from tests.support.moto_env import use_fake_aws
-from tests.support.sam_local import MOTO_IMAGE, MotoContainer, _free_port, _image_present, answering
+from tests.support.sam_local import MOTO_IMAGE, MotoContainer, _image_present, answering
+from tests.support.serve_process import free_port
 
 WRAPPER = REPO_ROOT / "tests" / "support" / "moto_server_sagemaker.py"
 
@@ -40,7 +41,7 @@ def sagemaker_world():
     need(docker_available(), "no Docker engine (run ../shared/tools/lambda-emulation-image.sh)")
     need(_image_present(MOTO_IMAGE), f"image {MOTO_IMAGE} missing (run ../shared/tools/lambda-emulation-image.sh)")
     suffix = uuid.uuid4().hex[:8]
-    network, name, port = f"sdaws-sm-{suffix}", f"sdaws-sm-moto-{suffix}", _free_port()
+    network, name, port = f"sdaws-sm-{suffix}", f"sdaws-sm-moto-{suffix}", free_port()
     subprocess.run(["docker", "network", "create", network], check=True, capture_output=True)
     subprocess.run(
         [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import requests
 
 from tests.support.env import REPO_ROOT, docker_available, need
 from tests.support.moto_env import FAKE_CREDENTIALS
+from tests.support.serve_process import free_port
 from tests.support.template_tables import create_api_world
 
 SAM = str(Path(sys.executable).parent / "sam")
@@ -35,12 +35,6 @@ EVENTS_TOKEN = "sdaws-events-token-0123456789"  # the x-api-key inside events/ap
 
 def _image_present(image: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bare_path(tmp: Path) -> str:
@@ -111,7 +105,7 @@ def moto_container():
         f"images {MOTO_IMAGE} / {LAMBDA_IMAGE} missing (run ../shared/tools/lambda-emulation-image.sh)",
     )
     suffix = uuid.uuid4().hex[:8]
-    network, name, port = f"sdaws-test-{suffix}", f"sdaws-moto-{suffix}", _free_port()
+    network, name, port = f"sdaws-test-{suffix}", f"sdaws-moto-{suffix}", free_port()
     subprocess.run(["docker", "network", "create", network], check=True, capture_output=True)
     subprocess.run(
         [
