@@ -10,10 +10,7 @@ import signal
 import subprocess
 import threading
 
-import boto3
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from sdaws.contract.progress import parse_line
 from sdaws_jobs.imports.secrets import hub_token, import_token
@@ -26,6 +23,7 @@ from tests.support.import_server import (
     import_workdir,
     run_import,
 )
+from tests.support.moto_env import FAKE_CREDENTIALS, moto_over_http
 
 MiB = 1024 * 1024
 TOKEN = "civitai-key-SECRET-0123456789"
@@ -238,28 +236,9 @@ def test_tokens_are_found_where_launchers_and_users_put_them(tmp_path):
 
 @pytest.fixture
 def moto_s3():
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    requests.post(f"{endpoint}/moto-api/reset")
-    env = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "SDAWS_IMPORT_DESTINATION": "s3://sdaws-models",
-    }
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket="sdaws-models")
-    yield s3, env
-    moto.stop()
+    with moto_over_http() as (endpoint, s3):
+        s3.create_bucket(Bucket="sdaws-models")
+        yield s3, FAKE_CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "SDAWS_IMPORT_DESTINATION": "s3://sdaws-models"}
 
 
 def test_into_s3_the_object_appears_only_whole_and_verified(tmp_path, server, moto_s3):

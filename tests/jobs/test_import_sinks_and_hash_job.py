@@ -9,14 +9,12 @@ import os
 import subprocess
 import sys
 
-import boto3
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from sdaws.contract.progress import parse_line
 from sdaws_jobs.errors import SpecError
 from sdaws_jobs.imports.sinks import S3Sink
+from tests.support.moto_env import FAKE_CREDENTIALS, moto_over_http
 
 MiB = 1024 * 1024
 BUCKET = "sdaws-models"
@@ -24,22 +22,9 @@ BUCKET = "sdaws-models"
 
 @pytest.fixture
 def moto_s3():
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    requests.post(f"{endpoint}/moto-api/reset")
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket=BUCKET)
-    yield s3, {**creds, "AWS_ENDPOINT_URL": endpoint, "SDAWS_IMPORT_DESTINATION": f"s3://{BUCKET}"}
-    moto.stop()
+    with moto_over_http() as (endpoint, s3):
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3, FAKE_CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "SDAWS_IMPORT_DESTINATION": f"s3://{BUCKET}"}
 
 
 def test_multipart_sink_over_several_parts_with_a_restart(moto_s3):

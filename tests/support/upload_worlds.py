@@ -8,10 +8,9 @@ import json
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from tests.support.api_world import AUTH, TOKEN, FakeLambdaContext, proxy_event
-from tests.support.moto_env import use_fake_aws
+from tests.support.moto_env import moto_over_http, use_fake_aws
 from tests.support.template_tables import create_api_world
 
 MiB = 1024 * 1024
@@ -67,23 +66,17 @@ def local_api(tmp_path):
 def moto_http_world(monkeypatch):
     """moto as a real HTTP server (presigned part URLs really work), the tables from
     template.yaml, and the real Lambda handler wired to them; yields (handler, s3)."""
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    requests.post(f"{endpoint}/moto-api/reset")  # moto's state is per process, not per server
-    use_fake_aws(monkeypatch, endpoint=endpoint)
-    s3 = boto3.client("s3")
-    world = create_api_world(s3, boto3.client("dynamodb"), boto3.client("apigateway"), TOKEN)
-    for name, value in world.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("UPLOAD_PART_BYTES", str(5 * MiB))
-    import sam_app.handlers.api as api
+    with moto_over_http() as (endpoint, s3):
+        use_fake_aws(monkeypatch, endpoint=endpoint)
+        world = create_api_world(s3, boto3.client("dynamodb"), boto3.client("apigateway"), TOKEN)
+        for name, value in world.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("UPLOAD_PART_BYTES", str(5 * MiB))
+        import sam_app.handlers.api as api
 
-    api._dispatcher = None
-    yield api.handler, s3
-    api._dispatcher = None
-    moto.stop()
+        api._dispatcher = None
+        yield api.handler, s3
+        api._dispatcher = None
 
 
 @pytest.fixture
