@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.jobs_api import wait_for
 from tests.support.parity import log_events, png_bytes, run, submit, upload_input
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -95,3 +96,26 @@ def test_resume_refuses_a_file_it_cannot_continue(api, models_dir, dataset):
     assert "not saved by an sdaws training" in job["error"]
     answer = submit(api, "train", PARAMS | {"dataset": dataset, "min_bucket_reso": 128, "output_name": "y"})
     assert answer.status_code == 422 and "min_bucket_reso must not exceed max_bucket_reso" in answer.json()["message"]
+
+
+def test_a_cancelled_training_leaves_its_saved_checkpoint_in_the_tree_to_resume_from(api, models_dir, dataset):
+    import time
+
+    params = PARAMS | {"dataset": dataset, "steps": 400, "save_every_n_steps": 2, "output_name": "dog"}
+    created = submit(api, "train", params)
+    assert created.status_code == 201, created.text
+    job_id = created.json()["job_id"]
+    saved = models_dir / "Lora" / "dog-step00000002.safetensors"
+    while not saved.exists() and api.get(f"/jobs/{job_id}").json()["status"] in ("QUEUED", "STARTING", "RUNNING"):
+        time.sleep(0.05)
+    assert saved.exists() and api.get(f"/jobs/{job_id}").json()["status"] == "RUNNING"  # in the tree mid-training
+    api.post(f"/jobs/{job_id}/cancel")
+    assert wait_for(api, job_id)["status"] == "CANCELLED"
+    assert _metadata(saved)["sdaws_train_step"] == "2"  # still there, whole, after the cancel
+
+    resumed = run(
+        api, "train", PARAMS | {"dataset": dataset, "resume_from": f"Lora/{saved.name}", "output_name": "dog-2"}
+    )
+    events = log_events(api, resumed)
+    assert any(e.get("message") == f"resuming from step 2 ({saved.name})" for e in events)
+    assert _metadata(models_dir / "Lora" / "dog-2.safetensors")["sdaws_train_step"] == "4"

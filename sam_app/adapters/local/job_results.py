@@ -40,6 +40,23 @@ def _place(paths: KeyPaths, src: Path, key: str) -> Path:
     return dest
 
 
+def register_announced(out_dir: Path, type_: str, name: str, paths: KeyPaths) -> dict | None:
+    """A model file the job announced while it runs (an intermediate training checkpoint),
+    moved into the tree at once, so it is usable — to resume from, say — even if the job
+    later fails or is cancelled. None where it does not go there now (collect_results
+    deals with it at the end, saying why)."""
+    if type_ not in MODEL_TYPES or "/" in name or name in ("", ".", ".."):
+        return None
+    entry = out_dir / type_ / name
+    if entry.is_symlink() or not entry.is_file():
+        return None
+    key = _tree_key(type_, entry)
+    if key is None or paths.path(key).exists():
+        return None
+    dest = _place(paths, entry, key)
+    return {"type": type_, "name": name, "key": key, "size": tree_size(dest)}
+
+
 def collect_results(out_dir: Path, job_id: str, paths: KeyPaths, note: Callable[[str], None]) -> list[dict]:
     """Move everything under `out_dir` to its place; returns the output records {type, name, key, size}."""
     outputs: list[dict] = []

@@ -41,7 +41,7 @@ from sdaws.contract.model_tree import CONVERTED_PREFIX, JOB_INPUTS_PREFIX
 from sdaws.contract.progress import parse_line
 
 from .job_files import KeyPaths, link_or_copy
-from .job_results import collect_results
+from .job_results import collect_results, register_announced
 from .job_secrets import discard_secrets
 from .process_group import alive, command_line, kill_group, signal_group
 
@@ -303,6 +303,7 @@ class LocalJobRunner:
     def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:
         last_error: list[str] = []
         last_stderr: list[str] = []
+        registered: list[dict] = []  # intermediate checkpoints already in the tree
 
         def pump_stderr() -> None:
             for raw in proc.stderr:
@@ -321,6 +322,12 @@ class LocalJobRunner:
                     self.records.update_progress(job_id, progress, self.clock.now().isoformat())
                 elif event["event"] == "error":
                     last_error.append(str(event.get("message") or "failed"))
+                elif event["event"] == "output" and event.get("step") is not None:
+                    out_dir = self.jobs_dir / job_id / "output"
+                    placed = register_announced(out_dir, str(event.get("type")), str(event.get("name")), self.paths)
+                    if placed is not None:
+                        registered.append(placed)
+                        log.note(f"{placed['key']} is in the model tree (step {event['step']})")
 
         readers = [threading.Thread(target=fn, daemon=True) for fn in (pump_stdout, pump_stderr)]
         for reader in readers:
@@ -341,10 +348,10 @@ class LocalJobRunner:
                 last_error[-1] if last_error else f"exit code {code}" + (f": {last_stderr[0]}" if last_stderr else "")
             )
             log.note(f"failed: {reason}")
-            self._advance(job_id, st.FAILED, error=reason)
+            self._advance(job_id, st.FAILED, error=reason, outputs=registered)
             return
         try:
-            outputs = collect_results(self.jobs_dir / job_id / "output", job_id, self.paths, log.note)
+            outputs = registered + collect_results(self.jobs_dir / job_id / "output", job_id, self.paths, log.note)
         except (OSError, ValueError) as exc:
             log.note(f"could not store the outputs: {exc}")
             self._advance(job_id, st.FAILED, error=f"could not store the outputs: {exc}")
