@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.containers import Vertical
+from textual.widgets import Label
 
+from sdaws.client.safe_text import printable
 from tui.screens.image_view import image_widget
 
 
@@ -26,14 +28,29 @@ def local_preview(models_root: Path | None, info: dict) -> Path | None:
     return path
 
 
+def unreadable(path: Path) -> str:
+    """Why this image cannot be shown ('' when it can): a sidecar is anybody's file, and a
+    broken one must not take the pane down. Decodes it whole (call it off the UI thread)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as exc:  # PIL raises many kinds for a bad file
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
 class ModelPreview(Vertical):
     def __init__(self, half_block: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.half_block = half_block
         self.path: Path | None = None
 
-    def show(self, path: Path | None) -> None:
-        self.path = path  # mounted afresh each time: a preview just set may keep its file name
+    def show(self, path: Path | None, problem: str = "") -> None:
+        self.path = None if problem else path  # mounted afresh each time: a new preview may keep the name
         self.remove_children()
-        if path is not None:
+        if path is not None and problem:
+            self.mount(Label(printable(f"preview not shown: {problem}"), classes="dim", markup=False))
+        elif path is not None:
             self.mount(image_widget(path, self.half_block, classes="preview-image"))

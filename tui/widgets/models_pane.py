@@ -22,7 +22,7 @@ from tui.screens.confirm import ConfirmModal
 from tui.screens.metadata_dialog import MetadataDialog
 from tui.widgets.catalog_rows import is_hashing
 from tui.widgets.model_details import ModelDetails
-from tui.widgets.model_preview import ModelPreview, local_preview
+from tui.widgets.model_preview import ModelPreview, local_preview, unreadable
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.workers import io_worker
 
@@ -110,13 +110,15 @@ class ModelsPane(Vertical):
     def _load_details(self, model: ModelData) -> None:
         assert self.client is not None
         info = self.client.model_info(model.type, model.name)
-        self.app.call_from_thread(self._show_details, model, info)
+        preview = local_preview(self.models_root, info)
+        problem = unreadable(preview) if preview is not None else ""
+        self.app.call_from_thread(self._show_details, model, info, preview, problem)
 
-    def _show_details(self, model: ModelData, info: dict) -> None:
+    def _show_details(self, model: ModelData, info: dict, preview: Path | None = None, problem: str = "") -> None:
         if self.current is model:  # the cursor may have moved on meanwhile
             self.current_info = info
             self.query_one(ModelDetails).show_info(info)
-            self.query_one(ModelPreview).show(local_preview(self.models_root, info))
+            self.query_one(ModelPreview).show(preview, problem)
             if is_hashing(info):
                 self.set_timer(self.HASH_POLL_S, lambda: self._hash_poll(model))
 
