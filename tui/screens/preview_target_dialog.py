@@ -1,4 +1,4 @@
-""""Use as preview": which model gets the highlighted job image as its NAME.preview.<ext>.
+""" "Use as preview": which model gets the highlighted job image as its NAME.preview.<ext>.
 
 Prefilled with the job's own model (params.model, named as job params name it); any
 model in the tree can be typed instead, e.g. a LoRA the prompt used.

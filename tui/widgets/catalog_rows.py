@@ -19,7 +19,9 @@ def hash_rows(state: dict | None) -> list[tuple[str, str]]:
     status = state.get("status")
     if status == "done" and state.get("sha256"):
         sha = str(state["sha256"])
-        rows = [("SHA-256", f"{sha[:HASH_SHOWN]}…" + ("" if state.get("verified", True) else "  (claimed, not verified)"))]
+        rows = [
+            ("SHA-256", f"{sha[:HASH_SHOWN]}…" + ("" if state.get("verified", True) else "  (claimed, not verified)"))
+        ]
         rows.append(("AutoV2", str(state.get("autov2") or sha[:10])))
         return rows
     if status == "hashing":

@@ -6,6 +6,8 @@ a message; the app decides what happens. Deleting stays here: it is this pane's 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +15,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Label
-from pathlib import Path
 
 from sdaws.client.api import ApiClient
 from sdaws.client.catalog import edit_metadata
@@ -33,7 +34,8 @@ class ModelsPane(Vertical):
         Binding("d,delete", "delete_model", "Delete"),
         Binding("c", "convert_model", "Convert"),
         Binding("ctrl+e", "export_model", "Export"),  # e opens Endpoints, app-wide
-        Binding("i", "edit_metadata", "Notes"),  # m is the Models tab, app-wide
+        # m is the Models tab (app-wide); off the footer, which at 80 columns would lose "q Quit".
+        Binding("i", "edit_metadata", "Notes", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
