@@ -114,7 +114,8 @@ class SdawsApp(App[None]):
         # The label says "local · <models>" for the local server: the mode is named once.
         mode = "" if conn.local is not None else f" · {ping.get('mode')}"
         self.status = f"{conn.label}{mode} · v{ping.get('version')}"
-        self.query_one(ModelsPane).attach(conn.client, types)
+        local_tree = conn.local.models_dir if conn.local is not None else None  # previews are files here
+        self.query_one(ModelsPane).attach(conn.client, types, models_root=local_tree)
         self.query_one(UploadsPane).attach(conn)
         self.query_one(JobsPane).attach(conn.client)
         tree = self.query_one(ModelTree)

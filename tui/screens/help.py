@@ -26,6 +26,7 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | `c` | Models | convert the highlighted checkpoint to diffusers |
 | `ctrl+e` | Models | export the highlighted converted model (diffusers/) to one .safetensors file |
 | `d` / `delete` | Models | delete the highlighted model or converted folder (asks first) |
+| `i` | Models | edit notes: description, activation text, preferred weight, notes (NAME.json) |
 | `r` | Models, Jobs | refresh (the cursor stays on its model) |
 | `a` | Uploads | upload a file; its folder is suggested from the file header |
 | `x` | Uploads | stop the upload (it can resume, even after a restart) |
@@ -35,7 +36,8 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | `enter` | job view outputs | open the highlighted image large |
 | `o` | job view | save outputs to a local folder (offers to create it) |
 | `u` | job view | upscale the highlighted image (the upscale form, on it) |
-| `ctrl+s` | job forms, convert, export | submit |
+| `p` | job view | use the highlighted image as a model's preview (the job's model by default) |
+| `ctrl+s` | job forms, convert, export, notes | submit |
 | `escape` | dialogs, job view | back |
 | `f1` `?` | anywhere | this help |
 | `q` | anywhere | quit |

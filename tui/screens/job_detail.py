@@ -26,6 +26,7 @@ from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, Rich
 from textual.widgets.option_list import Option
 
 from sdaws.client.api import ApiClient
+from sdaws.client.catalog import set_preview_from_job
 from sdaws.client.demo import is_demo_model
 from sdaws.client.job_follow import JobUpdate, first_line, follow_job, readable, status_line
 from sdaws.client.outputs import save_outputs
@@ -33,6 +34,7 @@ from sdaws.client.safe_text import printable
 from sdaws.contract.outputs import PREVIEWS_FOLDER
 from sdaws.contract.progress import parse_line
 from tui.screens.image_view import ImageScreen, image_widget
+from tui.screens.preview_target_dialog import PreviewTargetDialog, default_ref
 from tui.workers import io_worker
 
 POLL_S = 1.0
@@ -49,6 +51,7 @@ class JobDetailScreen(Screen[None]):
         Binding("x", "cancel_job", "Cancel job"),
         Binding("o", "save_outputs", "Save outputs"),
         Binding("u", "upscale_image", "Upscale image"),
+        Binding("p", "use_as_preview", "Use as preview"),
     ]
 
     class CancelRequested(Message):
@@ -210,6 +213,26 @@ class JobDetailScreen(Screen[None]):
         key = next((o.get("key") for o in self.job.get("outputs") or [] if o.get("name") == name), None)
         if key:
             self.post_message(self.UpscaleRequested(str(key)))
+
+    def action_use_as_preview(self) -> None:
+        options = self.query_one("#output-list", OptionList)
+        if not self.image_paths or options.highlighted is None:
+            self.notify("Use as preview: highlight one of the job's images first", markup=False)
+            return
+        name = self.image_paths[options.highlighted].name
+
+        def chosen(ref: tuple[str, str] | None) -> None:
+            if ref is not None:
+                self._set_preview(ref, name)
+
+        model = default_ref(self.job.get("params") or {})
+        self.app.push_screen(PreviewTargetDialog(name, model), chosen)
+
+    @io_worker(group="job-preview", title="Use as preview")
+    def _set_preview(self, ref: tuple[str, str], output: str) -> None:
+        done = set_preview_from_job(self.client, ref[0], ref[1], self.job_id, output)
+        text = f"{output} is now the preview of {ref[0]}/{ref[1]} ({done.get('preview')})"
+        self.app.call_from_thread(self.notify, text, markup=False)
 
     def action_cancel_job(self) -> None:
         self.post_message(self.CancelRequested(self.job_id))

@@ -1,4 +1,5 @@
-"""The details pane beside the model tree: size, format, hash, architecture, tensors, source.
+"""The details pane beside the model tree: size, format, hashes, family, LoRA facts,
+NAME.json fields, architecture, tensors, source.
 
 The rows come from `sdaws.client.model_info` (the same ones `sdaws models info` prints),
 already made printable; they are shown as Rich `Text`, never parsed as markup, so a
@@ -13,6 +14,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from sdaws.client.model_info import info_rows
+from tui.widgets.catalog_rows import catalog_rows
 
 
 class ModelDetails(Static):
@@ -33,7 +35,11 @@ class ModelDetails(Static):
         self.rows = []
 
     def show_info(self, info: dict) -> None:
-        self.rows = info_rows(info)
+        rows = info_rows(info)
+        if info.get("hash") is not None:  # the catalog's hash rows say more than the bare sha256
+            rows = [row for row in rows if row[0] != "SHA-256"]
+        at = next((i + 1 for i, (label, _) in enumerate(rows) if label == "Format"), len(rows))
+        self.rows = rows[:at] + catalog_rows(info) + rows[at:]
 
     def watch_hint(self) -> None:
         if not self.rows:

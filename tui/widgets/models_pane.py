@@ -6,6 +6,8 @@ a message; the app decides what happens. Deleting stays here: it is this pane's 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,9 +17,13 @@ from textual.reactive import reactive
 from textual.widgets import Input, Label
 
 from sdaws.client.api import ApiClient
+from sdaws.client.catalog import edit_metadata
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from tui.screens.confirm import ConfirmModal
+from tui.screens.metadata_dialog import MetadataDialog
+from tui.widgets.catalog_rows import is_hashing
 from tui.widgets.model_details import ModelDetails
+from tui.widgets.model_preview import ModelPreview, local_preview, unreadable
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.workers import io_worker
 
@@ -28,6 +34,8 @@ class ModelsPane(Vertical):
         Binding("d,delete", "delete_model", "Delete"),
         Binding("c", "convert_model", "Convert"),
         Binding("ctrl+e", "export_model", "Export"),  # e opens Endpoints, app-wide
+        # m is the Models tab (app-wide); off the footer, which at 80 columns would lose "q Quit".
+        Binding("i", "edit_metadata", "Notes", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
@@ -48,11 +56,14 @@ class ModelsPane(Vertical):
 
     warnings: reactive[list[str]] = reactive(list, always_update=True)
 
+    HASH_POLL_S = 2.0  # while the server hashes the highlighted model, ask again this often
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.client: ApiClient | None = None
         self.current: ModelData | None = None
         self.current_info: dict = {}
+        self.models_root: Path | None = None  # the tree on this machine (local server): previews show
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: type the start of a name  ( / )", id="model-filter")
@@ -61,9 +72,11 @@ class ModelsPane(Vertical):
             yield ModelTree(id="model-tree")
             with VerticalScroll(id="details-scroll"):
                 yield ModelDetails(id="model-details")
+                yield ModelPreview(half_block=getattr(self.app, "half_block_images", False), id="model-preview")
 
-    def attach(self, client: ApiClient, types: list[dict]) -> None:
+    def attach(self, client: ApiClient, types: list[dict], models_root: Path | None = None) -> None:
         self.client = client
+        self.models_root = models_root
         self.query_one(ModelTree).attach(client, types)
         self.query_one(ModelDetails).show_nothing()
 
@@ -88,6 +101,7 @@ class ModelsPane(Vertical):
     def _highlighted(self, event: ModelTree.ModelHighlighted) -> None:
         self.current = event.model
         details = self.query_one(ModelDetails)
+        self.query_one(ModelPreview).show(None)
         if event.model is None:
             details.show_nothing()
             return
@@ -98,12 +112,21 @@ class ModelsPane(Vertical):
     def _load_details(self, model: ModelData) -> None:
         assert self.client is not None
         info = self.client.model_info(model.type, model.name)
-        self.app.call_from_thread(self._show_details, model, info)
+        preview = local_preview(self.models_root, info)
+        problem = unreadable(preview) if preview is not None else ""
+        self.app.call_from_thread(self._show_details, model, info, preview, problem)
 
-    def _show_details(self, model: ModelData, info: dict) -> None:
+    def _show_details(self, model: ModelData, info: dict, preview: Path | None = None, problem: str = "") -> None:
         if self.current is model:  # the cursor may have moved on meanwhile
             self.current_info = info
             self.query_one(ModelDetails).show_info(info)
+            self.query_one(ModelPreview).show(preview, problem)
+            if is_hashing(info):
+                self.set_timer(self.HASH_POLL_S, lambda: self._hash_poll(model))
+
+    def _hash_poll(self, model: ModelData) -> None:
+        if self.current is model and self.is_attached:
+            self._load_details(model)
 
     def action_focus_filter(self) -> None:
         self.query_one("#model-filter", Input).focus()
@@ -156,3 +179,25 @@ class ModelsPane(Vertical):
             self.notify("Highlight a converted model (diffusers/) to export it to one file.", severity="warning")
             return
         self.post_message(self.ExportRequested(model))
+
+    def action_edit_metadata(self) -> None:
+        model = self.current
+        info = self.current_info if model is not None and self.current_info.get("name") == model.name else {}
+        if model is None or not info.get("catalog"):
+            self.notify("Highlight a model in the tree (not a converted folder) to edit its notes.", severity="warning")
+            return
+
+        def edited(changes: dict | None) -> None:
+            if changes:
+                self._save_metadata(model, changes)
+
+        current = info["catalog"].get("user_metadata") or {}
+        self.app.push_screen(MetadataDialog(model.ref, current), edited)
+
+    @io_worker(group="model-metadata", title="Edit notes")
+    def _save_metadata(self, model: ModelData, changes: dict) -> None:
+        assert self.client is not None
+        edit_metadata(self.client, model.type, model.name, changes)
+        self.app.call_from_thread(self.notify, f"Saved the notes of {model.ref}", markup=False)
+        if self.current is model:
+            self._load_details(model)
