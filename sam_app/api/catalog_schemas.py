@@ -81,6 +81,7 @@ class CatalogDetails(BaseModel):
     reasons: list[str] = []
     tags: list[str] = []
     preview: str | None = None
+    preview_url: str | None = Field(None, description="a URL that downloads the preview for a while")
     title: str | None = None
     kohya: dict[str, Any] | None = Field(None, description="LoRA training facts from its ss_* metadata")
     user_metadata: dict[str, Any] | None = Field(None, description="NAME.json (the WebUI's user metadata)")

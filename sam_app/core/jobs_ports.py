@@ -123,6 +123,9 @@ class JobOutputs(Protocol):
     def list(self, job: JobRecord) -> list[dict]:
         """The job's outputs, each {type, name, key, size, url}; url None where not downloadable (folders)."""
 
+    def download_url(self, key: str) -> str:
+        """A URL that GETs the file at `key` (a job output or a file of the tree) for a while."""
+
 
 class JobInputs(Protocol):
     """Files clients send for jobs (img2img images, training datasets), keyed `job-inputs/<group>/<file>`."""

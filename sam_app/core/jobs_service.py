@@ -197,6 +197,10 @@ class JobsService:
     def list_outputs(self, job_id: str) -> dict:
         return {"outputs": self.outputs.list(self._record(job_id))}
 
+    def download_url(self, key: str) -> str:
+        """A URL for the file at `key` (a model's preview, say), signed as output URLs are."""
+        return self.outputs.download_url(key)
+
     # -- change ------------------------------------------------------------------
     def advance(self, job_id: str, new_status: str, **fields) -> bool:
         return advance_job(self.records, self._now(), job_id, new_status, **fields)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+import requests
 
 from sam_app.adapters.aws.dynamo_jobs import DynamoJobRecords
 from sam_app.adapters.aws.dynamo_tables import DynamoModelCatalog
@@ -254,5 +255,8 @@ def test_use_as_preview_takes_an_image_a_job_made(compute_api, lora_bytes):
     assert status == 200, shown
     assert shown["preview"] == "Lora/sks_cat.preview.png" and shown["from_job"] == job.job_id
     assert s3.get_object(Bucket=bucket, Key="Lora/sks_cat.preview.png")["Body"].read() == image
+    status, info = call("GET", "/models/Lora/sks_cat.safetensors")
+    assert status == 200 and info["catalog"]["preview"] == "Lora/sks_cat.preview.png"
+    assert requests.get(info["catalog"]["preview_url"], timeout=10).content == image  # presigned; moto answers
     status, missing = call("PUT", "/models/Lora/sks_cat.safetensors/preview", {"job_id": job.job_id, "output": "x.png"})
     assert status == 404 and "00000-42.png" in missing["message"]

@@ -85,8 +85,6 @@ async def test_details_show_hashes_family_lora_facts_and_webui_notes_as_plain_te
         assert shown["Description"] == "an orange cat, [bold]sitting[/]"  # brackets stay text
         assert "\x1b" not in shown["Notes"] and "\\x1b]0;pwned\\x07" in shown["Notes"]
         assert shown["Preview"] == "Lora/sks_cat.preview.png"
-        # A remote API serves no preview bytes: the pane names the key and shows no image.
-        assert not app.query_one(ModelPreview).children
 
 
 def test_a_model_still_hashing_says_so():
@@ -106,6 +104,20 @@ async def test_the_preview_image_shows_where_the_tree_is_on_this_machine(user_en
         preview = app.query_one(ModelPreview)
         await until(pilot, lambda: len(preview.query(".preview-image")) == 1, "the preview image is on screen")
         assert preview.path == (models / "Lora/sks_cat.preview.png").resolve()
+
+
+@pytest.mark.anyio
+async def test_the_preview_of_a_remote_tree_comes_by_its_url(server):
+    webui_lora(server.models)
+    app = SdawsApp(Target(server.url, server.token, "test"), half_block_images=True)  # not this machine's tree
+    async with app.run_test(size=SIZE) as pilot:
+        await details_of(pilot, "Lora", "sks_cat.safetensors")
+        preview = app.query_one(ModelPreview)
+        await until(pilot, lambda: len(preview.query(".preview-image")) == 1, "the preview image is on screen")
+        assert (
+            preview.path is not None
+            and preview.path.read_bytes() == (server.models / "Lora/sks_cat.preview.png").read_bytes()
+        )
 
 
 @pytest.mark.anyio

@@ -1,8 +1,8 @@
 """The highlighted model's preview image (NAME.preview.png …) under its details.
 
-The API names the preview's key but has no route that serves its bytes, so the image is
-shown where the model tree is on this machine (the embedded local server); elsewhere the
-details name the preview and this stays empty.
+Where the model tree is on this machine (the embedded local server) the file is read in
+place; elsewhere it is fetched once by the URL the model's details carry (`preview_url`,
+signed like job output URLs) into the user's cache.
 """
 
 from __future__ import annotations
@@ -26,6 +26,18 @@ def local_preview(models_root: Path | None, info: dict) -> Path | None:
     if not path.is_relative_to(root) or not path.is_file():  # a key never leaves the tree
         return None
     return path
+
+
+def fetched_preview(client, info: dict) -> Path | None:
+    """The preview downloaded into the cache by its URL (a remote tree); None without one."""
+    import platformdirs
+
+    catalog = info.get("catalog") or {}
+    key, url = catalog.get("preview"), catalog.get("preview_url")
+    if not key or not url:
+        return None
+    dest = Path(platformdirs.user_cache_dir("sdaws")) / "previews" / Path(str(key)).name
+    return client.download(url, dest)
 
 
 def unreadable(path: Path) -> str:

@@ -23,7 +23,7 @@ from tui.screens.confirm import ConfirmModal
 from tui.screens.metadata_dialog import MetadataDialog
 from tui.widgets.catalog_rows import is_hashing
 from tui.widgets.model_details import ModelDetails
-from tui.widgets.model_preview import ModelPreview, local_preview, unreadable
+from tui.widgets.model_preview import ModelPreview, fetched_preview, local_preview, unreadable
 from tui.widgets.model_tree import ModelData, ModelTree
 from tui.workers import io_worker
 
@@ -112,7 +112,7 @@ class ModelsPane(Vertical):
     def _load_details(self, model: ModelData) -> None:
         assert self.client is not None
         info = self.client.model_info(model.type, model.name)
-        preview = local_preview(self.models_root, info)
+        preview = local_preview(self.models_root, info) or fetched_preview(self.client, info)
         problem = unreadable(preview) if preview is not None else ""
         self.app.call_from_thread(self._show_details, model, info, preview, problem)
 

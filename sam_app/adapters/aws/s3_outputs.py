@@ -55,6 +55,9 @@ class S3JobOutputs:
             listed.append({k: output.get(k) for k in ("type", "name", "key", "size")} | {"url": url})
         return listed
 
+    def download_url(self, key: str) -> str:
+        return self._url(key)
+
     def _url(self, key: str) -> str:
         return self._s3.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._url_seconds

@@ -116,6 +116,9 @@ class LocalJobFiles:
             listed.append({k: output.get(k) for k in ("type", "name", "key", "size")} | {"url": url})
         return listed
 
+    def download_url(self, key: str) -> str:
+        return self.url("GET", key, 0, DOWNLOAD_URL_SECONDS)
+
     def _live(self, job_id: str) -> list[dict]:
         """A running job's previews and samples so far, under the keys they will keep."""
         live = []

@@ -66,6 +66,8 @@ def build(svc: Services) -> APIGatewayRouter:
             state = details.pop("hash")
             for field in ("type", "name", "size", "modified"):
                 details.pop(field, None)
+            if details.get("preview") and svc.jobs is not None:  # the bytes come by URL, as job outputs do
+                details["preview_url"] = svc.jobs.download_url(details["preview"])
             info |= {"hash": state, "catalog": details}
             if state.get("status") == "done":
                 info["sha256"] = state.get("sha256")
