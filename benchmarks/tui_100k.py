@@ -91,6 +91,7 @@ async def run_app(url: str, typed: str) -> dict:
 
         async def type_key_by_key() -> list[tuple[float, bool]]:
             """(seconds from the key to its rows on screen, whether the index served it) per key."""
+            tree.focus()  # `/` moves the focus to the filter box (typed there, it would be a character)
             await pilot.press("slash")
             keys = []
             for i, char in enumerate(typed):
