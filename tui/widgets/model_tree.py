@@ -15,7 +15,7 @@ index) again. Converted models (`diffusers/<name>` folders) are a branch of thei
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -48,26 +48,29 @@ class FolderData:
     index_asked: bool = False  # listed (or being listed) for this epoch: asked once, also when too large
 
 
-@dataclass
 class FolderIndex:
-    """Every model of one folder, sorted by name: the models starting with a prefix are one slice."""
+    """Every model of one folder, sorted by name: the models starting with a prefix are one slice.
 
-    models: list[ModelData]
-    names: list[str] = field(init=False)
+    Kept as plain columns (names, types, sizes, dates), not one object per model: 100,000
+    objects made every full garbage collection walk them, a 100 ms pause in some keystrokes.
+    """
 
-    def __post_init__(self) -> None:
-        self.models.sort(key=lambda m: m.name)
-        self.names = [m.name for m in self.models]
+    def __init__(self, rows: list[tuple[str, str, int, str]]) -> None:
+        rows.sort()  # (name, type, size, modified); the API's order already, so this is cheap
+        self.names = [r[0] for r in rows]
+        self.types = [r[1] for r in rows]
+        self.sizes = [r[2] for r in rows]
+        self.modified = [r[3] for r in rows]
 
     def matching(self, prefix: str, start: int | None) -> tuple[list[ModelData], int | None]:
         """Up to INDEX_ROWS models from position ``start`` (None: the first match) that start
         with ``prefix``, and the position of the next one (None: no more)."""
         i = bisect.bisect_left(self.names, prefix) if start is None else start
-        page = []
+        page: list[ModelData] = []
         while i < len(self.names) and self.names[i].startswith(prefix):
             if len(page) == INDEX_ROWS:
                 return page, i
-            page.append(self.models[i])
+            page.append(ModelData(self.types[i], self.names[i], self.sizes[i], self.modified[i]))
             i += 1
         return page, None
 
@@ -238,12 +241,12 @@ class ModelTree(Tree[object]):
     @io_worker(group="model-index", exclusive=False, title="Model list")
     def _build_index(self, folder: TreeNode, name: str, epoch: int) -> None:
         assert self.client is not None
-        models = []
+        rows = []
         for item in self.client.iter_models(type=name, page_size=INDEX_PAGE_SIZE):
-            models.append(_model(item))
-            if len(models) > INDEX_LIMIT:
+            rows.append(_row(item))
+            if len(rows) > INDEX_LIMIT:
                 return  # too large: the API's prefix filter stays, and it is not asked again
-        index = FolderIndex(models)  # sorted here, not on the UI's thread
+        index = FolderIndex(rows)  # sorted here, not on the UI's thread
         self.app.call_from_thread(self._index_listed, folder, epoch, index)
 
     def _index_listed(self, folder: TreeNode, epoch: int, index: FolderIndex) -> None:
@@ -287,11 +290,15 @@ class ModelTree(Tree[object]):
             folder.add_leaf(Text("(empty)", "dim"), data=None)
         if cursor is None and data.index is None:
             if not next_cursor and not prefix:  # the whole folder is this page: it is its own index
-                data.index = FolderIndex(list(models))
+                data.index = FolderIndex([_row(item) for item in page.get("items", [])])
             elif not data.index_asked:
                 data.index_asked = True
                 self._build_index(folder, data.name, data.epoch)
         self.post_message(self.Warnings(page.get("warnings") or []))  # tree-wide: every page says them
+
+
+def _row(item: dict) -> tuple[str, str, int, str]:
+    return item["name"], item["type"], item.get("size", 0), item.get("modified", "")
 
 
 def _model(item: dict) -> ModelData:
