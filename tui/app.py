@@ -178,6 +178,12 @@ class SdawsApp(App[None]):
         # The tab's keys (ctrl+r, x, enter…) act where the focus is: move it into the tab.
         self.query_one(self.TAB_FOCUS[tab]).focus()
 
+    @on(TabbedContent.TabActivated, "#tabs", pane="#jobs")
+    def _jobs_shown(self) -> None:
+        # The pane polls only while a job it knows runs: jobs started elsewhere appear now.
+        if self.conn is not None:
+            self.query_one(JobsPane).action_refresh()
+
     def action_help(self) -> None:
         self.push_screen(HelpModal())
 

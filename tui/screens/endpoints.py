@@ -3,7 +3,8 @@
 On AWS each row is a SageMaker async endpoint with its status and scaling (the first
 txt2img creates "default"; a new one takes about ten minutes before it serves); `+`/`-`
 change its maximum instances, `d` deletes it (asks first). Locally there is one row,
-`local`: this machine. Untrusted text is shown as plain text, never as markup.
+`local`: this machine. The list is asked for again every REFRESH_S only while an
+endpoint is changing (Creating, Updating, Deleting…): a settled list sends nothing. Untrusted text is shown as plain text, never as markup.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from tui.workers import io_worker
 
 COLUMNS = ("Name", "Status", "Instance type", "Min", "Max", "Now")
 REFRESH_S = 10.0
+# SageMaker's EndpointStatus values that change no more by themselves.
+SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
 
 
 class EndpointsScreen(ModalScreen[None]):
@@ -48,7 +51,14 @@ class EndpointsScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
         self.action_refresh()
-        self.set_interval(REFRESH_S, self.action_refresh)  # a new endpoint goes Creating -> InService
+        self.set_interval(REFRESH_S, self._tick)  # a new endpoint goes Creating -> InService
+
+    def changing(self) -> bool:
+        return self.mode != "local" and any(e.get("status") not in SETTLED for e in self.endpoints)
+
+    def _tick(self) -> None:
+        if self.changing():
+            self.action_refresh()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -1,5 +1,10 @@
 """Jobs tab: a table of recent jobs with live status and progress (polled on a timer).
 
+The timer asks for the list (one request a tick) only while a job it shows can still
+change, and not while the job view covers the app (that view follows its own job): an
+idle app sends nothing. It keeps asking while another tab is shown, since a job that
+finishes there refreshes the model tree. The list is asked for again when the Jobs tab
+is shown, when `r` is pressed and after a submit, so jobs started elsewhere appear.
 Rows are in the API's order (newest first, as `sdaws jobs ls` prints them). Opening or
 cancelling a job, and a job that just finished, are posted upward as messages.
 """
@@ -12,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from sdaws.client import fmt
@@ -94,8 +100,21 @@ class JobsPane(Vertical):
         self.jobs.clear()
         self.query_one(DataTable).clear()
         if self._timer is None:
-            self._timer = self.set_interval(POLL_S, self.action_refresh)
+            self._timer = self.set_interval(POLL_S, self._tick)
         self.action_refresh()
+
+    def running(self) -> bool:
+        """Whether a job shown here can still change (the one reason to poll)."""
+        return any(job.get("status") not in FINAL_STATUSES for job in self.jobs.values())
+
+    def _covered(self) -> bool:
+        # Dialogs leave the app in view; a full screen (the job view) does not.
+        top = next((s for s in reversed(self.app.screen_stack) if not isinstance(s, ModalScreen)), None)
+        return top is not self.screen
+
+    def _tick(self) -> None:
+        if self.running() and not self._covered():
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         if self.client is not None:
