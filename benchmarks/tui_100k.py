@@ -30,18 +30,8 @@ import time
 from pathlib import Path
 
 from local_api import TOKEN, start_server, stop_server
+from models_100k import FOLDER, make_tree
 from random_models import REPO
-
-FOLDER = "Lora"
-
-
-def make_tree(root: Path, count: int) -> Path:
-    folder = root / FOLDER
-    folder.mkdir(parents=True)
-    (root / "Stable-diffusion").mkdir()
-    for i in range(count):
-        (folder / f"lora-{i:06d}.safetensors").touch()
-    return folder
 
 
 def shell_filter_s(folder: Path, prefix: str) -> float:

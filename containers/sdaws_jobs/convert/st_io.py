@@ -231,27 +231,29 @@ def copy_range(src_fd: int, start: int, length: int, out: BinaryIO) -> None:
     dst_fd = out.fileno()
     dst_pos = out.tell()
     done = 0
-    try:
-        while done < length:
-            n = os.copy_file_range(src_fd, dst_fd, length - done, start + done, dst_pos + done)
-            if n == 0:
-                raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
-            done += n
-    except OSError as exc:
-        if exc.errno not in _NO_KERNEL_COPY:
-            raise
-    if done < length:
+
+    def in_place() -> int:  # explicit offsets: the file position does not move
+        return os.copy_file_range(src_fd, dst_fd, length - done, start + done, dst_pos + done)
+
+    def by_sendfile() -> int:  # writes at the file position
+        return os.sendfile(dst_fd, src_fd, start + done, length - done)
+
+    for step in (in_place, by_sendfile):
+        if done >= length:
+            break
         os.lseek(dst_fd, dst_pos + done, os.SEEK_SET)
         try:
             while done < length:
-                n = os.sendfile(dst_fd, src_fd, start + done, length - done)
+                n = step()
                 if n == 0:
                     raise CorruptCheckpointError("checkpoint is truncated: a tensor's bytes are missing")
                 done += n
         except OSError as exc:
             if exc.errno not in _NO_KERNEL_COPY:
                 raise
-            _copy_by_reading(src_fd, start + done, length - done, dst_fd)
+    if done < length:
+        os.lseek(dst_fd, dst_pos + done, os.SEEK_SET)
+        _copy_by_reading(src_fd, start + done, length - done, dst_fd)
     out.seek(dst_pos + length)
 
 
