@@ -129,3 +129,28 @@ def test_the_search_box_prefixes():
         "type": "Lora",
     }
     assert parse_query("a:b c") == {"q": "a:b c"} and parse_query("  ") == {}
+
+
+@pytest.mark.anyio
+async def test_a_model_the_filter_hides_is_still_shown_in_the_tree(server):
+    webui_loras(server.models)
+    app = SdawsApp(Target(server.url, server.token, "test"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.conn is not None, "connected")
+        tree = app.query_one(ModelTree)
+        tree.folder_node("Lora").expand()
+        app.query_one("#model-filter", Input).value = "blue"
+        await until(pilot, lambda: [m.name for m in tree.models_in("Lora")] == ["blue_dog.safetensors"], "filtered")
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: isinstance(app.screen, ModelSearchScreen), "the search screen is open")
+        screen = app.screen
+        assert isinstance(screen, ModelSearchScreen)
+        await type_query(pilot, "sks_cat_copy")
+        await until(pilot, lambda: listed(screen) == ["Lora/sks_cat_copy.safetensors"], "found by name")
+        await pilot.press("enter", "enter")
+        await until(
+            pilot,
+            lambda: (m := tree.highlighted_model()) is not None and m.name == "sks_cat_copy.safetensors",
+            "the tree's cursor is on the model the filter hid",
+        )
+        assert app.query_one("#model-filter", Input).value == "sks_cat_copy.safetensors"
