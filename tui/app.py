@@ -15,7 +15,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 
 from sdaws.client.config import Settings, Target, load_settings, resolve, save_settings
 from sdaws.client.connection import Connection, connect
@@ -31,11 +31,12 @@ from tui.screens.help import HelpModal
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import FORMS, MODEL_FIELD, JobForm
 from tui.screens.job_kind import JobKindModal
+from tui.screens.model_search import ModelSearchScreen
 from tui.screens.path_picker import PathPickerModal
 from tui.screens.settings import SettingsModal
 from tui.screens.upload_dialog import UploadDialog
 from tui.widgets.jobs_pane import JobsPane
-from tui.widgets.model_tree import ModelTree
+from tui.widgets.model_tree import ModelData, ModelTree
 from tui.widgets.models_pane import ModelsPane
 from tui.widgets.uploads_pane import UploadsPane
 from tui.workers import io_worker
@@ -52,6 +53,8 @@ class SdawsApp(App[None]):
         Binding("j", "show_tab('jobs')", "Jobs", show=False),
         Binding("n", "new_job", "New job"),
         Binding("e", "endpoints", "Endpoints", show=False),  # in the palette and in help
+        Binding("ctrl+f", "search_models", "Search", show=False),
+        Binding("D", "search_models(True)", "Duplicates", show=False),
         Binding("s", "settings", "Settings"),
         Binding("f1,question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -192,6 +195,44 @@ class SdawsApp(App[None]):
 
         if self._connected_or_warn():
             self.push_screen(EndpointsScreen(self.conn.client))
+
+    def action_search_models(self, duplicates: bool = False) -> None:
+        if self._connected_or_warn():
+            self.push_screen(ModelSearchScreen(self.conn.client, duplicates=duplicates), self._reveal_model)
+
+    def _reveal_model(self, chosen: tuple[str, str] | None) -> None:
+        """Open the model's folder and put the tree's cursor on it once its page has landed."""
+        if chosen is None:
+            return
+        model_type, name = chosen
+        self.action_show_tab("models")
+        tree = self.query_one(ModelTree)
+        if tree.folder_node(model_type) is None:
+            self.notify(f"{model_type}/{name} is not in a folder of the tree", markup=False)
+            return
+        if not any(m.name == name for m in tree.models_in(model_type)):
+            # Beyond the first page, or hidden by the filter: the name itself as the filter lists it.
+            self.query_one("#model-filter", Input).value = name
+        tree.open_folder(model_type)
+        self._cursor_to(model_type, name, attempts=100)
+
+    def _cursor_to(self, model_type: str, name: str, attempts: int) -> None:
+        tree = self.query_one(ModelTree)
+        node = tree.folder_node(model_type)
+        leaf = (
+            next(
+                (c for c in node.children if isinstance(c.data, ModelData) and c.data.name == name),
+                None,
+            )
+            if node is not None
+            else None
+        )
+        if leaf is not None and leaf.line >= 0:
+            tree.move_cursor(leaf)
+        elif attempts > 0:  # the folder's page is still on its way
+            self.set_timer(0.05, lambda: self._cursor_to(model_type, name, attempts - 1))
+        else:
+            self.notify(f"{model_type}/{name} did not show up in the tree", markup=False)
 
     def action_settings(self) -> None:
         def saved(settings: Settings | None) -> None:
@@ -380,6 +421,16 @@ class SdawsApp(App[None]):
         for kind in FORMS:
             yield SystemCommand(f"New {kind} job", help_text[kind], lambda k=kind: self.action_new_job(k))
         yield SystemCommand("Endpoints", "Inference endpoints: status, scaling, delete", self.action_endpoints)
+        yield SystemCommand(
+            "Models: search every folder",
+            "Search names, titles, trigger tags, family or hash across the whole tree",
+            self.action_search_models,
+        )
+        yield SystemCommand(
+            "Models: duplicates",
+            "Files with the same sha256 (space you could free)",
+            lambda: self.action_search_models(True),
+        )
         yield SystemCommand("Settings", "API URL, token, Test Connection", self.action_settings)
         yield SystemCommand("Help", "Keys and flows", self.action_help)
 

@@ -13,6 +13,7 @@ from tui.screens.export_dialog import ExportDialog
 from tui.screens.help import HELP
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
+from tui.screens.model_search import ModelSearchScreen
 from tui.widgets.jobs_pane import JobsPane
 from tui.widgets.models_pane import ModelsPane
 from tui.widgets.uploads_pane import UploadsPane
@@ -23,7 +24,7 @@ PANES = (ModelsPane, UploadsPane, JobsPane)
 
 def bound_keys() -> set[str]:
     keys = set()
-    screens = (JobDetailScreen, JobForm, ConvertDialog, ExportDialog, EndpointsScreen)
+    screens = (JobDetailScreen, JobForm, ConvertDialog, ExportDialog, EndpointsScreen, ModelSearchScreen)
     for owner in (SdawsApp, *PANES, *screens):
         for binding in owner.BINDINGS:
             first = binding.key.split(",")[0]

@@ -21,6 +21,8 @@ Stable Diffusion model operations — on this machine (embedded server) or on yo
 | `ctrl+p` | anywhere | command palette: every action by name or description (e.g. "Create demo model") |
 | `s` | anywhere | settings: API URL, token, Test Connection |
 | `e` | anywhere | inference endpoints: status, `+` / `-` instances, `d` delete, `r` refresh |
+| `ctrl+f` | anywhere | search every folder: words, `tag:x`, `family:sdxl`, `hash:abcd`; enter shows it in the tree |
+| `D` | anywhere | duplicates: files with the same sha256 (`ctrl+t` switches search / duplicates) |
 | `/` | Models | filter by name prefix as you type |
 | `enter` | Models | open a folder; the next page loads as you reach its end |
 | `c` | Models | convert the highlighted checkpoint to diffusers |
