@@ -7,7 +7,7 @@ import sys
 
 from sdaws.cli.common import UsageError, add_connection_args, add_json_arg, api_errors, open_connection, print_json, say
 from sdaws.client import fmt
-from sdaws.client.model_info import info_rows
+from sdaws.client.model_info import details_rows
 from sdaws.client.safe_text import printable
 
 
@@ -92,7 +92,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     # Names and metadata come from the file's author: `say` shows escapes, never runs them.
     say(f"{info['type']}/{info['name']}")
-    for label, value in info_rows(info, metadata_limit=None, single_line=True):
+    for label, value in details_rows(info, metadata_limit=None, single_line=True):
         say(f"  {label:<13} {value}")
     return 0
 

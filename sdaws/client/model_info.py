@@ -62,3 +62,16 @@ def info_rows(
         )
     rows.extend(("Warning", warning) for warning in info.get("warnings") or [])
     return [(printable(label, single_line=True), printable(value, single_line=single_line)) for label, value in rows]
+
+
+def details_rows(
+    info: dict, metadata_limit: int | None = METADATA_ROWS, *, single_line: bool = False
+) -> list[tuple[str, str]]:
+    """The file's rows with the catalog's (hashes, family, LoRA facts, NAME.json) after Format."""
+    from .catalog_rows import catalog_rows
+
+    rows = info_rows(info, metadata_limit, single_line=single_line)
+    if info.get("hash") is not None:  # the catalog's hash rows say more than the bare sha256
+        rows = [row for row in rows if row[0] != "SHA-256"]
+    at = next((i + 1 for i, (label, _) in enumerate(rows) if label == "Format"), len(rows))
+    return rows[:at] + catalog_rows(info, single_line=single_line) + rows[at:]

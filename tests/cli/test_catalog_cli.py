@@ -112,6 +112,10 @@ def test_search_find_duplicates_edit_preview_and_remove(webui_tree, tmp_path):
         "preferred weight": 0.8,
         "notes": "works at 0.8",
     }  # the WebUI's keys, the others kept
+    text = sdaws(url, "models", "info", "Lora/sks_cat.safetensors")  # what a person reads
+    assert text.returncode == 0, text.stderr
+    for shown_row in ("AutoV2", sha[:10], "SDXL", "works at 0.8", "sks cat", "Lora/sks_cat.preview.png"):
+        assert shown_row in text.stdout, (shown_row, text.stdout)
 
     jpeg = tmp_path / "new.jpg"
     jpeg.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 64)

@@ -10,6 +10,7 @@ import json
 import pytest
 from textual.widgets import Input, TextArea
 
+from sdaws.client.catalog_rows import hash_rows
 from sdaws.client.config import Target
 from tests.support.catalog_files import (
     kohya_lora_tensors,
@@ -20,7 +21,6 @@ from tests.support.catalog_files import (
 from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.metadata_dialog import MetadataDialog
-from tui.widgets.catalog_rows import hash_rows
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_preview import ModelPreview
 from tui.widgets.model_tree import ModelTree

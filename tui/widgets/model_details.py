@@ -13,8 +13,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from sdaws.client.model_info import info_rows
-from tui.widgets.catalog_rows import catalog_rows
+from sdaws.client.model_info import details_rows
 
 
 class ModelDetails(Static):
@@ -35,11 +34,7 @@ class ModelDetails(Static):
         self.rows = []
 
     def show_info(self, info: dict) -> None:
-        rows = info_rows(info)
-        if info.get("hash") is not None:  # the catalog's hash rows say more than the bare sha256
-            rows = [row for row in rows if row[0] != "SHA-256"]
-        at = next((i + 1 for i, (label, _) in enumerate(rows) if label == "Format"), len(rows))
-        self.rows = rows[:at] + catalog_rows(info) + rows[at:]
+        self.rows = details_rows(info)
 
     def watch_hint(self) -> None:
         if not self.rows:

@@ -18,10 +18,10 @@ from textual.widgets import Input, Label
 
 from sdaws.client.api import ApiClient
 from sdaws.client.catalog import edit_metadata
+from sdaws.client.catalog_rows import is_hashing
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from tui.screens.confirm import ConfirmModal
 from tui.screens.metadata_dialog import MetadataDialog
-from tui.widgets.catalog_rows import is_hashing
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_preview import ModelPreview, fetched_preview, local_preview, unreadable
 from tui.widgets.model_tree import ModelData, ModelTree

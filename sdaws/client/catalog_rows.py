@@ -2,7 +2,8 @@
 as labelled rows: hashes, base family, LoRA training facts, the WebUI's NAME.json fields.
 
 Every value comes from a file's author (kohya metadata, NAME.json, NAME.civitai.info) and
-passes through `printable`; the pane shows the rows as plain Text, never markup.
+passes through `printable`; the TUI shows the rows as plain Text, never markup, and
+`sdaws models info` prints them.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def user_rows(user: dict | None) -> list[tuple[str, str]]:
     return rows
 
 
-def catalog_rows(info: dict) -> list[tuple[str, str]]:
+def catalog_rows(info: dict, *, single_line: bool = False) -> list[tuple[str, str]]:
     """Rows to add after the file's own rows (none for a model the catalog does not cover)."""
     catalog = info.get("catalog") or {}
     rows = hash_rows(info.get("hash"))
@@ -97,7 +98,7 @@ def catalog_rows(info: dict) -> list[tuple[str, str]]:
     if catalog.get("preview"):
         rows.append(("Preview", str(catalog["preview"])))
     rows += [("Warning", str(w)) for w in catalog.get("warnings") or []]
-    return [(printable(label, single_line=True), printable(value)) for label, value in rows]
+    return [(printable(label, single_line=True), printable(value, single_line=single_line)) for label, value in rows]
 
 
 def is_hashing(info: dict) -> bool:
