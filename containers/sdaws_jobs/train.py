@@ -19,10 +19,12 @@ costs one UNet forward and backward.
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 from pathlib import Path
 
+from sdaws.contract.import_spec import DESTINATION_ENV
 from sdaws.contract.outputs import SAMPLES_FOLDER, intermediate_file_name
 from sdaws.contract.specs import MAX_SEED, TrainSpec
 
@@ -204,7 +206,32 @@ def _save(parts, spec: TrainSpec, layout: Layout, scratch: Path, step: int, fina
             metadata={STEP_KEY: str(step), "ss_steps": str(step), "ss_seed": str(spec.seed)},
             overwrite=not final,
         )
+    if not final:
+        _into_the_bucket(target, f"{folder_name}/{name}")
     progress.output(layout.relative(target), folder_name, name, step=step)
+
+
+def _into_the_bucket(path: Path, key: str) -> None:
+    """On SageMaker (the tree's bucket given): an intermediate checkpoint is put into the tree
+    now, as the local runner moves it there, so a failed or stopped training can resume from
+    it. Never over a model someone already has: then it stays with the job's output."""
+    destination = (os.environ.get(DESTINATION_ENV) or "").strip()
+    if not destination:
+        return
+    from botocore.exceptions import ClientError
+
+    from .s3_staging import _client
+
+    bucket = destination.removeprefix("s3://").split("/", 1)[0]
+    if not destination.startswith("s3://") or not bucket:
+        raise SpecError(f"{DESTINATION_ENV} must be s3://<bucket>, not {destination!r}")
+    try:
+        with open(path, "rb") as body:
+            _client().put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+            raise
+        progress.message(f"{key} already exists in the tree; this checkpoint stays with the job")
 
 
 def _resume(parts, spec: TrainSpec, layout: Layout) -> int:

@@ -32,7 +32,15 @@ def test_lora_training_from_the_client_to_a_registered_lora_on_aws(aws_end_to_en
     group = None
     for path in _dataset(tmp_path / "cats"):  # as the TUI and `sdaws` send a dataset folder
         group = e2e.client.upload_job_input(path, group)["group"]
-    params = {"base_model": "tiny-sd", "dataset": group, "steps": 2, "resolution": 32, "output_name": "cat", "seed": 1}
+    params = {
+        "base_model": "tiny-sd",
+        "dataset": group,
+        "steps": 2,
+        "resolution": 32,
+        "output_name": "cat",
+        "seed": 1,
+        "save_every_n_steps": 1,
+    }
     job = e2e.client.submit_job("train", params, idempotency_key="e2e-train")
 
     # SageMaker: the machine's CreateTrainingJob arrived; run it from the very request.
@@ -53,13 +61,21 @@ def test_lora_training_from_the_client_to_a_registered_lora_on_aws(aws_end_to_en
 
     run = e2e.world.emulator.run_training(request)
     assert run.exit_code == 0, "\n".join(run.lines[-40:])
+    # The job itself put its intermediate checkpoint into the tree, before SageMaker's end
+    # and the machine's registration of the result: a stopped training can resume from it.
+    s3, bucket = e2e.world.client("s3"), e2e.world.env["MODELS_BUCKET"]
+    saved = s3.get_object(Bucket=bucket, Key="Lora/cat-step00000001.safetensors")["Body"].read()
+    assert saved == run.files["Lora/cat-step00000001.safetensors"]
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "emulator:status", "Value": "Completed"}])  # SageMaker: done
     e2e.deliver_sagemaker_event("SageMaker Training Job State Change", detail | {"TrainingJobStatus": "Completed"})
 
     done = e2e.wait_for(job["job_id"], ("SUCCEEDED", "FAILED"))
     assert done["status"] == "SUCCEEDED", done
     assert [o["key"] for o in done["outputs"]] == ["Lora/cat.safetensors"]
-    assert [m["name"] for m in e2e.client.list_models("Lora")["items"]] == ["cat.safetensors"]
+    assert [m["name"] for m in e2e.client.list_models("Lora")["items"]] == [
+        "cat-step00000001.safetensors",
+        "cat.safetensors",
+    ]
     assert e2e.client.model_info("Lora", "cat.safetensors")["size"] == len(run.files["Lora/cat.safetensors"])
     assert any("cat" in text and "succeeded" in text for text in e2e.mail())
 

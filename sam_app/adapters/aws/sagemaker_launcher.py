@@ -131,6 +131,13 @@ class SageMakerLauncher:
             "Tags": [{"Key": "sdaws:job_id", "Value": job_id}],
         }
 
+    def _train_limits(self, job_id: str) -> dict[str, Any]:
+        limits = self._limits_and_tags(job_id, self._cfg.train_instance_type)
+        # Intermediate checkpoints go into the tree as they are saved (the end result is
+        # registered by the state machine): the job needs to know the tree's bucket.
+        limits["Environment"][DESTINATION_ENV] = f"s3://{self._cfg.bucket}"
+        return limits
+
     def _put_json(self, key: str, data: dict) -> str:
         self._s3.put_object(
             Bucket=self._cfg.bucket, Key=key, Body=json.dumps(data).encode(), ContentType="application/json"
@@ -240,7 +247,7 @@ class SageMakerLauncher:
                 # Uncompressed, so the LoRA is a plain object the machine can copy into Lora/.
                 "OutputDataConfig": {"S3OutputPath": _uri(cfg.bucket, f"{folder}/output/"), "CompressionType": "NONE"},
                 "ResourceConfig": self._instance(cfg.train_instance_type),
-                **self._limits_and_tags(job.job_id, cfg.train_instance_type),
+                **self._train_limits(job.job_id),
             },
             "output": {
                 "source_key": source_key,
