@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, RichLog
 from textual.widgets.option_list import Option
 
-from sdaws.client.api import ApiClient
+from sdaws.client.api import ApiClient, ApiError
 from sdaws.client.catalog import set_preview_from_job
 from sdaws.client.demo import is_demo_model
 from sdaws.client.job_follow import JobUpdate, first_line, follow_job, readable, status_line
@@ -120,11 +120,14 @@ class JobDetailScreen(Screen[None]):
 
     def _fetch_live_preview(self, name: str, status: str) -> None:
         """The newest announced preview, fetched into the cache folder (runs in the follow worker)."""
-        listed = self.client.job_outputs(self.job_id)["outputs"]
-        found = next((o for o in listed if o.get("type") == PREVIEWS_FOLDER and o.get("name") == name), None)
-        if found is None or not found.get("url"):
-            return  # listed at the next poll (or the job ended: its images come instead)
-        path = self.client.download(found["url"], outputs_folder(self.job_id) / PREVIEWS_FOLDER / Path(name).name)
+        try:
+            listed = self.client.job_outputs(self.job_id)["outputs"]
+            found = next((o for o in listed if o.get("type") == PREVIEWS_FOLDER and o.get("name") == name), None)
+            if found is None or not found.get("url"):
+                return  # listed at the next poll (or the job ended: its images come instead)
+            path = self.client.download(found["url"], outputs_folder(self.job_id) / PREVIEWS_FOLDER / Path(name).name)
+        except ApiError:
+            return  # a preview that could not be fetched is skipped; following the job goes on
         if not self._stop.is_set():
             self.app.call_from_thread(self._show_live_preview, path, status)
 
