@@ -28,11 +28,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
+from sam_app.core.hash_records import hashed_record
 from sam_app.core.ports import ModelCatalog, StoredObject
 from sdaws.contract.hashes import sha256_of_ranges
 from sdaws.contract.model_tree import MODEL_TYPES
@@ -191,18 +191,8 @@ class S3Hasher:
         """Store a computed sha256 (this Lambda's, or the hash job's output/hash.json)."""
         facts = self.catalog.get(key) or {}
         claimed = facts.get("sha256") if facts.get("size") == size and not facts.get("sha256_verified") else None
-        record: dict[str, Any] = {
-            **facts,
-            "sha256": digest,
-            "size": size,
-            "etag": etag,
-            "sha256_verified": True,
-            "hashed_at": datetime.now(UTC).isoformat(),
-        }
-        record.pop("sha256_claimed", None)
-        if claimed and claimed != digest:
-            # The uploader's hash disagrees with the stored bytes: keep both, say so.
-            record["sha256_claimed"] = claimed
+        record = hashed_record(facts, digest, claimed, datetime.now(UTC).isoformat(), size=size, etag=etag)
+        if "sha256_claimed" in record:  # the uploader's hash disagrees with the stored bytes: say so
             logger.warning("%s: the uploader claimed sha256 %s, the stored bytes hash to %s", key, claimed, digest)
         self.catalog.put(key, record)
 

@@ -22,6 +22,7 @@ import queue
 import threading
 from datetime import UTC, datetime
 
+from sam_app.core.hash_records import hashed_record
 from sam_app.core.ports import ModelCatalog, StoredObject
 from sdaws.contract.hashes import sha256_of_stream
 
@@ -127,17 +128,10 @@ class BackgroundHasher:
             return
         facts = self.catalog.get(key) or {}
         claimed = facts.get("sha256") if facts.get("size") == after.size and not facts.get("modified") else None
-        record = {
-            **facts,
-            "sha256": digest,
-            "size": after.size,
-            "modified": after.modified.isoformat(),
-            "sha256_verified": True,
-            "hashed_at": datetime.now(UTC).isoformat(),
-        }
-        record.pop("sha256_claimed", None)
-        if claimed and claimed != digest:
-            record["sha256_claimed"] = claimed
+        record = hashed_record(
+            facts, digest, claimed, datetime.now(UTC).isoformat(), size=after.size, modified=after.modified.isoformat()
+        )
+        if "sha256_claimed" in record:
             logger.warning("%s: recorded sha256 %s, the bytes hash to %s", key, claimed, digest)
         self.catalog.put(key, record)
         with self._lock:
