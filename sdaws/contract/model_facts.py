@@ -230,37 +230,27 @@ def family_from_base_version(version: str | None, v2: Any = None) -> str | None:
     """kohya's ss_base_model_version ("sd_v1", "sd_v2_v", "sdxl_base_v1-0", …) or, in
     files older than that key, ss_v2, as a family."""
     text = (version or "").lower()
-    if text.startswith("sdxl"):
-        return SDXL
-    if text.startswith("sd_v2"):
-        return SD2
-    if text.startswith("sd_v1"):
-        return SD1
-    if text.startswith("sd3"):
-        return SD3
-    if text.startswith("flux"):
-        return FLUX
     if not text and str(v2) in ("True", "False"):
         return SD2 if str(v2) == "True" else SD1
-    return None
+    return _by_prefix(text, (("sdxl", SDXL), ("sd_v2", SD2), ("sd_v1", SD1), ("sd3", SD3), ("flux", FLUX)))
 
 
 def family_from_modelspec(architecture: str | None) -> str | None:
     """The SAI model spec's `modelspec.architecture` ("stable-diffusion-xl-v1-base/lora")."""
-    text = (architecture or "").lower()
-    if text.startswith("stable-diffusion-xl-v1-refiner"):
-        return SDXL_REFINER
-    if text.startswith("stable-diffusion-xl"):
-        return SDXL
-    if text.startswith("stable-diffusion-v2"):
-        return SD2
-    if text.startswith("stable-diffusion-v1"):
-        return SD1
-    if text.startswith("stable-diffusion-3"):
-        return SD3
-    if text.startswith("flux"):
-        return FLUX
-    return None
+    prefixes = (
+        ("stable-diffusion-xl-v1-refiner", SDXL_REFINER),  # before the plain SDXL prefix it starts with
+        ("stable-diffusion-xl", SDXL),
+        ("stable-diffusion-v2", SD2),
+        ("stable-diffusion-v1", SD1),
+        ("stable-diffusion-3", SD3),
+        ("flux", FLUX),
+    )
+    return _by_prefix((architecture or "").lower(), prefixes)
+
+
+def _by_prefix(text: str, prefixes: tuple[tuple[str, str], ...]) -> str | None:
+    """The family of the first prefix `text` starts with (the order matters)."""
+    return next((family for prefix, family in prefixes if text.startswith(prefix)), None)
 
 
 def _resolution(meta: Mapping[str, Any]) -> list[int] | None:
