@@ -12,7 +12,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     from sdaws.cli.main import build_parser, run_command
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     if not getattr(args, "func", None):
         from tui.app_entry import run_tui
 

@@ -9,12 +9,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sdaws.cli.words import in_cli_words
-from sdaws.client.api import ApiError
-from sdaws.client.config import resolve
-from sdaws.client.connection import Connection, connect
 from sdaws.client.safe_text import printable
+
+if TYPE_CHECKING:
+    from sdaws.client.connection import Connection
+
+# The client (httpx, pydantic specs) is imported where a command connects, not here:
+# the offline commands (convert, export, serve) start without paying for it.
 
 
 class UsageError(Exception):
@@ -52,6 +56,9 @@ def add_out_arg(parser: argparse.ArgumentParser, needs: str = "") -> None:
 def open_connection(args: argparse.Namespace, *, outlive_me: bool = False) -> Iterator[Connection]:
     """The connection the flags, environment and config name; ``outlive_me`` for commands that
     submit jobs (in local mode the server they run on must not stop when the command does)."""
+    from sdaws.client.config import resolve
+    from sdaws.client.connection import connect
+
     conn = connect(resolve(getattr(args, "api", None), getattr(args, "token", None)), outlive_me=outlive_me)
     try:
         yield conn
@@ -74,6 +81,8 @@ def api_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
+        from sdaws.client.api import ApiError
+
         try:
             return func(args)
         except ApiError as exc:

@@ -15,26 +15,41 @@ import sys
 from sdaws.cli.common import UsageError
 from sdaws.client.safe_text import printable
 
-__all__ = ["UsageError", "build_parser", "run_command"]
+__all__ = ["UsageError", "build_parser", "named_subcommand", "run_command"]
 
-# Modules under sdaws.cli that provide subcommands, in the order --help lists them.
-SUBCOMMAND_MODULES = (
-    "serve_cmd",
-    "convert_cmd",
-    "export_cmd",
-    "models_cmd",
-    "upload_cmd",
-    "import_cmd",
-    "jobs_cmd",
-    "generate_cmd",
-    "train_cmd",
-    "merge_cmd",
-    "upscale_cmd",
-    "endpoints_cmd",
+# The subcommands, in the order --help lists them; each lives in sdaws.cli.<name>_cmd.
+SUBCOMMANDS = (
+    "serve",
+    "convert",
+    "export",
+    "models",
+    "upload",
+    "import",
+    "jobs",
+    "generate",
+    "train",
+    "merge",
+    "upscale",
+    "endpoints",
 )
+# Top-level options that take a value: the word after them is not the subcommand.
+_VALUED_OPTIONS = ("--api", "--token")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def named_subcommand(argv: list[str]) -> str | None:
+    """The subcommand `argv` names, or None (no subcommand, --help, or a word argparse must reject)."""
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in SUBCOMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: only the subcommand it names is imported, since each import
+    costs start-up time (`sdaws convert` must stay near `cp`); with none named, all of them."""
     parser = argparse.ArgumentParser(
         prog="sdaws",
         description="Stable Diffusion model operations on AWS or on this machine.",
@@ -43,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_connection_args(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
-        module = importlib.import_module(f"sdaws.cli.{name}")
-        module.register(subparsers)
+    named = named_subcommand(sys.argv[1:] if argv is None else argv)
+    for name in (named,) if named else SUBCOMMANDS:
+        importlib.import_module(f"sdaws.cli.{name}_cmd").register(subparsers)
     return parser
 
 
