@@ -129,9 +129,14 @@ class OutEntry:
         return n
 
 
-# Longest single kernel copy: merged runs are cut here so progress keeps moving.
-MAX_RUN = 256 << 20
+# Longest single kernel copy: a merged run is copied in pieces this long, so progress
+# keeps moving; each piece ends on a FOLIO boundary of the output, as the next one starts.
+MAX_PIECE = 256 << 20
 PAGE = 4096
+# The page cache of a new file is built of large folios only from a 64 KiB-aligned start
+# (Linux 6.x, ext4): copies into a data block that starts mid-folio ran at 3 GiB/s
+# against 4 GiB/s for cp here, so the data block starts on one (at most 64 KiB of padding).
+FOLIO = 64 << 10
 
 
 def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None) -> tuple[bytes, list[OutEntry]]:
@@ -139,10 +144,11 @@ def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None
     then by source file and offset, so reads run forward and copies merge).
 
     When the data block starts with bytes copied from a source, the header is padded
-    (with spaces, as the format allows) so those bytes keep their offset within a page:
-    the kernel then copies whole pages rather than splitting each across two, which
-    cost 25-50% more kernel time per copied byte here. The data block stays 8-byte
-    aligned, as the format recommends, so a source offset that is not is left alone.
+    (with spaces, as the format allows) so those bytes keep their offset within a page,
+    and that page is the first of a large folio (FOLIO): the kernel then copies whole
+    pages rather than splitting each across two, which cost 25-50% more kernel time per
+    copied byte here. The data block stays 8-byte aligned, as the format recommends, so
+    a source offset that is not is left alone.
     """
     ordered = sorted(entries, key=lambda e: (-DTYPE_SIZES[e.dtype], e.source, e.order, e.name))
     header: dict[str, object] = {"__metadata__": {"format": "pt", **(metadata or {})}}
@@ -154,7 +160,7 @@ def build_header(entries: list[OutEntry], metadata: dict[str, str] | None = None
     raw += b" " * (-len(raw) % 8)  # data block starts 8-byte aligned, as the format recommends
     first = ordered[0].span if ordered else None
     if first is not None and first.start % 8 == 0:
-        raw += b" " * ((first.start - 8 - len(raw)) % PAGE)
+        raw += b" " * ((first.start % PAGE - 8 - len(raw)) % FOLIO)
     return struct.pack("<Q", len(raw)) + raw, ordered
 
 
@@ -176,10 +182,7 @@ def write_file(path: Path, entries: list[OutEntry], metadata: dict[str, str] | N
             if run:
                 first = run[0].span
                 assert first is not None
-                copy_range(first.fd, first.start, run_bytes, out)
-                if on_tensor:
-                    for e in run:
-                        on_tensor(e.name)
+                copy_run(first.fd, first.start, run, run_bytes, out, on_tensor)
                 run.clear()
                 run_bytes = 0
 
@@ -189,9 +192,7 @@ def write_file(path: Path, entries: list[OutEntry], metadata: dict[str, str] | N
                 if span.length != e.nbytes:
                     raise CorruptCheckpointError(f"internal size mismatch writing {e.name}")
                 last = run[-1].span if run else None
-                if last is not None and (
-                    last.fd != span.fd or last.start + last.length != span.start or run_bytes + span.length > MAX_RUN
-                ):
+                if last is not None and (last.fd != span.fd or last.start + last.length != span.start):
                     flush_run()
                 run.append(e)
                 run_bytes += span.length
@@ -203,6 +204,25 @@ def write_file(path: Path, entries: list[OutEntry], metadata: dict[str, str] | N
         flush_run()
         total = out.tell()
     return total
+
+
+def copy_run(src_fd: int, start: int, run: list[OutEntry], length: int, out: BinaryIO, on_tensor=None) -> None:
+    """Copy one run of consecutive source bytes in FOLIO-aligned pieces, reporting each
+    tensor once the piece holding its end is written."""
+    dst_start = out.tell()
+    done = 0
+    ends = iter(run)
+    pending = next(ends, None)
+    reached = 0  # bytes of the run up to the end of `pending`
+    while done < length:
+        piece_end = min(length, (dst_start + done + MAX_PIECE) // FOLIO * FOLIO - dst_start)
+        copy_range(src_fd, start + done, piece_end - done, out)
+        done = piece_end
+        while pending is not None and reached + pending.nbytes <= done:
+            reached += pending.nbytes
+            if on_tensor:
+                on_tensor(pending.name)
+            pending = next(ends, None)
 
 
 def emit(e: OutEntry, out: BinaryIO) -> None:

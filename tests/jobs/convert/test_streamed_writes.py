@@ -127,10 +127,45 @@ def test_copied_bytes_keep_their_offset_within_a_page(checkpoint_file, tmp_path,
 
     monkeypatch.setattr(os, "copy_file_range", recording)
     _convert(checkpoint_file("sd1"), tmp_path / "out")
+    from sdaws_jobs.convert.st_io import FOLIO, PAGE
+
     aligned = [(s, d) for s, d in copies if s % 8 == 0]
-    assert aligned and all(s % 4096 == d % 4096 for s, d in aligned)
+    assert aligned and all(s % PAGE == d % PAGE for s, d in aligned)
+    # ... on a page that begins a large folio of the new file (the fast kernel copy).
+    assert all((d - d % PAGE) % FOLIO == 0 for _, d in aligned)
     # The padded header is one any reader accepts, and the data block stays 8-byte aligned.
     for weights in (tmp_path / "out").rglob("*.safetensors"):
         with safe_open(str(weights), "pt") as f:
             assert f.keys()
         assert int.from_bytes(weights.read_bytes()[:8], "little") % 8 == 0
+
+
+def test_a_long_run_is_copied_in_folio_ending_pieces_and_reports_each_tensor_once(tmp_path, monkeypatch):
+    from safetensors.numpy import load_file
+
+    from sdaws_jobs.convert import st_io
+
+    monkeypatch.setattr(st_io, "MAX_PIECE", st_io.FOLIO)  # a 40 KiB tensor run spans several pieces
+    data = os.urandom(10 * 40 << 10)
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"\0" * 24 + data)  # the source's data starts 8-aligned, mid-page
+    pieces, reported = [], []
+    real = os.copy_file_range
+
+    def recording(src_fd, dst_fd, count, src_offset, dst_offset):
+        pieces.append((dst_offset, count))
+        return real(src_fd, dst_fd, count, src_offset, dst_offset)
+
+    monkeypatch.setattr(os, "copy_file_range", recording)
+    with src.open("rb") as f:
+        entries = [
+            st_io.OutEntry(
+                f"t{i}", "U8", (40 << 10,), order=i, span=st_io.Span(f.fileno(), 24 + i * (40 << 10), 40 << 10)
+            )
+            for i in range(10)
+        ]
+        st_io.write_file(tmp_path / "out.safetensors", entries, on_tensor=reported.append)
+    assert reported == [f"t{i}" for i in range(10)]
+    assert len(pieces) > 1 and all((start + count) % st_io.FOLIO == 0 for start, count in pieces[:-1])
+    loaded = load_file(tmp_path / "out.safetensors")
+    assert b"".join(loaded[f"t{i}"].tobytes() for i in range(10)) == data
