@@ -116,20 +116,17 @@ def _encode_text(parts, captions: list[str], device):
     return torch.cat([first.hidden_states[-2], second.hidden_states[-2]], dim=-1), second[0]
 
 
+# The trained parts each pipeline is built from, by its constructor's argument names.
+_SD1_PARTS = ("vae", "text_encoder", "tokenizer", "unet")
+_SDXL_PARTS = (*_SD1_PARTS, "text_encoder_2", "tokenizer_2")
+
+
 def _sample_pipeline(parts):
     from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionXLPipeline
 
     scheduler = EulerAncestralDiscreteScheduler.from_config(parts["noise"].config)
     if parts["sdxl"]:
-        return StableDiffusionXLPipeline(
-            vae=parts["vae"],
-            text_encoder=parts["text_encoder"],
-            text_encoder_2=parts["text_encoder_2"],
-            tokenizer=parts["tokenizer"],
-            tokenizer_2=parts["tokenizer_2"],
-            unet=parts["unet"],
-            scheduler=scheduler,
-        )
+        return StableDiffusionXLPipeline(scheduler=scheduler, **{name: parts[name] for name in _SDXL_PARTS})
     return _sd1_pipeline(parts, scheduler)
 
 
@@ -138,14 +135,11 @@ def _sd1_pipeline(parts, scheduler):
     from diffusers import StableDiffusionPipeline
 
     return StableDiffusionPipeline(
-        vae=parts["vae"],
-        text_encoder=parts["text_encoder"],
-        tokenizer=parts["tokenizer"],
-        unet=parts["unet"],
         scheduler=scheduler,
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
+        **{name: parts[name] for name in _SD1_PARTS},
     )
 
 

@@ -5,13 +5,9 @@ Both topics feed this one function; the message itself says which it is.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
-
 from sam_app.adapters.aws.job_event_sink import shared_sink as sink
 from sam_app.core.job_events import from_async_inference_result, sns_messages
-
-logger = Logger()
-tracer = Tracer()
+from sam_app.handlers.status_change import logger, tracer
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -43,10 +43,10 @@ def build_sink(stack) -> JobEventSink:
 
 def wire_handlers(monkeypatch, stack) -> JobEventSink:
     """Point every event handler at one sink on the moto stack (deployed: sink_from_environment)."""
-    from sam_app.handlers import async_inference, sagemaker_events, train_steps
+    from sam_app.handlers import async_inference, status_change
 
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     sink = build_sink(stack)
-    for module in (sagemaker_events, async_inference, train_steps):
+    for module in (status_change, async_inference):
         monkeypatch.setattr(module, "sink", lambda: sink)
     return sink
