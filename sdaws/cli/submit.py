@@ -31,6 +31,7 @@ from sdaws.client.job_params import build_params
 from sdaws.client.outputs import save_outputs
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_tree import CONVERTED_PREFIX, MODEL_TYPES
+from sdaws.contract.specs import SPECS
 
 
 def add_submit_args(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +41,12 @@ def add_submit_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idempotency-key", help="resubmitting with the same key never makes a second job")
     add_json_arg(parser)
     add_connection_args(parser)
+
+
+def spec_values(kind: str, args: argparse.Namespace) -> dict:
+    """The flags given whose dest is a field of the kind's spec (an unset flag is None)."""
+    fields = SPECS[kind].model_fields
+    return {name: value for name, value in vars(args).items() if name in fields and value is not None}
 
 
 def check_params(kind: str, values: dict, files: dict[str, tuple[Path, str]]) -> tuple[dict, dict[str, Path]]:
