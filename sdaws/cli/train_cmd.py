@@ -20,6 +20,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--model",
         dest="base_model",
+        metavar="BASE",
         required=True,
         help="base model: a converted name, a Stable-diffusion/ file, or an HF repo id",
     )
