@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
@@ -23,13 +23,14 @@ from sdaws.client.demo import DEMO_NAME, write_demo
 from sdaws.client.model_info import is_base_model
 from sdaws.contract.model_tree import REQUIRED_TYPE, UPSCALER_TYPES
 from tui.commands import DescribedCommandsProvider
+from tui.palette_commands import palette_commands
 from tui.screens.busy import BusyModal
 from tui.screens.confirm import ConfirmModal
 from tui.screens.convert_dialog import ConvertDialog
 from tui.screens.export_dialog import ExportDialog
 from tui.screens.help import HelpModal
 from tui.screens.job_detail import JobDetailScreen
-from tui.screens.job_form import FORMS, MODEL_FIELD, JobForm
+from tui.screens.job_form import MODEL_FIELD, JobForm
 from tui.screens.job_kind import JobKindModal
 from tui.screens.model_search import ModelSearchScreen
 from tui.screens.path_picker import PathPickerModal
@@ -376,64 +377,4 @@ class SdawsApp(App[None]):
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
-        models = self.query_one(ModelsPane)
-        yield SystemCommand(
-            "Models: browse the model tree", "Show the Models tab", lambda: self.action_show_tab("models")
-        )
-        yield SystemCommand("Models: filter by name", "Focus the filter box", self._palette_filter)
-        yield SystemCommand("Models: refresh", "Reload the open folders", self.refresh_models)
-        yield SystemCommand(
-            "Models: delete highlighted",
-            "Delete the highlighted model or converted folder (asks first)",
-            models.action_delete_model,
-        )
-        yield SystemCommand(
-            "Models: convert highlighted",
-            "Convert the highlighted checkpoint to diffusers",
-            models.action_convert_model,
-        )
-        yield SystemCommand(
-            "Models: export highlighted converted model",
-            "Export a diffusers/ folder back to one .safetensors checkpoint",
-            models.action_export_model,
-        )
-        yield SystemCommand(
-            "Create demo model",
-            "A tiny random-weights SD1 checkpoint to try every flow on a CPU",
-            self.action_create_demo,
-        )
-        yield SystemCommand(
-            "Upload a model file", "Pick a local file (checkpoint, LoRA, VAE…) and upload it", self.action_upload
-        )
-        yield SystemCommand(
-            "Uploads: resume interrupted",
-            "Resume stopped uploads",
-            lambda: self.query_one(UploadsPane).action_resume_all(),
-        )
-        yield SystemCommand("Jobs: show", "Show the Jobs tab", lambda: self.action_show_tab("jobs"))
-        help_text = {
-            "txt2img": "Generate images from a prompt, with LoRAs and a VAE from the tree",
-            "img2img": "Generate from a starting image, with LoRAs and a VAE from the tree",
-            "train": "Train a LoRA or DreamBooth on a dataset folder",
-            "merge": "Merge two or three checkpoints or converted (diffusers) models",
-            "upscale": "Upscale an image with ESRGAN/SwinIR/… and restore faces (the WebUI's extras)",
-        }
-        for kind in FORMS:
-            yield SystemCommand(f"New {kind} job", help_text[kind], lambda k=kind: self.action_new_job(k))
-        yield SystemCommand("Endpoints", "Inference endpoints: status, scaling, delete", self.action_endpoints)
-        yield SystemCommand(
-            "Models: search every folder",
-            "Search names, titles, trigger tags, family or hash across the whole tree",
-            self.action_search_models,
-        )
-        yield SystemCommand(
-            "Models: duplicates",
-            "Files with the same sha256 (space you could free)",
-            lambda: self.action_search_models(True),
-        )
-        yield SystemCommand("Settings", "API URL, token, Test Connection", self.action_settings)
-        yield SystemCommand("Help", "Keys and flows", self.action_help)
-
-    def _palette_filter(self) -> None:
-        self.action_show_tab("models")
-        self.query_one(ModelsPane).action_focus_filter()
+        yield from palette_commands(self)
