@@ -158,6 +158,7 @@ def test_a_restart_sweeps_leftovers_but_keeps_open_uploads(tmp_path):
         uploads / record.storage_upload_id / ".2.0123.tmp",  # a part cut off mid-way
         lora / f"{TEMP_PREFIX}{'e' * 32}.tmp",  # an interrupted complete, journal lost
         lora / ".old.safetensors.0123.sdaws-upload",  # what earlier versions left
+        lora / f".cat.json.{'d' * 32}.sdaws-tmp",  # a sidecar edit cut off mid-way
         tmp_path / "data" / "job-inputs" / "g" / ".upload-abc",  # a job input cut off mid-way
     ]
     for path in leftovers:

@@ -31,6 +31,7 @@ from sam_app.core.ports import Clock, StoredPart, UploadRecord
 from sam_app.core.uploads_service import expected_part_size
 from sdaws.contract.errors import Conflict, InvalidInput, NotFound
 
+from .atomic_write import write_atomically
 from .disk_full import disk_full_is_reported
 from .signing import PartSigner
 from .tree_store import LocalTreeStore
@@ -41,30 +42,6 @@ TEMP_SUFFIX = ".tmp"
 JOURNAL_SUFFIX = ".publish.json"
 PARTS_KEPT = "the parts already stored are kept; the upload can resume"
 open_file = open  # the filesystem call tests replace to simulate a full disk
-
-
-def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write a small file so it is whole or absent: temp file, fsync, rename, fsync the folder."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 class LocalMultipart:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from sam_app.core.catalog_ports import SmallFile
 from sdaws.contract.errors import Conflict, InvalidInput
+
+from .atomic_write import SIDECAR_TEMP_SUFFIX, write_atomically
 
 
 def _version(stat: os.stat_result) -> str:
@@ -51,15 +52,7 @@ class LocalSidecarFiles:
     def write(self, key: str, data: bytes, content_type: str) -> None:
         path = self.path_of(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.parent / f".{path.name}.{uuid.uuid4().hex}.sdaws-tmp"
-        try:
-            with open(temp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        write_atomically(path, data, mode=0o644, temp_suffix=SIDECAR_TEMP_SUFFIX)
 
     def replace(self, key: str, data: bytes, content_type: str, expected_version: str | None) -> None:
         path = self.path_of(key)

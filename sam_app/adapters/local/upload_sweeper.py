@@ -4,7 +4,7 @@ At start (no request is running yet, and this server owns the data dir):
 - a complete interrupted by kill -9 left a journal: its temp file is removed; if the
   rename into the tree had already happened, the complete is finished (catalog and
   record), as the client was promised it would be;
-- half-written parts (`.<n>.<id>.tmp`) and temp files of interrupted completes or job
+- half-written parts (`.<n>.<id>.tmp`), temp files of interrupted completes, sidecar edits or job
   input uploads are removed, wherever they lie.
 Then, and every SWEEP_INTERVAL_S: open uploads past `expires_at` are expired (their
 parts dropped), and folders of uploads that are over, or that no record knows, go.
@@ -23,6 +23,7 @@ from pathlib import Path
 from sam_app.core.ports import Clock, ModelCatalog
 from sdaws.contract.model_tree import JOB_INPUTS_PREFIX, MODEL_TYPES
 
+from .atomic_write import SIDECAR_TEMP_SUFFIX
 from .multipart import JOURNAL_SUFFIX, TEMP_PREFIX, TEMP_SUFFIX, LocalMultipart
 from .sqlite_db import SqliteUploadRecords
 
@@ -94,7 +95,7 @@ class UploadSweeper:
             for entry in _entries(folder):
                 if entry.name.startswith(".") and (
                     (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX))
-                    or entry.name.endswith(OLD_TEMP_SUFFIX)
+                    or entry.name.endswith((OLD_TEMP_SUFFIX, SIDECAR_TEMP_SUFFIX))
                 ):
                     _remove(entry.path)
         for upload in _entries(self.multipart.uploads_dir):
