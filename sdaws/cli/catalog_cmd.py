@@ -6,42 +6,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import UsageError, api_action, api_errors, open_connection, print_json
 from sdaws.client import catalog, fmt
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_facts import FAMILIES
 
 
-def _usage(message: str):
-    from sdaws.cli.main import UsageError
-
-    return UsageError(message)
-
-
 def register_models_actions(sub) -> None:
-    search = sub.add_parser("search", help="search all folders by name, tag / trigger word, family, hash")
+    search = api_action(sub, cmd_search, "search", help="search all folders by name, tag / trigger word, family, hash")
     search.add_argument("query", nargs="*", help="words the name (or Civitai title) must all hold")
     search.add_argument("--tag", help="a trigger word or training tag")
     search.add_argument("--family", choices=FAMILIES, help="base family")
     search.add_argument("--hash", help="sha256, AutoV2 or a hex prefix")
     search.add_argument("--type", help="one folder, e.g. Lora")
     search.add_argument("--limit", type=int, default=0, help="stop after this many (default: all)")
-    add_json_arg(search)
-    add_connection_args(search)
-    search.set_defaults(func=cmd_search)
 
-    dups = sub.add_parser("duplicates", help="models with the same sha256 (space you could free)")
-    add_json_arg(dups)
-    add_connection_args(dups)
-    dups.set_defaults(func=cmd_duplicates)
+    api_action(sub, cmd_duplicates, "duplicates", help="models with the same sha256 (space you could free)")
 
-    find = sub.add_parser("find", help="models with this sha256 or AutoV2 hash")
+    find = api_action(sub, cmd_find, "find", help="models with this sha256 or AutoV2 hash")
     find.add_argument("hash")
-    add_json_arg(find)
-    add_connection_args(find)
-    find.set_defaults(func=cmd_find)
 
-    edit = sub.add_parser("edit", help="edit NAME.json as the WebUI does (notes, activation text, weight…)")
+    edit = api_action(sub, cmd_edit, "edit", help="edit NAME.json as the WebUI does (notes, activation text, weight…)")
     edit.add_argument("model", nargs="+", metavar="TYPE NAME", help="TYPE NAME or TYPE/NAME")
     edit.add_argument("--description")
     edit.add_argument("--activation-text", help="words the WebUI adds to the prompt with this LoRA")
@@ -49,19 +34,13 @@ def register_models_actions(sub) -> None:
     edit.add_argument("--negative-text")
     edit.add_argument("--notes")
     edit.add_argument("--sd-version", help="SD1, SD2, SDXL, SD3 or Unknown")
-    add_json_arg(edit)
-    add_connection_args(edit)
-    edit.set_defaults(func=cmd_edit)
 
-    preview = sub.add_parser("preview", help="set the preview image (a file, or a job's output image)")
+    preview = api_action(sub, cmd_preview, "preview", help="set the preview image (a file, or a job's output image)")
     preview.add_argument("model", nargs="+", metavar="TYPE NAME", help="TYPE NAME or TYPE/NAME")
     source = preview.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", type=Path, help="a PNG, JPEG or WebP file")
     source.add_argument("--job", metavar="JOB_ID", help="use an image this job made (with --output)")
     preview.add_argument("--output", help="the image's name in the job's outputs")
-    add_json_arg(preview)
-    add_connection_args(preview)
-    preview.set_defaults(func=cmd_preview)
 
 
 def _hash_text(item: dict) -> str:
@@ -82,7 +61,7 @@ def item_line(item: dict) -> str:
 @api_errors
 def cmd_search(args: argparse.Namespace) -> int:
     if args.limit < 0:
-        raise _usage("--limit must be 0 (all) or more")
+        raise UsageError("--limit must be 0 (all) or more")
     filters = {"q": " ".join(args.query) or None, "tag": args.tag, "family": args.family, "hash": args.hash}
     with open_connection(args) as conn:
         items = list(catalog.iter_search(conn.client, args.limit or None, type=args.type, **filters))
@@ -128,7 +107,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     fields = ("description", "activation_text", "preferred_weight", "negative_text", "notes", "sd_version")
     edits = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
     if not edits:
-        raise _usage("nothing to edit: give --notes, --activation-text, --weight, --description, … ")
+        raise UsageError("nothing to edit: give --notes, --activation-text, --weight, --description, … ")
     with open_connection(args) as conn:
         saved = catalog.edit_metadata(conn.client, model_type, name, edits)
     if args.json:
@@ -150,10 +129,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
             try:
                 result = catalog.set_preview_image(conn.client, model_type, name, args.image)
             except (OSError, ValueError) as exc:
-                raise _usage(str(exc)) from None
+                raise UsageError(str(exc)) from None
         else:
             if not args.output:
-                raise _usage("--job needs --output: the image's name in the job's outputs")
+                raise UsageError("--job needs --output: the image's name in the job's outputs")
             result = catalog.set_preview_from_job(conn.client, model_type, name, args.job, args.output)
     if args.json:
         print_json(result)

@@ -45,6 +45,15 @@ def add_json_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def api_action(sub, func: Callable[[argparse.Namespace], int], name: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand action that talks to the API: `func` runs it, with --json and --api/--token."""
+    parser = sub.add_parser(name, **kwargs)
+    add_json_arg(parser)
+    add_connection_args(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def add_out_arg(parser: argparse.ArgumentParser, needs: str = "") -> None:
     """--out DIR: where a finished job's files are saved on this machine."""
     parser.add_argument(

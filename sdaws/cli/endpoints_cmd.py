@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import api_action, api_errors, open_connection, print_json
 from sdaws.client.safe_text import printable
 
 
@@ -17,31 +17,21 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("endpoints", help="list, create, scale and delete inference endpoints")
     sub = parser.add_subparsers(dest="endpoints_command", metavar="ACTION", required=True)
 
-    ls = sub.add_parser("ls", help="endpoints, their status and scaling")
-    add_json_arg(ls)
-    add_connection_args(ls)
-    ls.set_defaults(func=cmd_ls)
+    api_action(sub, cmd_ls, "ls", help="endpoints, their status and scaling")
 
-    create = sub.add_parser("create", help="create an endpoint or change its instance type (takes minutes)")
+    create = api_action(
+        sub, cmd_create, "create", help="create an endpoint or change its instance type (takes minutes)"
+    )
     create.add_argument("name", nargs="?", default="default", help="txt2img/img2img use 'default'")
     create.add_argument("--instance-type", help="GPU instance type, e.g. ml.g4dn.xlarge (default: the API's)")
     _scaling_args(create)
-    add_json_arg(create)
-    add_connection_args(create)
-    create.set_defaults(func=cmd_create)
 
-    scale = sub.add_parser("scale", help="change an endpoint's scaling, keeping its instance type")
+    scale = api_action(sub, cmd_scale, "scale", help="change an endpoint's scaling, keeping its instance type")
     scale.add_argument("name")
     _scaling_args(scale)
-    add_json_arg(scale)
-    add_connection_args(scale)
-    scale.set_defaults(func=cmd_scale)
 
-    rm = sub.add_parser("rm", help="delete an endpoint, its scaling and its old versions")
+    rm = api_action(sub, cmd_rm, "rm", help="delete an endpoint, its scaling and its old versions")
     rm.add_argument("name")
-    add_json_arg(rm)
-    add_connection_args(rm)
-    rm.set_defaults(func=cmd_rm)
 
 
 def _scaling_args(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,8 @@ import argparse
 import sys
 
 from sdaws.cli.common import (
-    add_connection_args,
-    add_json_arg,
     add_out_arg,
+    api_action,
     api_errors,
     open_connection,
     print_json,
@@ -27,34 +26,22 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("jobs", help="list, follow and cancel jobs")
     sub = parser.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
 
-    ls = sub.add_parser("ls", help="list recent jobs")
+    ls = api_action(sub, cmd_ls, "ls", help="list recent jobs")
     ls.add_argument("--status", choices=STATUSES)
     ls.add_argument("--kind", choices=JOB_KINDS)
     ls.add_argument("--limit", type=int, default=50)
-    add_json_arg(ls)
-    add_connection_args(ls)
-    ls.set_defaults(func=cmd_ls)
 
-    show = sub.add_parser("show", help="one job's status, progress and outputs")
+    show = api_action(sub, cmd_show, "show", help="one job's status, progress and outputs")
     show.add_argument("job_id")
-    add_json_arg(show)
-    add_connection_args(show)
-    show.set_defaults(func=cmd_show)
 
-    watch = sub.add_parser("watch", help="stream a job's log until it ends (exit 0 only if it succeeded)")
+    watch = api_action(sub, cmd_watch, "watch", help="stream a job's log until it ends (exit 0 only if it succeeded)")
     watch.add_argument("job_id")
     watch.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
     watch.add_argument("--raw", action="store_true", help="the log as the job wrote it (JSON events, library noise)")
     add_out_arg(watch)
-    add_json_arg(watch)
-    add_connection_args(watch)
-    watch.set_defaults(func=cmd_watch)
 
-    cancel = sub.add_parser("cancel", help="cancel a queued or running job")
+    cancel = api_action(sub, cmd_cancel, "cancel", help="cancel a queued or running job")
     cancel.add_argument("job_id")
-    add_json_arg(cancel)
-    add_connection_args(cancel)
-    cancel.set_defaults(func=cmd_cancel)
 
 
 def job_line(job: dict) -> str:

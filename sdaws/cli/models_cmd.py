@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sdaws.cli.common import UsageError, add_connection_args, add_json_arg, api_errors, open_connection, print_json, say
+from sdaws.cli.common import (
+    UsageError,
+    api_action,
+    api_errors,
+    open_connection,
+    print_json,
+    say,
+)
 from sdaws.client import fmt
 from sdaws.client.model_info import details_rows
 from sdaws.client.safe_text import printable
@@ -26,26 +33,17 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list, inspect and delete models in the model tree")
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
-    ls = sub.add_parser("ls", help="list models (all folders, or one)")
+    ls = api_action(sub, cmd_ls, "ls", help="list models (all folders, or one)")
     ls.add_argument("type", nargs="?", help="folder, e.g. Stable-diffusion, Lora, or diffusers (converted models)")
     ls.add_argument("--prefix", help="only names starting with this")
     ls.add_argument("--limit", type=int, default=0, help="stop after this many (default: all)")
-    add_json_arg(ls)
-    add_connection_args(ls)
-    ls.set_defaults(func=cmd_ls)
 
-    info = sub.add_parser("info", help="size, format, hash and safetensors summary of one model")
+    info = api_action(sub, cmd_info, "info", help="size, format, hash and safetensors summary of one model")
     info.add_argument("model", nargs="+", metavar="TYPE NAME", help="TYPE NAME or TYPE/NAME")
-    add_json_arg(info)
-    add_connection_args(info)
-    info.set_defaults(func=cmd_info)
 
-    rm = sub.add_parser("rm", help="delete a model")
+    rm = api_action(sub, cmd_rm, "rm", help="delete a model")
     rm.add_argument("model", nargs="+", metavar="TYPE NAME", help="TYPE NAME or TYPE/NAME")
     rm.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    add_json_arg(rm)
-    add_connection_args(rm)
-    rm.set_defaults(func=cmd_rm)
 
     from sdaws.cli.catalog_cmd import register_models_actions
 
