@@ -14,6 +14,12 @@ from pathlib import Path
 SIZE = 32  # pixels; the VAE halves it once
 
 
+def quick_txt2img(model: str, prompt: str, **fields) -> dict:
+    """txt2img params that these tiny models draw on a CPU in a moment: two steps at their
+    native SIZE x SIZE, unless `fields` say otherwise."""
+    return {"prompt": prompt, "model": model, "steps": 2, "width": SIZE, "height": SIZE, **fields}
+
+
 def _byte_symbols() -> list[str]:
     # GPT-2/CLIP byte-to-unicode table: printable bytes map to themselves, others shift up.
     keep = (
