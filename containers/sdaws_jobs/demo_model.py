@@ -14,64 +14,38 @@ from pathlib import Path
 
 CLIP_VOCAB = 49408
 WIDTH = 32  # SD1's 320, scaled down; every other width follows SD1's ratios
+LEVELS = (WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4)  # SD1's four levels: the UNet's widths, and at this size the VAE's
+
+# SD1's training noise schedule (the shipped sd1 scheduler's values); every sampler of an SD1 model uses it.
+SD1_NOISE_SCHEDULE = dict(
+    beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, steps_offset=1
+)
 
 
-def build_pipeline(seed: int = 0):
-    import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+def clip_text_config(vocab: int, *, width: int, intermediate: int, layers: int, **extra):
+    """A small CLIP text encoder's config. As in CLIP's own vocabulary, the last two tokens are
+    start and end of text, and the end token pads."""
+    from transformers import CLIPTextConfig
 
-    from .convert.configs import configs_root
+    return CLIPTextConfig(
+        vocab_size=vocab,
+        hidden_size=width,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        projection_dim=width,
+        bos_token_id=vocab - 2,
+        eos_token_id=vocab - 1,
+        pad_token_id=vocab - 1,
+        **extra,
+    )
 
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=2,
-        block_out_channels=(WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4),
-        cross_attention_dim=WIDTH,
-        attention_head_dim=8,
-        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-    )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        layers_per_block=2,
-        block_out_channels=(WIDTH, WIDTH * 2, WIDTH * 4, WIDTH * 4),
-        sample_size=64,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=CLIP_VOCAB,
-            hidden_size=WIDTH,
-            intermediate_size=WIDTH * 4,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            projection_dim=WIDTH,
-            bos_token_id=49406,
-            eos_token_id=49407,
-            pad_token_id=49407,
-            hidden_act="quick_gelu",
-        )
-    )
-    scheduler = PNDMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        num_train_timesteps=1000,
-        steps_offset=1,
-        skip_prk_steps=True,
-    )
-    shipped = configs_root() / "tokenizer"
-    tokenizer = CLIPTokenizer(
-        str(shipped / "vocab.json"), str(shipped / "merges.txt"), pad_token="<|endoftext|>", model_max_length=77
-    )
+
+def sd1_pipeline(vae, text_encoder, tokenizer, unet, scheduler):
+    """An SD1 pipeline of these parts with no safety checker: random-weight models draw noise."""
+    from diffusers import StableDiffusionPipeline
+
     return StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -82,6 +56,33 @@ def build_pipeline(seed: int = 0):
         feature_extractor=None,
         requires_safety_checker=False,
     )
+
+
+def build_pipeline(seed: int = 0):
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from .convert.configs import configs_root, shipped
+
+    torch.manual_seed(seed)
+    # The published SD1 structure from the shipped configs; only the widths shrink.
+    unet = UNet2DConditionModel.from_config(
+        dict(shipped("sd1", "unet"), block_out_channels=LEVELS, cross_attention_dim=WIDTH, sample_size=8)
+    )
+    vae = AutoencoderKL.from_config(dict(shipped("sd1", "vae"), block_out_channels=LEVELS, sample_size=64))
+    text_encoder = CLIPTextModel(
+        clip_text_config(CLIP_VOCAB, width=WIDTH, intermediate=WIDTH * 4, layers=2, hidden_act="quick_gelu")
+    )
+    scheduler = PNDMScheduler(**SD1_NOISE_SCHEDULE, skip_prk_steps=True)
+    tokenizer_files = configs_root() / "tokenizer"
+    tokenizer = CLIPTokenizer(
+        str(tokenizer_files / "vocab.json"),
+        str(tokenizer_files / "merges.txt"),
+        pad_token="<|endoftext|>",
+        model_max_length=77,
+    )
+    return sd1_pipeline(vae, text_encoder, tokenizer, unet, scheduler)
 
 
 def write_demo_checkpoint(path: Path, seed: int = 0) -> Path:

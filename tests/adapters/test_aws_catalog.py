@@ -22,9 +22,8 @@ from sam_app.adapters.aws.s3_store import S3TreeStore
 from sam_app.core.catalog_service import CatalogService
 from sam_app.core.uploads_service import UploadService
 from sdaws.contract.errors import Conflict
-from tests.support.aws_stack import REGION
+from tests.support.aws_stack import REGION, bucket_and_tables, queue_with_arn
 from tests.support.catalog_files import PNG_1X1, kohya_lora_tensors, kohya_metadata, write_safetensors
-from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-catalog-test"
 MiB = 1024 * 1024
@@ -37,14 +36,11 @@ class Clock:
 
 @pytest.fixture
 def world(aws):
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET)
-    tables = create_tables(boto3.client("dynamodb", region_name=REGION))
+    s3, tables = bucket_and_tables(BUCKET)
     dynamodb = boto3.resource("dynamodb", region_name=REGION)
     catalog = DynamoModelCatalog(dynamodb.Table(tables["ModelsTable"]))
     sqs = boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName="model-objects")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue, arn = queue_with_arn(sqs, "model-objects")
     s3.put_bucket_notification_configuration(
         Bucket=BUCKET,
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
@@ -94,8 +90,7 @@ def test_the_same_notification_sent_straight_to_lambda(world):
 def test_eventbridge_object_created_events(world):
     s3, catalog, _, _, _ = world
     events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName="bridge")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue, arn = queue_with_arn(sqs, "bridge")
     s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}})
     events.put_rule(Name="objects", EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]}))
     events.put_targets(Rule="objects", Targets=[{"Id": "q", "Arn": arn}])

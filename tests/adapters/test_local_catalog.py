@@ -16,14 +16,7 @@ from sam_app.adapters.local.sqlite_db import SqliteDb, SqliteModelCatalog
 from sam_app.adapters.local.tree_store import LocalTreeStore
 from sam_app.core.catalog_service import CatalogService
 from sdaws.contract.errors import Conflict
-from tests.support.catalog_files import (
-    PNG_1X1,
-    civitai_version_info,
-    kohya_lora_tensors,
-    kohya_metadata,
-    write_safetensors,
-    write_webui_user_metadata,
-)
+from tests.support.catalog_files import PNG_1X1, write_webui_lora
 
 MiB = 1024 * 1024
 
@@ -79,19 +72,11 @@ def test_an_uploads_verified_hash_is_adopted_not_recomputed(local):
 
 
 def _webui_tree(models, tmp_path):
-    lora = write_safetensors(
-        models / "Lora" / "sks_cat.safetensors", kohya_lora_tensors("sd1"), kohya_metadata("sd_v1")
-    )
-    (models / "Lora" / "sks_cat.preview.png").write_bytes(PNG_1X1)
-    write_webui_user_metadata(
-        lora, {"description": "ginger", "activation text": "sks cat", "notes": "", "sd version": "SD1"}
-    )
-    xl = write_safetensors(models / "Lora" / "pixel.safetensors", kohya_lora_tensors("sdxl"))
-    sha = hashlib.sha256(xl.read_bytes()).hexdigest()
-    (models / "Lora" / "pixel.civitai.info").write_text(
-        json.dumps(civitai_version_info(sha, "Pixel", ("pixelart",), "SDXL 1.0"))
-    )
-    (models / "Lora" / "pixel.png").write_bytes(PNG_1X1)
+    lora = models / "Lora" / "sks_cat.safetensors"
+    notes = {"description": "ginger", "activation text": "sks cat", "notes": "", "sd version": "SD1"}
+    write_webui_lora(lora, "sd1", kohya_base="sd_v1", notes=notes)
+    pixel = {"name": "Pixel", "words": ("pixelart",), "base_model": "SDXL 1.0"}
+    sha = write_webui_lora(models / "Lora" / "pixel.safetensors", "sdxl", civitai=pixel, preview_suffix=".png")
     (models / "Lora" / "copy.safetensors").write_bytes(lora.read_bytes())
     return sha
 

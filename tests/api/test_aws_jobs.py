@@ -6,37 +6,27 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from sdaws.contract.errors import Conflict
 from tests.support import deployed
+from tests.support.aws_stack import bucket_and_tables
 from tests.support.jobs_api import merge_params
-from tests.support.moto_env import use_fake_aws
 from tests.support.s3_jobs_service import RecordingLauncher, s3_jobs_service
-from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-models"
 TOKEN = "aws-jobs-token-0123456789abcdef"
+MODELS = ("Stable-diffusion/a.safetensors", "Stable-diffusion/b.safetensors", "diffusers/base/model_index.json")
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    use_fake_aws(monkeypatch)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        for key in (
-            "Stable-diffusion/a.safetensors",
-            "Stable-diffusion/b.safetensors",
-            "diffusers/base/model_index.json",
-        ):
-            s3.put_object(Bucket=BUCKET, Key=key, Body=b"{}")
-        yield s3, create_tables(boto3.client("dynamodb"))
+def tree(aws):
+    """(the S3 client, the table names): the bucket holds two checkpoints and a converted model."""
+    return bucket_and_tables(BUCKET, MODELS, body=b"{}")
 
 
 @pytest.fixture
-def service(aws):
-    s3, tables = aws
+def service(tree):
+    s3, tables = tree
     launcher = RecordingLauncher()
     return s3_jobs_service(s3, BUCKET, tables, launcher), launcher, s3
 
@@ -77,8 +67,8 @@ def test_job_inputs_by_presigned_put_then_img2img(service):
     assert launcher.launched[-1].spec["init_image"] == "cat.png" and launcher.launched[-1].spec["model"] == "base"
 
 
-def test_api_without_job_compute_answers_503(aws, monkeypatch):
-    _, tables = aws
+def test_api_without_job_compute_answers_503(tree, monkeypatch):
+    _, tables = tree
     key = boto3.client("apigateway").create_api_key(name="sdaws", value=TOKEN, enabled=True)
     deployed.register_api_key("ApiKey", key["id"])
     env = {

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from sam_app.adapters.aws.sagemaker_endpoints import INFERENCE_AMI_VERSION
+from sam_app.core.endpoints import LocalEndpoints
 from tests.support.api_world import AUTH
 from tests.support.compute_api import ENDPOINT
 
@@ -190,20 +191,11 @@ def test_without_job_image_endpoints_cannot_be_created(api, monkeypatch):
 def test_local_mode_has_one_local_endpoint_and_refuses_changes(api_server):
     listed = httpx.get(f"{api_server.url}/endpoints", headers=AUTH)
     assert listed.status_code == 200
-    assert listed.json() == {
-        "endpoints": [
-            {
-                "name": "local",
-                "status": "InService",
-                "instance_type": "local",
-                "min_instances": 1,
-                "max_instances": 1,
-                "current_instances": 1,
-                "scaling_applied": None,
-            }
-        ],
-        "mode": "local",
-    }
+    body = listed.json()
+    assert body == {"endpoints": [{**LocalEndpoints.ENDPOINT, "scaling_applied": None}], "mode": "local"}
+    (endpoint,) = body["endpoints"]  # the machine itself: one instance, always in service
+    assert (endpoint["name"], endpoint["status"], endpoint["instance_type"]) == ("local", "InService", "local")
+    assert endpoint["min_instances"] == endpoint["max_instances"] == endpoint["current_instances"] == 1
     for response in (
         httpx.post(f"{api_server.url}/endpoints", headers=AUTH, json={"max_instances": 2}),
         httpx.delete(f"{api_server.url}/endpoints/local", headers=AUTH),

@@ -9,20 +9,11 @@ import numpy as np
 import pytest
 
 from tests.support.jobs_api import only_forward, watch
+from tests.support.tiny_models import quick_txt2img
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
-PARAMS = {
-    "prompt": "a red fox",
-    "negative_prompt": "blurry",
-    "steps": 2,
-    "cfg_scale": 5.0,
-    "seed": 77,
-    "width": 32,
-    "height": 32,
-    "batch_size": 2,
-    "model": "diffusers/tiny",
-}
+PARAMS = quick_txt2img("diffusers/tiny", "a red fox", negative_prompt="blurry", cfg_scale=5.0, seed=77, batch_size=2)
 
 
 @pytest.fixture

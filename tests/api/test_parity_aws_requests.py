@@ -9,13 +9,11 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from sam_app.adapters.aws.sagemaker_launcher import LauncherSettings, SageMakerLauncher
 from sdaws.contract.specs import parse_spec
-from tests.support.moto_env import use_fake_aws
+from tests.support.aws_stack import bucket_and_tables
 from tests.support.s3_jobs_service import RecordingLauncher, s3_jobs_service
-from tests.support.template_tables import create_tables
 
 BUCKET = "sdaws-models"
 TREE = (
@@ -38,29 +36,23 @@ TREE = (
 
 
 @pytest.fixture
-def world(monkeypatch):
-    use_fake_aws(monkeypatch)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        for key in TREE:
-            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
-        tables = create_tables(boto3.client("dynamodb"))
-        recorder = RecordingLauncher()
-        service = s3_jobs_service(s3, BUCKET, tables, recorder)
-        settings = LauncherSettings(
-            bucket=BUCKET,
-            image_uri="123.dkr.ecr.us-east-1.amazonaws.com/sdaws:1",
-            role_arn="arn:aws:iam::123456789012:role/sdaws",
-            util_instance_type="ml.m5.xlarge",
-            train_instance_type="ml.g5.xlarge",
-            state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:sdaws-train",
-            endpoint_name="sdaws-generate",
-        )
-        launcher = SageMakerLauncher(
-            boto3.client("sagemaker"), boto3.client("sagemaker-runtime"), boto3.client("stepfunctions"), s3, settings
-        )
-        yield service, recorder, launcher
+def world(aws):
+    s3, tables = bucket_and_tables(BUCKET, TREE)
+    recorder = RecordingLauncher()
+    service = s3_jobs_service(s3, BUCKET, tables, recorder)
+    settings = LauncherSettings(
+        bucket=BUCKET,
+        image_uri="123.dkr.ecr.us-east-1.amazonaws.com/sdaws:1",
+        role_arn="arn:aws:iam::123456789012:role/sdaws",
+        util_instance_type="ml.m5.xlarge",
+        train_instance_type="ml.g5.xlarge",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:sdaws-train",
+        endpoint_name="sdaws-generate",
+    )
+    launcher = SageMakerLauncher(
+        boto3.client("sagemaker"), boto3.client("sagemaker-runtime"), boto3.client("stepfunctions"), s3, settings
+    )
+    return service, recorder, launcher
 
 
 GENERATION = {

@@ -16,14 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.api_world import TOKEN
-from tests.support.catalog_files import (
-    PNG_1X1,
-    civitai_version_info,
-    kohya_lora_tensors,
-    kohya_metadata,
-    write_safetensors,
-    write_webui_user_metadata,
-)
+from tests.support.catalog_files import write_webui_lora
 from tests.support.env import REPO_ROOT
 from tests.support.import_server import ModelServer, Served, fill_hf_cache
 
@@ -50,13 +43,9 @@ def ok_json(result: subprocess.CompletedProcess):
 def webui_tree(api_server, tmp_path):
     """A LoRA with the sidecars the WebUI and Civitai Helper write, and a copy of it."""
     lora_dir = tmp_path / "models" / "Lora"
-    lora = write_safetensors(
-        lora_dir / "sks_cat.safetensors", kohya_lora_tensors("sdxl"), kohya_metadata("sdxl_base_v1-0")
-    )
-    sha = hashlib.sha256(lora.read_bytes()).hexdigest()
-    write_webui_user_metadata(lora, {"description": "a cat", "activation text": "sks cat", "preferred weight": 0.7})
-    (lora_dir / "sks_cat.preview.png").write_bytes(PNG_1X1)
-    (lora_dir / "sks_cat.civitai.info").write_text(json.dumps(civitai_version_info(sha, base_model="SDXL 1.0")))
+    lora = lora_dir / "sks_cat.safetensors"
+    notes = {"description": "a cat", "activation text": "sks cat", "preferred weight": 0.7}
+    sha = write_webui_lora(lora, "sdxl", kohya_base="sdxl_base_v1-0", notes=notes, civitai={"base_model": "SDXL 1.0"})
     shutil.copy(lora, lora_dir / "sks_cat_copy.safetensors")
     return api_server.url, lora_dir, sha
 

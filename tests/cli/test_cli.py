@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 
 import pytest
 
 from sdaws.client.demo import demo_bytes
 from tests.support.tui_env import run_sdaws
+from tests.support.upload_worlds import upload_stopped_after
 
 
 def _put(server, folder: str, name: str, data: bytes):
@@ -100,19 +100,12 @@ def test_upload_suggests_type_from_header_and_verifies_sha256(server, tmp_path):
 
 
 def test_upload_resumes_after_a_restart_from_state_in_the_config_dir(server, tmp_path):
-    from sdaws.client.uploader import UploadCancelled, UploadState, upload_file
+    from sdaws.client.uploader import UploadState
 
     src = tmp_path / "big.ckpt"
     src.write_bytes(bytes(range(256)) * (4096 * 6) + b"tail")  # 6 MiB + 4 bytes: 7 parts of 1 MiB
     client = server.client()
-    cancel = threading.Event()
-
-    def stop_after_two_parts(progress):
-        if progress.parts_done >= 2:
-            cancel.set()
-
-    with pytest.raises(UploadCancelled):
-        upload_file(client, src, "Stable-diffusion", workers=1, on_progress=stop_after_two_parts, cancel=cancel)
+    upload_stopped_after(client, src, "Stable-diffusion", parts=2)
     record = next(iter(UploadState().pending().values()))
     before = client.get_upload(record["upload_id"])
     assert before["status"] == "open" and before["parts_done"] and before["parts_missing"]
@@ -128,21 +121,12 @@ def test_upload_resumes_after_a_restart_from_state_in_the_config_dir(server, tmp
 
 
 def test_resume_sends_only_the_parts_the_server_lacks(server, tmp_path):
-    from sdaws.client.uploader import UploadCancelled, upload_file
+    from sdaws.client.uploader import upload_file
 
     src = tmp_path / "five.safetensors"
     src.write_bytes(b"\x07" * (5 * 1024 * 1024))
     client = server.client()
-    cancel = threading.Event()
-    with pytest.raises(UploadCancelled):
-        upload_file(
-            client,
-            src,
-            "Lora",
-            workers=1,
-            cancel=cancel,
-            on_progress=lambda p: cancel.set() if p.parts_done >= 3 else None,
-        )
+    upload_stopped_after(client, src, "Lora", parts=3)
     events = []
     result = upload_file(client, src, "Lora", workers=2, on_progress=events.append)
     stored_first = events[0]

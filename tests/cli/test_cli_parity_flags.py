@@ -20,73 +20,50 @@ def image(user_env, tmp_path):
     return path
 
 
-@pytest.mark.parametrize(
-    "argv,message",
-    [
-        (["generate", "x", "--model", "m", "--controlnet", "c.safetensors"], "give MODEL:IMAGE[:WEIGHT[:START:END]]"),
-        (
-            ["generate", "x", "--model", "m", "--controlnet", "c.safetensors:nofile.png"],
-            "--controlnet image nofile.png is not a file",
-        ),
-        (
-            ["generate", "x", "--model", "m", "--controlnet", "c.safetensors:{image}:5"],
-            "--controlnet #1 weight: Input should be less than or equal to 2",
-        ),
-        (
-            ["generate", "x", "--model", "m", "--controlnet", "c.safetensors:{image}:1:0.5:0.2:canny"],
-            "--controlnet #1: guidance_start must be below guidance_end",
-        ),
-        (
-            ["generate", "x", "--model", "m", "--hires-scale", "9"],
-            "--hires-scale: Input should be less than or equal to 8",
-        ),
-        (
-            ["generate", "x", "--model", "m", "--hires-denoise", "2"],
-            "--hires-denoise 2.0: Denoising strength is between",
-        ),
-        (["generate", "x", "--model", "m", "--hires-resize", "big"], "--hires-resize 'big': give WIDTHxHEIGHT"),
-        (
-            ["generate", "x", "--model", "m", "--hires", "--init-image", "{image}"],
-            "hires fix (--hires…) is a txt2img option",
-        ),
-        (["generate", "x", "--model", "m", "--mask", "{image}"], "--mask needs --init-image"),
-        (["generate", "x", "--model", "m", "--init-image", "{image}", "--mask-blur", "3"], "need --mask"),
-        (["generate", "x", "--model", "m", "--mask-rect", "1,1,4,4"], "--mask-rect needs --init-image"),
-        (["generate", "x", "--model", "m", "--init-image", "{image}", "--mask-rect", "1,1,4"], "is not x,y,w,h"),
-        (
-            ["generate", "x", "--model", "m", "--init-image", "{image}", "--mask-rect", "9,1,4,4"],
-            "starts outside the 8x8",
-        ),
-        (["generate", "x", "--model", "m", "--refiner-switch", "0.5"], "--refiner-switch needs --refiner"),
-        (
-            ["generate", "x", "--model", "m", "--preview-every", "-1"],
-            "--preview-every: Input should be greater than or equal to 0",
-        ),
-        (
-            ["upscale", "{image}", "--model", "ESRGAN/x.pth", "--scale", "20"],
-            "--scale: Input should be less than or equal to 8",
-        ),
-        (
-            ["upscale", "{image}", "--model", "ESRGAN/x.pth", "--face-restorer", "x.pth"],
-            "name it GFPGAN/FILE or Codeformer/FILE",
-        ),
-        (["upscale", "{image}", "--model", "Latent"], "latent upscalers work inside a generation"),
-        (["upscale", "nofile.png", "--model", "Lanczos"], "IMAGE nofile.png is not a file"),
-        (["merge", "a", "--output", "o", "--mode", "ties"], "give MODEL_B"),
-        (["merge", "a", "b", "--output", "o", "--mode", "ties"], "ties needs MODEL_C"),
-        (["merge", "a", "b", "--output", "o", "--block-weights", "1,2"], "--block-weights: give 25 (SD1/SD2) or 19"),
-        (
-            ["train", "{ds}", "--model", "m", "--output", "o", "--steps", "3", "--min-bucket-reso", "64"],
-            "need --enable-bucket",
-        ),
-        (
-            ["train", "{ds}", "--model", "m", "--output", "o", "--steps", "3", "--keep-tokens", "99"],
-            "--keep-tokens: Input should be less than or equal to 75",
-        ),
-    ],
-)
-def test_a_wrong_parity_flag_is_one_line_in_the_flags_words(image, argv, message):
-    argv = [a.format(image=image, ds=image.parent / "ds") for a in argv]
+# Each command line as a user types it (split on spaces): a valid start, then the mistake.
+# IMAGE and DATASET stand for the files the fixture writes.
+IMAGE, DATASET = "{image}", "{ds}"
+GENERATE = "generate x --model m"
+UPSCALE = f"upscale {IMAGE} --model"
+MERGE = "merge a b --output o"
+TRAIN = f"train {DATASET} --model m --output o --steps 3"
+MISTAKES = [
+    (f"{GENERATE} --controlnet c.safetensors", "give MODEL:IMAGE[:WEIGHT[:START:END]]"),
+    (f"{GENERATE} --controlnet c.safetensors:nofile.png", "--controlnet image nofile.png is not a file"),
+    (
+        f"{GENERATE} --controlnet c.safetensors:{IMAGE}:5",
+        "--controlnet #1 weight: Input should be less than or equal to 2",
+    ),
+    (
+        f"{GENERATE} --controlnet c.safetensors:{IMAGE}:1:0.5:0.2:canny",
+        "--controlnet #1: guidance_start must be below guidance_end",
+    ),
+    (f"{GENERATE} --hires-scale 9", "--hires-scale: Input should be less than or equal to 8"),
+    (f"{GENERATE} --hires-denoise 2", "--hires-denoise 2.0: Denoising strength is between"),
+    (f"{GENERATE} --hires-resize big", "--hires-resize 'big': give WIDTHxHEIGHT"),
+    (f"{GENERATE} --hires --init-image {IMAGE}", "hires fix (--hires…) is a txt2img option"),
+    (f"{GENERATE} --mask {IMAGE}", "--mask needs --init-image"),
+    (f"{GENERATE} --init-image {IMAGE} --mask-blur 3", "need --mask"),
+    (f"{GENERATE} --mask-rect 1,1,4,4", "--mask-rect needs --init-image"),
+    (f"{GENERATE} --init-image {IMAGE} --mask-rect 1,1,4", "is not x,y,w,h"),
+    (f"{GENERATE} --init-image {IMAGE} --mask-rect 9,1,4,4", "starts outside the 8x8"),
+    (f"{GENERATE} --refiner-switch 0.5", "--refiner-switch needs --refiner"),
+    (f"{GENERATE} --preview-every -1", "--preview-every: Input should be greater than or equal to 0"),
+    (f"{UPSCALE} ESRGAN/x.pth --scale 20", "--scale: Input should be less than or equal to 8"),
+    (f"{UPSCALE} ESRGAN/x.pth --face-restorer x.pth", "name it GFPGAN/FILE or Codeformer/FILE"),
+    (f"{UPSCALE} Latent", "latent upscalers work inside a generation"),
+    ("upscale nofile.png --model Lanczos", "IMAGE nofile.png is not a file"),
+    ("merge a --output o --mode ties", "give MODEL_B"),
+    (f"{MERGE} --mode ties", "ties needs MODEL_C"),
+    (f"{MERGE} --block-weights 1,2", "--block-weights: give 25 (SD1/SD2) or 19"),
+    (f"{TRAIN} --min-bucket-reso 64", "need --enable-bucket"),
+    (f"{TRAIN} --keep-tokens 99", "--keep-tokens: Input should be less than or equal to 75"),
+]
+
+
+@pytest.mark.parametrize("line,message", MISTAKES)
+def test_a_wrong_parity_flag_is_one_line_in_the_flags_words(image, line, message):
+    argv = [a.format(image=image, ds=image.parent / "ds") for a in line.split(" ")]
     result = run_sdaws(None, *argv, *NOWHERE)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

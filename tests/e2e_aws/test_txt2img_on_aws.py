@@ -14,17 +14,10 @@ from PIL import Image
 
 from sdaws.contract.progress import parse_line
 from tests.support.aws_calls import made_in_this_test
+from tests.support.tiny_models import quick_txt2img
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-PARAMS = {
-    "prompt": "a lighthouse at dusk",
-    "model": "tiny-sd",
-    "steps": 2,
-    "width": 32,
-    "height": 32,
-    "seed": 3,
-    "preview_every": 1,
-}
+PARAMS = quick_txt2img("tiny-sd", "a lighthouse at dusk", seed=3, preview_every=1)
 
 
 def test_txt2img_from_the_client_to_an_image_on_aws(aws_end_to_end, tmp_path):

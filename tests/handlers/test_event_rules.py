@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from tests.support.aws_handlers import load_event
-from tests.support.aws_stack import REGION
+from tests.support.aws_stack import REGION, queue_with_arn
 from tests.support.template_tables import load_template
 
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:sdaws-train"
@@ -47,8 +47,7 @@ def delivered(rule: str, event: dict) -> bool:
     events = boto3.client("events", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     name = f"r{uuid.uuid4().hex[:12]}"
-    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue, arn = queue_with_arn(sqs, name)
     events.put_rule(Name=name, EventPattern=json.dumps(_resolve(rule_patterns()[rule])))
     events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
     events.put_events(

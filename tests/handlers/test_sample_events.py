@@ -13,6 +13,7 @@ import pytest
 
 from tests.support import deployed
 from tests.support.api_world import FakeLambdaContext
+from tests.support.compute_api import compute_env
 from tests.support.env import REPO_ROOT
 
 EVENTS = sorted((REPO_ROOT / "events").glob("api_*.json"))
@@ -24,17 +25,7 @@ def handler_for_events(aws_env, monkeypatch):
     key = boto3.client("apigateway").create_api_key(name="events", value=EVENTS_TOKEN, enabled=True)
     deployed.register_api_key("ApiKey", key["id"])
     monkeypatch.setenv("API_KEY_ID", key["id"])
-    compute = {  # what template.yaml passes once a job image is configured
-        "JOB_IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sdaws-jobs:latest",
-        "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sdaws-sagemaker",
-        "UTIL_INSTANCE_TYPE": "ml.r5.large",
-        "TRAIN_INSTANCE_TYPE": "ml.g5.xlarge",
-        "TRAIN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:sdaws-train",
-        "ENDPOINT_NAME": "sdaws-inference",
-    }
-    for name, value in compute.items():
-        monkeypatch.setenv(name, value)
-    deployed.register_role("SageMakerExecutionRole", compute["SAGEMAKER_ROLE_ARN"])  # the role jobs are passed
+    compute_env(monkeypatch)  # a stack with a job image: the job routes are live
     s3 = boto3.client("s3")
     for key in ("Stable-diffusion/a.safetensors", "Stable-diffusion/b.safetensors"):  # what api_submit_job merges
         s3.put_object(Bucket=aws_env["MODELS_BUCKET"], Key=key, Body=b"\0" * 64)

@@ -25,18 +25,30 @@ def aws(monkeypatch):
         yield
 
 
+def bucket_and_tables(bucket: str, keys: tuple[str, ...] = (), body: bytes = b"x"):
+    """Inside moto: `bucket` holding `keys` (each object `body`) and the template's tables;
+    (the S3 client, the table names)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return s3, create_tables(boto3.client("dynamodb", region_name=REGION))
+
+
+def queue_with_arn(sqs, name: str) -> tuple[str, str]:
+    """A new SQS queue: its URL (to read it) and its ARN (to subscribe it or make it a target)."""
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
 @pytest.fixture
 def stack(aws):
     """What template.yaml would create for the compute side, named like a deploy."""
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET)
-    tables = create_tables(boto3.client("dynamodb", region_name=REGION))
+    _, tables = bucket_and_tables(BUCKET)
     sns = boto3.client("sns", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
     topic = sns.create_topic(Name="sdaws-notify")["TopicArn"]
     # An SQS subscriber stands in for the e-mail inbox: what SNS delivers can be read back.
-    queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url, queue_arn = queue_with_arn(boto3.client("sqs", region_name=REGION), "inbox")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     deployed.register_bucket("ModelBucket", BUCKET)
     deployed.register_topic("NotificationTopic", topic)

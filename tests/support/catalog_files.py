@@ -20,6 +20,7 @@ Layouts come from independent sources, never from sdaws's own writers:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from pathlib import Path
@@ -181,3 +182,27 @@ PNG_1X1 = bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"
+
+
+def write_webui_lora(
+    path: Path,
+    family: str,
+    *,
+    kohya_base: str | None = None,
+    notes: dict | None = None,
+    civitai: dict | None = None,
+    preview_suffix: str = ".preview.png",
+) -> str:
+    """A kohya LoRA for `family` ("sd1", "sdxl") at `path`, with what a WebUI user's folder holds
+    beside it: sd-scripts' metadata (for `kohya_base`), the WebUI's user metadata (`notes`), a
+    preview (NAME.preview.png, or NAME.png with `preview_suffix` ".png") and Civitai Helper's
+    NAME.civitai.info (`civitai`: civitai_version_info's fields; it names the file by its hash).
+    Returns the file's sha256."""
+    write_safetensors(path, kohya_lora_tensors(family), kohya_metadata(kohya_base) if kohya_base else None)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    if notes is not None:
+        write_webui_user_metadata(path, notes)
+    path.with_suffix(preview_suffix).write_bytes(PNG_1X1)
+    if civitai is not None:
+        path.with_suffix(".civitai.info").write_text(json.dumps(civitai_version_info(sha, **civitai)))
+    return sha

@@ -18,7 +18,9 @@ STACK = "sdaws-test"
 ENDPOINT = f"{STACK}-default"
 
 
-def _compute_env(monkeypatch) -> dict[str, str]:
+def compute_env(monkeypatch) -> dict[str, str]:
+    """Set the compute variables template.yaml passes once a job image is configured (and
+    register what they name as deployed); returns them."""
     sns = boto3.client("sns")
     env = {
         "ENDPOINT_PREFIX": STACK,
@@ -45,7 +47,7 @@ def _compute_env(monkeypatch) -> dict[str, str]:
 @pytest.fixture
 def compute_api(aws_env, lambda_handler, monkeypatch):
     """call(method, path, body=None, headers=None) -> (status, body) on the API handler; and its env."""
-    env = _compute_env(monkeypatch)
+    env = compute_env(monkeypatch)
 
     def call(method: str, path: str, body: dict | None = None, query: dict | None = None) -> tuple[int, dict]:
         event = proxy_event(
@@ -81,7 +83,7 @@ def compute_gateway(moto_http_world, monkeypatch):
     from tests.support.gateway import GatewayServer
 
     handler, _ = moto_http_world
-    _compute_env(monkeypatch)
+    compute_env(monkeypatch)
     gateway = GatewayServer(handler)
     yield gateway.url
     gateway.stop()

@@ -20,6 +20,7 @@ import pytest
 from sdaws.client.api import ApiClient
 from tests.support.api_world import TOKEN
 from tests.support.aws_handlers import LambdaContext
+from tests.support.aws_stack import queue_with_arn
 from tests.support.gateway import GatewayServer
 from tests.support.job_api_calls import fresh_api
 from tests.support.sagemaker_world import JobWorld
@@ -108,8 +109,7 @@ def aws_end_to_end(job_world, tiny_sd):
         if path.is_file():
             s3.upload_file(str(path), job_world.bucket, f"diffusers/tiny-sd/{path.relative_to(tiny_sd).as_posix()}")
     sqs, sns = job_world.client("sqs"), job_world.client("sns")
-    inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    inbox, arn = queue_with_arn(sqs, "inbox")
     sns.subscribe(TopicArn=job_world.env["TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
     import sam_app.handlers.api as api
 

@@ -67,10 +67,11 @@ def _conv(state: dict, name: str, n_in: int, n_out: int, gen, kernel: int = 3, b
         state[f"{name}.bias"] = torch.randn(n_out, generator=gen) * 0.1
 
 
-def esrgan_4x_state(nf: int = 8, gc: int = 32, blocks: int = 1, seed: int = 0) -> dict:
-    """xinntao/ESRGAN's RRDBNet (RRDB_arch.py) as RRDB_ESRGAN_x4.pth holds it: conv_first,
-    RRDB_trunk.<i>.RDB<1-3>.conv<1-5>, trunk_conv, upconv1, upconv2 (4x), HRconv, conv_last.
-    The growth channels stay the published 32 (loaders assume it); the width and depth shrink."""
+def _rrdbnet_state(dense: str, tail: tuple[str, str, str, str], nf: int, gc: int, blocks: int, seed: int) -> dict:
+    """RRDBNet's weights, which both projects lay out alike and name differently: conv_first,
+    `blocks` residual-in-residual blocks of three dense blocks of five convs (`dense` names
+    each from b, r, k), `tail` (the trunk conv, the two 2x upsampling convs, the HR conv),
+    conv_last."""
     import torch
 
     gen = torch.Generator().manual_seed(seed)
@@ -79,32 +80,27 @@ def esrgan_4x_state(nf: int = 8, gc: int = 32, blocks: int = 1, seed: int = 0) -
     for b in range(blocks):
         for r in (1, 2, 3):
             for k in range(1, 6):
-                n_out = nf if k == 5 else gc
-                _conv(state, f"RRDB_trunk.{b}.RDB{r}.conv{k}", nf + (k - 1) * gc, n_out, gen)
-    for name in ("trunk_conv", "upconv1", "upconv2", "HRconv"):
+                _conv(state, dense.format(b=b, r=r, k=k), nf + (k - 1) * gc, nf if k == 5 else gc, gen)
+    for name in tail:
         _conv(state, name, nf, nf, gen)
     _conv(state, "conv_last", nf, 3, gen)
     state["conv_last.bias"] += 0.5  # mid-grey output, so pixels vary inside [0, 1] instead of clipping
     return state
 
 
+def esrgan_4x_state(nf: int = 8, gc: int = 32, blocks: int = 1, seed: int = 0) -> dict:
+    """xinntao/ESRGAN's RRDBNet (RRDB_arch.py) as RRDB_ESRGAN_x4.pth holds it: conv_first,
+    RRDB_trunk.<i>.RDB<1-3>.conv<1-5>, trunk_conv, upconv1, upconv2 (4x), HRconv, conv_last.
+    The growth channels stay the published 32 (loaders assume it); the width and depth shrink."""
+    tail = ("trunk_conv", "upconv1", "upconv2", "HRconv")
+    return _rrdbnet_state("RRDB_trunk.{b}.RDB{r}.conv{k}", tail, nf, gc, blocks, seed)
+
+
 def realesrgan_4x_state(nf: int = 8, gc: int = 32, blocks: int = 1, seed: int = 1) -> dict:
     """BasicSR's RRDBNet as RealESRGAN_x4plus.pth holds it, inside "params_ema": conv_first,
     body.<i>.rdb<1-3>.conv<1-5>, conv_body, conv_up1, conv_up2, conv_hr, conv_last."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    state: dict = {}
-    _conv(state, "conv_first", 3, nf, gen)
-    for b in range(blocks):
-        for r in (1, 2, 3):
-            for k in range(1, 6):
-                _conv(state, f"body.{b}.rdb{r}.conv{k}", nf + (k - 1) * gc, nf if k == 5 else gc, gen)
-    for name in ("conv_body", "conv_up1", "conv_up2", "conv_hr"):
-        _conv(state, name, nf, nf, gen)
-    _conv(state, "conv_last", nf, 3, gen)
-    state["conv_last.bias"] += 0.5
-    return {"params_ema": state}
+    tail = ("conv_body", "conv_up1", "conv_up2", "conv_hr")
+    return {"params_ema": _rrdbnet_state("body.{b}.rdb{r}.conv{k}", tail, nf, gc, blocks, seed)}
 
 
 def swinir_2x_state(seed: int = 2) -> dict:

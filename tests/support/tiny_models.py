@@ -14,6 +14,12 @@ from pathlib import Path
 SIZE = 32  # pixels; the VAE halves it once
 
 
+def quick_txt2img(model: str, prompt: str, **fields) -> dict:
+    """txt2img params that these tiny models draw on a CPU in a moment: two steps at their
+    native SIZE x SIZE, unless `fields` say otherwise."""
+    return {"prompt": prompt, "model": model, "steps": 2, "width": SIZE, "height": SIZE, **fields}
+
+
 def _byte_symbols() -> list[str]:
     # GPT-2/CLIP byte-to-unicode table: printable bytes map to themselves, others shift up.
     keep = (
@@ -43,8 +49,10 @@ def build_pipeline(seed: int = 0, vae_levels: int = 2, unet_in_channels: int = 4
     import tempfile
 
     import torch
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from sdaws_jobs.demo_model import SD1_NOISE_SCHEDULE, clip_text_config, sd1_pipeline
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
@@ -75,37 +83,8 @@ def build_pipeline(seed: int = 0, vae_levels: int = 2, unet_in_channels: int = 4
         tokenizer = CLIPTokenizer(
             str(Path(tok_dir) / "vocab.json"), str(Path(tok_dir) / "merges.txt"), model_max_length=77
         )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=vocab,
-            hidden_size=16,
-            intermediate_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=vocab - 2,
-            eos_token_id=vocab - 1,
-            pad_token_id=vocab - 1,
-            projection_dim=16,
-        )
-    )
-    scheduler = EulerAncestralDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        num_train_timesteps=1000,
-        steps_offset=1,
-    )
-    return StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
+    text_encoder = CLIPTextModel(clip_text_config(vocab, width=16, intermediate=32, layers=2))
+    return sd1_pipeline(vae, text_encoder, tokenizer, unet, EulerAncestralDiscreteScheduler(**SD1_NOISE_SCHEDULE))
 
 
 def save_pipeline(folder: Path, seed: int = 0, vae_levels: int = 2, unet_in_channels: int = 4) -> Path:

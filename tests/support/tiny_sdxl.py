@@ -26,21 +26,12 @@ def _tokenizer(folder: Path):
 
 def _encoder(width: int, vocab: int, projection: bool, seed: int):
     import torch
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    from sdaws_jobs.demo_model import clip_text_config
 
     torch.manual_seed(seed)
-    config = CLIPTextConfig(
-        vocab_size=vocab,
-        hidden_size=width,
-        intermediate_size=width * 2,
-        num_hidden_layers=3,
-        num_attention_heads=2,
-        max_position_embeddings=77,
-        bos_token_id=vocab - 2,
-        eos_token_id=vocab - 1,
-        pad_token_id=vocab - 1,
-        projection_dim=width,
-    )
+    config = clip_text_config(vocab, width=width, intermediate=width * 2, layers=3)
     return (CLIPTextModelWithProjection if projection else CLIPTextModel)(config)
 
 

@@ -1,9 +1,11 @@
 """Two worlds for upload tests: the local server, and the Lambda handler over moto served
-as real HTTP (so presigned part URLs are really PUT to). `api` runs a test in both."""
+as real HTTP (so presigned part URLs are really PUT to). `api` runs a test in both. And an
+upload the user stopped part-way, for the tests of resuming it."""
 
 from __future__ import annotations
 
 import json
+import threading
 
 import boto3
 import pytest
@@ -14,6 +16,23 @@ from tests.support.moto_env import moto_over_http, use_fake_aws
 from tests.support.template_tables import create_api_world
 
 MiB = 1024 * 1024
+
+
+def upload_stopped_after(client, src, model_type: str, parts: int) -> None:
+    """Upload `src` as the uploader does and stop it once `parts` parts are stored (one worker,
+    so no more than that are in flight): it stays pending in UploadState, to resume."""
+    from sdaws.client.uploader import UploadCancelled, upload_file
+
+    cancel = threading.Event()
+    with pytest.raises(UploadCancelled):
+        upload_file(
+            client,
+            src,
+            model_type,
+            workers=1,
+            cancel=cancel,
+            on_progress=lambda p: cancel.set() if p.parts_done >= parts else None,
+        )
 
 
 class LocalApi:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Button, Checkbox, Collapsible, Input, Select
+from textual.widgets import Button, Checkbox, Collapsible
 
 from sdaws.client.config import Target
 from sdaws.client.demo import demo_bytes
-from tests.support.job_forms import choose, open_form
+from tests.support.job_forms import choose, fill, open_form, submitted_params
 from tests.support.pilot import settle, until
 from tui.app import SdawsApp
 from tui.screens.image_view import ImageScreen
-from tui.screens.job_detail import JobDetailScreen
 from tui.screens.job_form import JobForm
 from tui.screens.job_kind import JobKindModal
 
@@ -31,28 +30,30 @@ def tree(server):
     return server
 
 
+@pytest.fixture
+def app(tree):
+    """The TUI aimed at the server with that tree, not started yet."""
+    return SdawsApp(Target(tree.url, tree.token, "test"))
+
+
 def section(form: JobForm, title: str) -> Collapsible:
     return next(c for c in form.query(Collapsible).results(Collapsible) if c.title == title)
 
 
 @pytest.mark.anyio
-async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tree, tmp_path):
+async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(app, tmp_path):
     control = tmp_path / "edges.png"
     Image.new("RGB", (64, 64), "white").save(control)
-    app = SdawsApp(Target(tree.url, tree.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "txt2img")
         titles = [c.title for c in form.query(Collapsible).results(Collapsible)]
         assert titles == ["Hires. fix", "Refiner", "Live previews", "ControlNet unit 1", "ControlNet unit 2"]
         assert all(c.collapsed for c in form.query(Collapsible).results(Collapsible))  # the form stays short
         assert "ControlNet/" in str(form.query_one(".form-hint").render())  # which folders the job can use
-        form.query_one("#f-model", Input).value = "demo.safetensors"
-        form.query_one("#f-enable_hr", Checkbox).value = True
-        form.query_one("#f-hr_scale", Input).value = "1.5"
-        form.query_one("#f-hr_second_pass_steps", Input).value = "3"
+        fill(form, model="demo.safetensors", enable_hr=True, hr_scale="1.5", hr_second_pass_steps="3")
         await choose(pilot, form, "hr_upscaler", "ESRGAN/4x-demo.pth")  # a model upscaler from the tree
         await choose(pilot, form, "cn1_model", "ControlNet/control_demo.safetensors")
-        form.query_one("#f-cn1_image", Input).value = str(control)
+        fill(form, cn1_image=str(control))
         section(form, "ControlNet unit 1").collapsed = False
         await settle(pilot)
         form.query_one("#view-cn1_image", Button).press()  # the control image, seen before it is sent
@@ -60,11 +61,8 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
         assert app.screen.path == control
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is form, "back in the form")
-        form.query_one("#f-cn1_module", Select).value = "canny"
-        form.query_one("#f-cn1_weight", Input).value = "3"  # over the spec's 2
-        form.query_one("#f-preview_every", Input).value = "2"
-        form.query_one("#f-refiner_checkpoint", Input).value = "demo.safetensors"
-        form.query_one("#f-refiner_switch_at", Input).value = "0.7"
+        fill(form, cn1_module="canny", cn1_weight="3")  # a weight over the spec's 2
+        fill(form, preview_every="2", refiner_checkpoint="demo.safetensors", refiner_switch_at="0.7")
 
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -76,13 +74,8 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
         assert not section(form, "ControlNet unit 1").collapsed  # opened so the field can be fixed
         assert form.focused is form.query_one("#f-cn1_weight")
 
-        form.query_one("#f-cn1_weight", Input).value = "0.8"
-        form.query_one("#f-cn1_guidance_end", Input).value = "0.6"
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "submitted: the job view opens")
-        view = app.screen
-        await until(pilot, lambda: view.job, "job shown")
-        params = view.job["params"]
+        fill(form, cn1_weight="0.8", cn1_guidance_end="0.6")
+        params = await submitted_params(pilot)
     assert params["enable_hr"] is True and params["hr_scale"] == 1.5 and params["hr_second_pass_steps"] == 3
     assert params["hr_upscaler"] == "ESRGAN/4x-demo.pth" and params["preview_every"] == 2
     assert params["refiner_checkpoint"] == "demo.safetensors" and params["refiner_switch_at"] == 0.7
@@ -93,36 +86,25 @@ async def test_hires_fix_and_a_controlnet_unit_from_the_form_reach_the_server(tr
 
 
 @pytest.mark.anyio
-async def test_a_unit_image_without_a_model_and_inpaint_fields_in_the_webui_words(tree, tmp_path):
+async def test_a_unit_image_without_a_model_and_inpaint_fields_in_the_webui_words(app, tmp_path):
     init = tmp_path / "init.png"
     Image.new("RGB", (64, 64), "gray").save(init)
     mask = tmp_path / "mask.png"
     Image.new("L", (64, 64), 0).save(mask)  # a mask file here, or a rectangle, not both
-    app = SdawsApp(Target(tree.url, tree.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "img2img")
         assert "Hires. fix" not in [c.title for c in form.query(Collapsible).results(Collapsible)]  # txt2img's
-        form.query_one("#f-model", Input).value = "demo.safetensors"
-        form.query_one("#f-init_image", Input).value = str(init)
-        form.query_one("#f-cn2_image", Input).value = str(init)
+        fill(form, model="demo.safetensors", init_image=str(init), cn2_image=str(init))
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "choose the ControlNet model" in str(form.query_one("#err-cn2_model").render())
-        form.query_one("#f-cn2_image", Input).value = ""
-        form.query_one("#f-mask", Input).value = str(mask)
-        form.query_one("#f-mask_rect", Input).value = "8,8,16,16"
+        fill(form, cn2_image="", mask=str(mask), mask_rect="8,8,16,16")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "a mask image or a rectangle, not both" in str(form.query_one("#err-mask_rect").render())
-        form.query_one("#f-mask", Input).value = ""  # the rectangle, drawn on the init image, is the mask
-        form.query_one("#f-mask_blur", Input).value = "8"
-        form.query_one("#f-inpainting_fill", Select).value = "fill"
-        form.query_one("#f-inpainting_mask_invert", Select).value = "Inpaint not masked"
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "submitted")
-        view = app.screen
-        await until(pilot, lambda: view.job, "job shown")
-        params = view.job["params"]
+        fill(form, mask="")  # the rectangle, drawn on the init image, is the mask
+        fill(form, mask_blur="8", inpainting_fill="fill", inpainting_mask_invert="Inpaint not masked")
+        params = await submitted_params(pilot)
     assert params["mask"].startswith("job-inputs/") and params["mask"].endswith("/mask-rect.png")
     assert params["mask_blur"] == 8
     assert params["inpainting_fill"] == 0 and params["inpainting_mask_invert"] == 1  # the WebUI's numbers
@@ -130,10 +112,9 @@ async def test_a_unit_image_without_a_model_and_inpaint_fields_in_the_webui_word
 
 
 @pytest.mark.anyio
-async def test_upscale_is_a_job_kind_with_its_form_and_face_restorer(tree, tmp_path):
+async def test_upscale_is_a_job_kind_with_its_form_and_face_restorer(app, tmp_path):
     photo = tmp_path / "photo.png"
     Image.new("RGB", (24, 16), "red").save(photo)
-    app = SdawsApp(Target(tree.url, tree.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         await pilot.press("n")
@@ -142,20 +123,15 @@ async def test_upscale_is_a_job_kind_with_its_form_and_face_restorer(tree, tmp_p
         await pilot.press("escape")
         form = await open_form(pilot, "upscale")
         assert form.focused is form.query_one("#f-image")
-        form.query_one("#f-image", Input).value = str(photo)
+        fill(form, image=str(photo))
         await choose(pilot, form, "upscaler_1", "ESRGAN/4x-demo.pth")
-        form.query_one("#f-upscaling_resize", Input).value = "4"
-        form.query_one("#f-gfpgan_visibility", Input).value = "0.5"  # no GFPGAN model: not sent
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "submitted")
-        view = app.screen
-        await until(pilot, lambda: view.job, "job shown")
-        params = view.job["params"]
+        fill(form, upscaling_resize="4", gfpgan_visibility="0.5")  # no GFPGAN model: the visibility is not sent
+        params = await submitted_params(pilot)
         await pilot.press("escape")
         await settle(pilot)
         again = await open_form(pilot, "upscale")  # remembered, restorer section opened for it
         await choose(pilot, again, "gfpgan_model", "GFPGAN/gfp.pth")
-        again.query_one("#f-gfpgan_visibility", Input).value = "2"
+        fill(again, gfpgan_visibility="2")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "less than or equal to 1" in str(again.query_one("#err-gfpgan_visibility").render())
@@ -165,65 +141,43 @@ async def test_upscale_is_a_job_kind_with_its_form_and_face_restorer(tree, tmp_p
 
 
 @pytest.mark.anyio
-async def test_merge_methods_and_block_weights(tree):
-    app = SdawsApp(Target(tree.url, tree.token, "test"))
+async def test_merge_methods_and_block_weights(app):
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "merge")
-        form.query_one("#f-mode", Select).value = "ties"
-        for name, value in (("model_a", "demo.safetensors"), ("model_b", "demo.safetensors"), ("output_name", "m")):
-            form.query_one(f"#f-{name}", Input).value = value
-        form.query_one("#f-block_weights", Input).value = "0.5, x"
+        fill(form, mode="ties", model_a="demo.safetensors", model_b="demo.safetensors", output_name="m")
+        fill(form, block_weights="0.5, x")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "'x' is not a number" in str(form.query_one("#err-block_weights").render())
-        form.query_one("#f-block_weights", Input).value = ",".join(["0.5"] * 25)
+        fill(form, block_weights=",".join(["0.5"] * 25))
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "needs model_c" in str(form.query_one("#err-model_c").render())  # ties: the base model
-        form.query_one("#f-model_c", Input).value = "demo.safetensors"
-        form.query_one("#f-density", Input).value = "0.3"
-        form.query_one("#f-dare", Checkbox).value = True
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "submitted")
-        view = app.screen
-        await until(pilot, lambda: view.job, "job shown")
-        params = view.job["params"]
+        fill(form, model_c="demo.safetensors", density="0.3", dare=True)
+        params = await submitted_params(pilot)
     assert params["mode"] == "ties" and params["block_weights"] == [0.5] * 25
     assert params["density"] == 0.3 and params["dare"] is True
 
 
 @pytest.mark.anyio
-async def test_training_buckets_captions_saves_and_samples_from_the_form(tree, tmp_path):
+async def test_training_buckets_captions_saves_and_samples_from_the_form(app, tmp_path):
     dataset = tmp_path / "dataset"
     dataset.mkdir()
     Image.new("RGB", (48, 32), "red").save(dataset / "wide.png")
     (dataset / "wide.caption").write_text("sq, a red thing")
-    app = SdawsApp(Target(tree.url, tree.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "train")
         titles = [c.title for c in form.query(Collapsible).results(Collapsible)]
         assert titles == ["Buckets", "Captions", "Saves, samples", "Resume"]
-        for name, value in (("base_model", "demo.safetensors"), ("dataset", str(dataset)), ("steps", "4")):
-            form.query_one(f"#f-{name}", Input).value = value
-        form.query_one("#f-enable_bucket", Checkbox).value = True
-        form.query_one("#f-min_bucket_reso", Input).value = "1024"
-        form.query_one("#f-max_bucket_reso", Input).value = "512"
+        fill(form, base_model="demo.safetensors", dataset=str(dataset), steps="4")
+        fill(form, enable_bucket=True, min_bucket_reso="1024", max_bucket_reso="512")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "must not exceed" in str(form.query_one("#err-min_bucket_reso").render())
         assert not section(form, "Buckets").collapsed
-        form.query_one("#f-min_bucket_reso", Input).value = "256"
-        form.query_one("#f-caption_extension", Select).value = ".caption"
-        form.query_one("#f-shuffle_caption", Checkbox).value = True
-        form.query_one("#f-keep_tokens", Input).value = "1"
-        form.query_one("#f-save_every_n_steps", Input).value = "2"
-        form.query_one("#f-sample_every", Input).value = "2"
-        form.query_one("#f-sample_prompts", Input).value = "a red thing | a blue thing"
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "submitted")
-        view = app.screen
-        await until(pilot, lambda: view.job, "job shown")
-        params = view.job["params"]
+        fill(form, min_bucket_reso="256", caption_extension=".caption", shuffle_caption=True, keep_tokens="1")
+        fill(form, save_every_n_steps="2", sample_every="2", sample_prompts="a red thing | a blue thing")
+        params = await submitted_params(pilot)
     assert params["enable_bucket"] is True and params["min_bucket_reso"] == 256 and params["max_bucket_reso"] == 512
     assert (
         params["caption_extension"] == ".caption" and params["shuffle_caption"] is True and params["keep_tokens"] == 1
@@ -233,15 +187,14 @@ async def test_training_buckets_captions_saves_and_samples_from_the_form(tree, t
 
 
 @pytest.mark.anyio
-async def test_a_section_opens_again_only_when_it_holds_what_the_user_set(tree):
-    app = SdawsApp(Target(tree.url, tree.token, "test"))
+async def test_a_section_opens_again_only_when_it_holds_what_the_user_set(app):
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "txt2img")
         await pilot.press("escape")  # remembered as they were: nothing set in any section
         await settle(pilot)
         form = await open_form(pilot, "txt2img")
         assert all(c.collapsed for c in form.query(Collapsible).results(Collapsible))
-        form.query_one("#f-enable_hr", Checkbox).value = True
+        fill(form, enable_hr=True)
         await pilot.press("escape")
         await settle(pilot)
         form = await open_form(pilot, "txt2img")

@@ -7,15 +7,15 @@ import hashlib
 import json
 import os
 import stat
-import threading
 
 import pytest
 from textual.widgets import Input, Label, Select
 
 from sdaws.client.config import Target, config_path, resolve
 from sdaws.client.demo import DEMO_NAME, demo_bytes
-from sdaws.client.uploader import UploadCancelled, UploadState, upload_file
+from sdaws.client.uploader import UploadState
 from tests.support.pilot import click_when_ready, settle, until
+from tests.support.upload_worlds import upload_stopped_after
 from tui.app import SdawsApp
 from tui.screens.confirm import ConfirmModal
 from tui.screens.help import HelpModal
@@ -142,16 +142,7 @@ async def test_an_upload_interrupted_in_an_earlier_run_resumes_after_restart(ser
     src = tmp_path / "big.safetensors"
     src.write_bytes(os.urandom(4 * 1024 * 1024 + 17))
     client = server.client()
-    cancel = threading.Event()
-    with pytest.raises(UploadCancelled):  # "the earlier run": stopped after two of five parts
-        upload_file(
-            client,
-            src,
-            "Lora",
-            workers=1,
-            cancel=cancel,
-            on_progress=lambda p: cancel.set() if p.parts_done >= 2 else None,
-        )
+    upload_stopped_after(client, src, "Lora", parts=2)  # "the earlier run": stopped after two of five parts
     (record,) = UploadState().pending().values()
     (server.models / "Stable-diffusion/x.safetensors").write_bytes(demo_bytes())  # not empty: no demo offer
     app = SdawsApp(Target(server.url, server.token, "test"))

@@ -9,18 +9,17 @@ from textual.widgets import Input
 
 from sdaws.client.api import ApiClient
 from sdaws.client.config import Target
+from tests.support.job_forms import JOB_WAIT, highlight_job
 from tests.support.job_server import TOKEN
 from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
 from tui.screens.job_detail import JobDetailScreen
 from tui.screens.preview_target_dialog import PreviewTargetDialog
-from tui.widgets.jobs_pane import JobsPane
 from tui.widgets.model_details import ModelDetails
 from tui.widgets.model_tree import ModelData, ModelTree
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 SIZE = (140, 44)
-JOB_WAIT = 3000  # event-loop turns: a deadline for a hung job, not a timing assertion
 
 
 @pytest.mark.anyio
@@ -32,13 +31,7 @@ async def test_p_in_the_job_view_makes_the_image_a_models_preview(job_server, us
         )
     app = SdawsApp(Target(handle.url, TOKEN, "test"), half_block_images=True)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.conn is not None, "connected")
-        await pilot.press("j")
-        jobs = app.query_one(JobsPane)
-        await until(pilot, lambda: job["job_id"] in jobs.jobs, "listed")
-        table = jobs.query_one("#jobs-table")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(job["job_id"]))
+        await highlight_job(pilot, job["job_id"])
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job view")
         view = app.screen

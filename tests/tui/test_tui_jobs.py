@@ -8,7 +8,7 @@ from PIL import Image
 from textual.widgets import Input, Select
 
 from sdaws.client.config import Target
-from tests.support.job_forms import JOB_WAIT, finished, open_form
+from tests.support.job_forms import JOB_WAIT, finished, highlight_job, open_form
 from tests.support.job_server import TOKEN
 from tests.support.pilot import move_cursor_to, settle, until
 from tui.app import SdawsApp
@@ -157,13 +157,7 @@ async def test_cancel_a_job_from_the_jobs_table(app, job_server):
             "txt2img", {"model": "tiny-sd", "prompt": "slow", "steps": 500, "width": 32, "height": 32}
         )
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.conn is not None, "connected")
-        await pilot.press("j")
-        jobs = app.query_one(JobsPane)
-        await until(pilot, lambda: long["job_id"] in jobs.jobs, "listed")
-        table = jobs.query_one("#jobs-table")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(long["job_id"]))
+        jobs = await highlight_job(pilot, long["job_id"])
         await pilot.press("x")
         await settle(pilot)
         await pilot.press("y")

@@ -44,6 +44,28 @@ def listed(screen: ModelSearchScreen) -> list[str]:
     return sorted(screen.keys.values())
 
 
+@pytest.fixture
+def app(server):
+    """The TUI aimed at the server, not started yet."""
+    return SdawsApp(Target(server.url, server.token, "test"))
+
+
+async def connected_and_hashed(pilot, server) -> None:
+    await until(pilot, lambda: pilot.app.conn is not None, "connected")
+    # The server reads headers and hashes in the background; tags are known once it has.
+    await until(pilot, lambda: all_hashed(server), "the server has hashed the tree", attempts=1200)
+
+
+async def open_search(pilot, key: str, what: str) -> ModelSearchScreen:
+    """Press `key` (ctrl+f: the search; D: the duplicates view); the screen it opens."""
+    app = pilot.app
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, ModelSearchScreen), what)
+    screen = app.screen
+    assert isinstance(screen, ModelSearchScreen)
+    return screen
+
+
 async def type_query(pilot, text: str) -> None:
     box = pilot.app.screen.query_one("#search-input", Input)
     box.value = ""
@@ -51,17 +73,11 @@ async def type_query(pilot, text: str) -> None:
 
 
 @pytest.mark.anyio
-async def test_search_by_name_and_trigger_tag_then_enter_shows_it_in_the_tree(server):
+async def test_search_by_name_and_trigger_tag_then_enter_shows_it_in_the_tree(server, app):
     webui_loras(server.models)
-    app = SdawsApp(Target(server.url, server.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.conn is not None, "connected")
-        # The server reads headers and hashes in the background; tags are known once it has.
-        await until(pilot, lambda: all_hashed(server), "the server has hashed the tree", attempts=1200)
-        await pilot.press("ctrl+f")
-        await until(pilot, lambda: isinstance(app.screen, ModelSearchScreen), "the search screen is open")
-        screen = app.screen
-        assert isinstance(screen, ModelSearchScreen)
+        await connected_and_hashed(pilot, server)
+        screen = await open_search(pilot, "ctrl+f", "the search screen is open")
 
         await type_query(pilot, "copy")
         await until(pilot, lambda: listed(screen) == ["Lora/sks_cat_copy.safetensors"], "found by name")
@@ -95,16 +111,11 @@ async def test_search_by_name_and_trigger_tag_then_enter_shows_it_in_the_tree(se
 
 
 @pytest.mark.anyio
-async def test_two_identical_files_show_as_one_duplicates_group(server):
+async def test_two_identical_files_show_as_one_duplicates_group(server, app):
     sha = webui_loras(server.models)
-    app = SdawsApp(Target(server.url, server.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.conn is not None, "connected")
-        await until(pilot, lambda: all_hashed(server), "the server has hashed the tree", attempts=1200)
-        await pilot.press("D")
-        await until(pilot, lambda: isinstance(app.screen, ModelSearchScreen), "the duplicates view is open")
-        screen = app.screen
-        assert isinstance(screen, ModelSearchScreen)
+        await connected_and_hashed(pilot, server)
+        screen = await open_search(pilot, "D", "the duplicates view is open")
         await until(
             pilot,
             lambda: listed(screen) == ["Lora/sks_cat.safetensors", "Lora/sks_cat_copy.safetensors"],
@@ -132,19 +143,15 @@ def test_the_search_box_prefixes():
 
 
 @pytest.mark.anyio
-async def test_a_model_the_filter_hides_is_still_shown_in_the_tree(server):
+async def test_a_model_the_filter_hides_is_still_shown_in_the_tree(server, app):
     webui_loras(server.models)
-    app = SdawsApp(Target(server.url, server.token, "test"))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.conn is not None, "connected")
         tree = app.query_one(ModelTree)
         tree.folder_node("Lora").expand()
         app.query_one("#model-filter", Input).value = "blue"
         await until(pilot, lambda: [m.name for m in tree.models_in("Lora")] == ["blue_dog.safetensors"], "filtered")
-        await pilot.press("ctrl+f")
-        await until(pilot, lambda: isinstance(app.screen, ModelSearchScreen), "the search screen is open")
-        screen = app.screen
-        assert isinstance(screen, ModelSearchScreen)
+        screen = await open_search(pilot, "ctrl+f", "the search screen is open")
         await type_query(pilot, "sks_cat_copy")
         await until(pilot, lambda: listed(screen) == ["Lora/sks_cat_copy.safetensors"], "found by name")
         await pilot.press("enter", "enter")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from textual.widgets import Checkbox, Input
+from textual.widgets import Input
 
 from sdaws.client.config import Target
-from tests.support.job_forms import JOB_WAIT, choose, finished, open_form
+from tests.support.job_forms import JOB_WAIT, choose, fill, finished, open_form
 from tests.support.parity_job_server import CONTROLNET, ESRGAN, MODEL
 from tests.support.pilot import settle, until
 from tui.app import SdawsApp
@@ -32,10 +32,9 @@ async def test_upscale_form_runs_an_esrgan_model_and_shows_the_larger_image(app,
     Image.effect_noise((20, 12), 64).convert("RGB").save(photo)
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, from_menu=True, kind="upscale")
-        form.query_one("#f-image", Input).value = str(photo)
+        fill(form, image=str(photo))
         await choose(pilot, form, "upscaler_1", ESRGAN)
-        form.query_one("#f-upscaling_resize", Input).value = "4"
-        form.query_one("#f-tile", Input).value = "0"
+        fill(form, upscaling_resize="4", tile="0")
         await pilot.press("ctrl+s")
         screen, job = await finished(pilot)
         assert job["kind"] == "upscale" and job["params"]["upscaler_1"] == ESRGAN
@@ -51,7 +50,7 @@ async def test_upscale_form_runs_an_esrgan_model_and_shows_the_larger_image(app,
         key = again.query_one("#f-image", Input).value
         assert key.startswith(f"job-outputs/{job['job_id']}/")
         await choose(pilot, again, "upscaler_1", "Lanczos")
-        again.query_one("#f-upscaling_resize", Input).value = "2"
+        fill(again, upscaling_resize="2")
         await pilot.press("ctrl+s")
         await until(
             pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job_id != job["job_id"], "new job"
@@ -71,17 +70,10 @@ async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
     square.save(control)
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, from_menu=True, kind="txt2img")
-        for name, value in (("model", MODEL), ("prompt", "a house"), ("steps", "2"), ("seed", "5")):
-            form.query_one(f"#f-{name}", Input).value = value
-        form.query_one("#f-width", Input).value = "64"
-        form.query_one("#f-height", Input).value = "64"
-        form.query_one("#f-enable_hr", Checkbox).value = True
-        form.query_one("#f-hr_scale", Input).value = "1.5"
-        form.query_one("#f-hr_second_pass_steps", Input).value = "2"
-        form.query_one("#f-denoising_strength", Input).value = "0.5"
+        fill(form, model=MODEL, prompt="a house", steps="2", seed="5", width="64", height="64")
+        fill(form, enable_hr=True, hr_scale="1.5", hr_second_pass_steps="2", denoising_strength="0.5")
         await choose(pilot, form, "cn1_model", CONTROLNET)
-        form.query_one("#f-cn1_image", Input).value = str(control)
-        form.query_one("#f-cn1_weight", Input).value = "0.9"
+        fill(form, cn1_image=str(control), cn1_weight="0.9")
         await pilot.press("ctrl+s")
         screen, job = await finished(pilot)
         params = job["params"]
@@ -99,11 +91,7 @@ async def test_txt2img_form_with_hires_fix_and_a_controlnet_unit(app, tmp_path):
 async def test_the_job_view_shows_live_previews_while_the_job_denoises(app):
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, from_menu=True, kind="txt2img")
-        for name, value in (("model", MODEL), ("prompt", "a boat"), ("steps", "150"), ("seed", "2")):
-            form.query_one(f"#f-{name}", Input).value = value
-        form.query_one("#f-width", Input).value = "64"
-        form.query_one("#f-height", Input).value = "64"
-        form.query_one("#f-preview_every", Input).value = "1"
+        fill(form, model=MODEL, prompt="a boat", steps="150", seed="2", width="64", height="64", preview_every="1")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job detail open")
         screen: JobDetailScreen = app.screen

@@ -7,6 +7,8 @@ requests against timer ticks."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import pytest
 
 import tui.screens.endpoints as endpoints_view
@@ -51,6 +53,18 @@ async def over_ticks(pilot, ticks: dict[str, int], which: str, n: int = 5) -> in
     return ticks[which] - start
 
 
+@asynccontextmanager
+async def connected_app(handle):
+    """(app, pilot, log): the TUI on the server, connected and settled, and the server's access
+    log counting every request from before the app starts."""
+    with access_log() as log:
+        app = SdawsApp(Target(handle.url, TOKEN, "test"))
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.conn is not None, "connected")
+            await settle(pilot)
+            yield app, pilot, log
+
+
 def polls_in_flight(app) -> int:
     """Polls sent by a tick already counted whose request may reach the server later."""
     return sum(1 for w in app.workers if w.group == "jobs-poll" and not w.is_finished)
@@ -61,64 +75,56 @@ async def test_the_jobs_list_is_asked_once_a_tick_while_a_job_runs_and_never_whe
     start_server, tmp_path, ticks, user_env
 ):
     handle, http = start_server()
-    with access_log() as log:
-        app = SdawsApp(Target(handle.url, TOKEN, "test"))
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.conn is not None, "connected")
-            await settle(pilot)
-            pane = app.query_one(JobsPane)
+    async with connected_app(handle) as (app, pilot, log):
+        pane = app.query_one(JobsPane)
 
-            # Nothing runs: the list asked for on connect is the only one, tick after tick.
-            assert log.count("GET", "/jobs") == 1
-            await over_ticks(pilot, ticks, "jobs")
-            assert log.count("GET", "/jobs") == 1
+        # Nothing runs: the list asked for on connect is the only one, tick after tick.
+        assert log.count("GET", "/jobs") == 1
+        await over_ticks(pilot, ticks, "jobs")
+        assert log.count("GET", "/jobs") == 1
 
-            # A job started elsewhere (a script) appears when the Jobs tab is shown ...
-            job = http.post("/jobs", json={"kind": "merge", "params": merge_params("block-poll")}).json()
-            await pilot.press("j")
-            await until(pilot, lambda: job["job_id"] in pane.jobs, "the job listed")
-            await settle(pilot)
-            # ... and while it runs the list is asked for once a tick, no more.
-            before, in_flight = log.count("GET", "/jobs"), polls_in_flight(app)
-            passed = await over_ticks(pilot, ticks, "jobs")
-            asked = log.count("GET", "/jobs") - before
-            assert 1 <= asked <= passed + in_flight
+        # A job started elsewhere (a script) appears when the Jobs tab is shown ...
+        job = http.post("/jobs", json={"kind": "merge", "params": merge_params("block-poll")}).json()
+        await pilot.press("j")
+        await until(pilot, lambda: job["job_id"] in pane.jobs, "the job listed")
+        await settle(pilot)
+        # ... and while it runs the list is asked for once a tick, no more.
+        before, in_flight = log.count("GET", "/jobs"), polls_in_flight(app)
+        passed = await over_ticks(pilot, ticks, "jobs")
+        asked = log.count("GET", "/jobs") - before
+        assert 1 <= asked <= passed + in_flight
 
-            # The job view follows its job; the list behind it is not asked for meanwhile.
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job view open")
-            view_polls = lambda: log.count("GET", f"/jobs/{job['job_id']}")  # noqa: E731
-            await until(pilot, lambda: view_polls() >= 2, "the view polls", during_work=True)
-            await settle(pilot)  # a poll sent just before the view opened has landed
-            before, start = log.count("GET", "/jobs"), ticks["jobs"]
-            await until(pilot, lambda: ticks["jobs"] >= start + 5, "ticks behind the view", during_work=True)
-            assert log.count("GET", "/jobs") == before
+        # The job view follows its job; the list behind it is not asked for meanwhile.
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job view open")
+        view_polls = lambda: log.count("GET", f"/jobs/{job['job_id']}")  # noqa: E731
+        await until(pilot, lambda: view_polls() >= 2, "the view polls", during_work=True)
+        await settle(pilot)  # a poll sent just before the view opened has landed
+        before, start = log.count("GET", "/jobs"), ticks["jobs"]
+        await until(pilot, lambda: ticks["jobs"] >= start + 5, "ticks behind the view", during_work=True)
+        assert log.count("GET", "/jobs") == before
 
-            # The job ends: the view stops asking; back on the list one poll sees the end, then none.
-            (tmp_path / "data" / "jobs" / job["job_id"] / "release").touch()
-            screen = app.screen
-            await until(pilot, lambda: screen.job.get("status") == "SUCCEEDED", "the view saw the end", 600)
-            await settle(pilot)
-            followed = view_polls()
-            await pilot.press("escape")
-            await until(pilot, lambda: not pane.running(), "the list saw the end")
-            await over_ticks(pilot, ticks, "jobs")
-            after = log.count("GET", "/jobs")
-            await over_ticks(pilot, ticks, "jobs")
-            assert log.count("GET", "/jobs") == after
-            assert view_polls() == followed
+        # The job ends: the view stops asking; back on the list one poll sees the end, then none.
+        (tmp_path / "data" / "jobs" / job["job_id"] / "release").touch()
+        screen = app.screen
+        await until(pilot, lambda: screen.job.get("status") == "SUCCEEDED", "the view saw the end", 600)
+        await settle(pilot)
+        followed = view_polls()
+        await pilot.press("escape")
+        await until(pilot, lambda: not pane.running(), "the list saw the end")
+        await over_ticks(pilot, ticks, "jobs")
+        after = log.count("GET", "/jobs")
+        await over_ticks(pilot, ticks, "jobs")
+        assert log.count("GET", "/jobs") == after
+        assert view_polls() == followed
 
 
 @pytest.mark.anyio
 async def test_the_endpoints_view_asks_once_when_nothing_is_changing(start_server, ticks, user_env):
     handle, _ = start_server()
-    with access_log() as log:
-        app = SdawsApp(Target(handle.url, TOKEN, "test"))
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.conn is not None, "connected")
-            await settle(pilot)
-            await pilot.press("e")
-            await until(pilot, lambda: isinstance(app.screen, EndpointsScreen), "endpoints open")
-            await until(pilot, lambda: app.screen.mode == "local", "listed")
-            await over_ticks(pilot, ticks, "endpoints")
-            assert log.count("GET", "/endpoints") == 1
+    async with connected_app(handle) as (app, pilot, log):
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EndpointsScreen), "endpoints open")
+        await until(pilot, lambda: app.screen.mode == "local", "listed")
+        await over_ticks(pilot, ticks, "endpoints")
+        assert log.count("GET", "/endpoints") == 1
