@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sdaws.cli.common import UsageError, api_action, api_errors, open_connection, print_json
+from sdaws.cli.common import UsageError, answer, api_action, api_errors, fetch, open_connection, print_json
 from sdaws.client import catalog, fmt
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_facts import FAMILIES
@@ -63,40 +63,25 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
     filters = {"q": " ".join(args.query) or None, "tag": args.tag, "family": args.family, "hash": args.hash}
-    with open_connection(args) as conn:
-        items = list(catalog.iter_search(conn.client, args.limit or None, type=args.type, **filters))
-    if args.json:
-        print_json({"items": items})
-        return 0
-    for item in items:
-        print(item_line(item))
-    return 0
+    items = fetch(args, lambda client: list(catalog.iter_search(client, args.limit or None, type=args.type, **filters)))
+    return answer(args, {"items": items}, map(item_line, items))
 
 
 @api_errors
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        found = catalog.duplicates(conn.client)
-    if args.json:
-        print_json(found)
-        return 0
+    found = fetch(args, catalog.duplicates)
+    lines = []
     for group in found.get("groups", []):
-        print(f"{group['autov2']}  {fmt.size(group['size'])} each, {fmt.size(group['wasted_bytes'])} duplicated")
-        for key in group["models"]:
-            print(f"  {printable(key, single_line=True)}")
-    return 0
+        lines.append(f"{group['autov2']}  {fmt.size(group['size'])} each, {fmt.size(group['wasted_bytes'])} duplicated")
+        lines.extend(f"  {printable(key, single_line=True)}" for key in group["models"])
+    return answer(args, found, lines)
 
 
 @api_errors
 def cmd_find(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        found = catalog.find_by_hash(conn.client, args.hash)
-    if args.json:
-        print_json(found)
-        return 0
-    for item in found.get("items", []):
-        print(item_line(item))
-    return 0 if found.get("items") else 1
+    found = fetch(args, lambda client: catalog.find_by_hash(client, args.hash))
+    answer(args, found, map(item_line, found.get("items", [])))
+    return 0 if args.json or found.get("items") else 1  # found nothing: exit 1, as grep does
 
 
 @api_errors
@@ -108,15 +93,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
     edits = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
     if not edits:
         raise UsageError("nothing to edit: give --notes, --activation-text, --weight, --description, … ")
-    with open_connection(args) as conn:
-        saved = catalog.edit_metadata(conn.client, model_type, name, edits)
-    if args.json:
-        print_json(saved)
-        return 0
-    for field in fields:
-        if field in edits:
-            print(printable(f"{field}: {saved.get(field)}", single_line=True))
-    return 0
+    saved = fetch(args, lambda client: catalog.edit_metadata(client, model_type, name, edits))
+    return answer(args, saved, (printable(f"{f}: {saved.get(f)}", single_line=True) for f in fields if f in edits))
 
 
 @api_errors

@@ -6,16 +6,19 @@ import argparse
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sdaws.cli.words import in_cli_words
 from sdaws.client.safe_text import printable
 
 if TYPE_CHECKING:
+    from sdaws.client.api import ApiClient
     from sdaws.client.connection import Connection
+
+T = TypeVar("T")
 
 # The client (httpx, pydantic specs) is imported where a command connects, not here:
 # the offline commands (convert, export, serve) start without paying for it.
@@ -73,6 +76,22 @@ def open_connection(args: argparse.Namespace, *, outlive_me: bool = False) -> It
         yield conn
     finally:
         conn.close()
+
+
+def fetch(args: argparse.Namespace, call: Callable[[ApiClient], T]) -> T:
+    """One API call on the connection the flags name."""
+    with open_connection(args) as conn:
+        return call(conn.client)
+
+
+def answer(args: argparse.Namespace, data: object, lines: Iterable[str] = ()) -> int:
+    """--json prints the API's answer as it came; otherwise `lines`, shown safely. Exit 0."""
+    if args.json:
+        print_json(data)
+    else:
+        for line in lines:
+            say(line)
+    return 0
 
 
 def print_json(data: object) -> None:

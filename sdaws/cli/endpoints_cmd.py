@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sdaws.cli.common import api_action, api_errors, open_connection, print_json
+from sdaws.cli.common import answer, api_action, api_errors, fetch, open_connection, print_json
 from sdaws.client.safe_text import printable
 
 
@@ -62,14 +62,9 @@ def _report(endpoint: dict, as_json: bool) -> int:
 
 @api_errors
 def cmd_ls(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        listed = conn.client.list_endpoints()
-    if args.json:
-        print_json(listed)
-        return 0
-    for endpoint in listed.get("endpoints", []):
-        print(endpoint_line(endpoint))
-    if not listed.get("endpoints"):
+    listed = fetch(args, lambda client: client.list_endpoints())
+    answer(args, listed, map(endpoint_line, listed.get("endpoints", [])))
+    if not args.json and not listed.get("endpoints"):
         print("no endpoints yet: the first txt2img creates 'default' (or: sdaws endpoints create)", file=sys.stderr)
     return 0
 
@@ -103,10 +98,5 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 @api_errors
 def cmd_rm(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        result = conn.client.delete_endpoint(args.name)
-    if args.json:
-        print_json(result)
-    else:
-        print(f"deleted endpoint {printable(args.name)}")
-    return 0
+    result = fetch(args, lambda client: client.delete_endpoint(args.name))
+    return answer(args, result, [f"deleted endpoint {args.name}"])

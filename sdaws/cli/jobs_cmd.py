@@ -7,10 +7,11 @@ import sys
 
 from sdaws.cli.common import (
     add_out_arg,
+    answer,
     api_action,
     api_errors,
+    fetch,
     open_connection,
-    print_json,
     say,
 )
 from sdaws.cli.submit import finish, stopped_following
@@ -56,30 +57,17 @@ def job_line(job: dict) -> str:
 
 @api_errors
 def cmd_ls(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        page = conn.client.list_jobs(status=args.status, kind=args.kind, limit=args.limit)
-    if args.json:
-        print_json(page)
-        return 0
-    for job in page.get("jobs", []):
-        say(job_line(job))
-    return 0
+    page = fetch(args, lambda client: client.list_jobs(status=args.status, kind=args.kind, limit=args.limit))
+    return answer(args, page, map(job_line, page.get("jobs", [])))
 
 
 @api_errors
 def cmd_show(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        job = conn.client.get_job(args.job_id)
-    if args.json:
-        print_json(job)
-        return 0
-    say(job_line(job))
-    say(f"  {status_line(job)}")
-    for output in job.get("outputs") or []:
-        say(f"  output {output.get('type')}/{output.get('name')}")
-    if job.get("error"):
-        say(f"  error: {job['error']}")
-    return 0
+    job = fetch(args, lambda client: client.get_job(args.job_id))
+    lines = [job_line(job), f"  {status_line(job)}"]
+    lines += [f"  output {output.get('type')}/{output.get('name')}" for output in job.get("outputs") or []]
+    lines += [f"  error: {job['error']}"] if job.get("error") else []
+    return answer(args, job, lines)
 
 
 @api_errors
@@ -110,10 +98,5 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 @api_errors
 def cmd_cancel(args: argparse.Namespace) -> int:
-    with open_connection(args) as conn:
-        result = conn.client.cancel_job(args.job_id)
-    if args.json:
-        print_json(result)
-    else:
-        say(f"cancel requested for {args.job_id}: {result.get('status', 'ok')}")
-    return 0
+    result = fetch(args, lambda client: client.cancel_job(args.job_id))
+    return answer(args, result, [f"cancel requested for {args.job_id}: {result.get('status', 'ok')}"])

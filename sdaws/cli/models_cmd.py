@@ -7,8 +7,10 @@ import sys
 
 from sdaws.cli.common import (
     UsageError,
+    answer,
     api_action,
     api_errors,
+    fetch,
     open_connection,
     print_json,
     say,
@@ -83,16 +85,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
 @api_errors
 def cmd_info(args: argparse.Namespace) -> int:
     model_type, name = split_ref(args.model)
-    with open_connection(args) as conn:
-        info = conn.client.model_info(model_type, name)
-    if args.json:
-        print_json(info)
-        return 0
-    # Names and metadata come from the file's author: `say` shows escapes, never runs them.
-    say(f"{info['type']}/{info['name']}")
-    for label, value in details_rows(info, metadata_limit=None, single_line=True):
-        say(f"  {label:<13} {value}")
-    return 0
+    info = fetch(args, lambda client: client.model_info(model_type, name))
+    # Names and metadata come from the file's author: `answer` shows escapes, never runs them.
+    rows = details_rows(info, metadata_limit=None, single_line=True)
+    return answer(args, info, [f"{info['type']}/{info['name']}", *(f"  {label:<13} {value}" for label, value in rows)])
 
 
 @api_errors
@@ -101,14 +97,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("refusing to delete without --yes when not run interactively")
-        answer = input(printable(f"Delete {model_type}/{name}? [y/N] ", single_line=True)).strip().lower()
-        if answer not in ("y", "yes"):
+        reply = input(printable(f"Delete {model_type}/{name}? [y/N] ", single_line=True)).strip().lower()
+        if reply not in ("y", "yes"):
             say("not deleted")
             return 1
-    with open_connection(args) as conn:
-        result = conn.client.delete_model(model_type, name)
-    if args.json:
-        print_json(result)
-    else:
-        say(f"deleted {model_type}/{name}")
-    return 0
+    result = fetch(args, lambda client: client.delete_model(model_type, name))
+    return answer(args, result, [f"deleted {model_type}/{name}"])
