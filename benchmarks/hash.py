@@ -11,15 +11,13 @@ Run:  .venv/bin/python benchmarks/hash.py [--size-mib 2048] [--runs 2]
 
 from __future__ import annotations
 
-import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-BLOCK = 64 * 1024 * 1024
+from one_file import ratio_line, size_parser, speed_lines, write_random_file
 
 
 class _Catalog:
@@ -34,16 +32,6 @@ class _Catalog:
 
     def delete(self, key: str) -> None:
         self.facts.pop(key, None)
-
-
-def write_file(path: Path, size: int) -> None:
-    block = os.urandom(BLOCK)
-    with open(path, "wb") as fh:
-        left = size
-        while left:
-            n = min(left, BLOCK)
-            fh.write(block[:n])
-            left -= n
 
 
 def with_sha256sum(path: Path) -> tuple[float, str]:
@@ -67,16 +55,13 @@ def with_sdaws(root: Path, key: str) -> tuple[float, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=2048)
-    parser.add_argument("--runs", type=int, default=2)
-    args = parser.parse_args()
+    args = size_parser(__doc__, size_mib=2048, runs=2).parse_args()
     size = args.size_mib * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="sdaws-hash-bench-") as tmp:
         root = Path(tmp)
         (root / "Stable-diffusion").mkdir()
         path = root / "Stable-diffusion" / "bench.safetensors"
-        write_file(path, size)
+        write_random_file(path, size)
         with_sha256sum(path)  # warm the page cache for both
         ours, theirs = [], []
         for _ in range(args.runs):
@@ -90,12 +75,8 @@ def main() -> int:
     mib = size / 1024 / 1024
     best_ours, best_theirs = min(ours), min(theirs)
     print(f"file: {mib:.0f} MiB, best of {args.runs}")
-    print(f"sha256sum        {best_theirs:7.2f} s  {mib / best_theirs:8.0f} MiB/s")
-    print(f"sdaws hasher     {best_ours:7.2f} s  {mib / best_ours:8.0f} MiB/s")
-    ratio = best_theirs / best_ours
-    print(
-        f"ratio (sdaws speed / sha256sum speed): {ratio:.2f}x  (goal >= 0.9x) {'OK' if ratio >= 0.9 else 'BELOW GOAL'}"
-    )
+    print("\n".join(speed_lines(mib, [("sha256sum", best_theirs, ""), ("sdaws hasher", best_ours, "")])))
+    print(ratio_line("sdaws speed / sha256sum speed", best_theirs / best_ours, 0.9))
     return 0
 
 

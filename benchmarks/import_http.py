@@ -15,7 +15,6 @@ Run:  .venv/bin/python benchmarks/import_http.py [--size-mib 2048] [--runs 3]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-BLOCK = 64 * 1024 * 1024
+from one_file import ratio_line, size_parser, speed_lines, write_random_file
 
 
 def serve(path: Path) -> ThreadingHTTPServer:
@@ -94,18 +93,12 @@ def with_sdaws_transfer(url: str, work: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=2048)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = size_parser(__doc__, size_mib=2048, runs=3).parse_args()
     size = args.size_mib * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="sdaws-import-bench-") as tmp:
         root = Path(tmp)
         source = root / "source.safetensors"
-        block = os.urandom(BLOCK)
-        with open(source, "wb") as fh:
-            for offset in range(0, size, BLOCK):
-                fh.write(block[: min(BLOCK, size - offset)])
+        write_random_file(source, size)
         httpd = serve(source)
         url = f"http://127.0.0.1:{httpd.server_address[1]}/source.safetensors"
         with_curl(url, root / "warm")  # page cache warm for both
@@ -122,17 +115,15 @@ def main() -> int:
         httpd.shutdown()
     mib = size / 1024 / 1024
     best_ours, best_theirs = min(ours), min(theirs)
-    print(f"file: {mib:.0f} MiB over loopback, best of {args.runs}")
-    print(f"curl -o FILE     {best_theirs:7.2f} s  {mib / best_theirs:8.0f} MiB/s")
     best_transfer = min(transfer)
-    print(
-        f"sdaws import job {best_ours:7.2f} s  {mib / best_ours:8.0f} MiB/s  (hashing as it writes, fsync, Python start)"
-    )
-    print(f"  its transfer   {best_transfer:7.2f} s  {mib / best_transfer:8.0f} MiB/s  (the same code in-process)")
-    ratio = best_theirs / best_ours
-    print(
-        f"ratio, whole job (sdaws speed / curl speed): {ratio:.2f}x  (goal >= 0.9x) {'OK' if ratio >= 0.9 else 'BELOW GOAL'}"
-    )
+    print(f"file: {mib:.0f} MiB over loopback, best of {args.runs}")
+    rows = [
+        ("curl -o FILE", best_theirs, ""),
+        ("sdaws import job", best_ours, "(hashing as it writes, fsync, Python start)"),
+        ("  its transfer", best_transfer, "(the same code in-process)"),
+    ]
+    print("\n".join(speed_lines(mib, rows)))
+    print(ratio_line("whole job, sdaws speed / curl speed", best_theirs / best_ours, 0.9))
     print(f"ratio, transfer only: {best_theirs / best_transfer:.2f}x")
     return 0
 
