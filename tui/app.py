@@ -13,7 +13,6 @@ from pathlib import Path
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 
@@ -23,6 +22,7 @@ from sdaws.client.demo import DEMO_NAME, write_demo
 from sdaws.client.model_info import is_base_model
 from sdaws.contract.model_tree import REQUIRED_TYPE, UPSCALER_TYPES
 from tui.commands import DescribedCommandsProvider
+from tui.keymap import keys_of
 from tui.palette_commands import palette_commands
 from tui.screens.busy import BusyModal
 from tui.screens.confirm import ConfirmModal
@@ -48,18 +48,7 @@ class SdawsApp(App[None]):
     TITLE = "sdaws"
     COMMANDS = {DescribedCommandsProvider}
     # The footer shows what fits 80 columns; the tabs name m/u/j themselves, and f1 lists every key.
-    BINDINGS = [
-        Binding("m", "show_tab('models')", "Models", show=False),
-        Binding("u", "show_tab('uploads')", "Uploads", show=False),
-        Binding("j", "show_tab('jobs')", "Jobs", show=False),
-        Binding("n", "new_job", "New job"),
-        Binding("e", "endpoints", "Endpoints", show=False),  # in the palette and in help
-        Binding("ctrl+f", "search_models", "Search", show=False),
-        Binding("D", "search_models(True)", "Duplicates", show=False),
-        Binding("s", "settings", "Settings"),
-        Binding("f1,question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = keys_of("SdawsApp")
 
     status: reactive[str] = reactive("connecting…")
 

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+
+from tui.keymap import keys_of
 
 
 class ConfirmModal(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes (the button, `y`, or Enter on it)."""
 
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "No"),
-        Binding("y", "answer(True)", "Yes"),
-    ]
+    BINDINGS = keys_of("ConfirmModal")
 
     def __init__(
         self,

@@ -11,13 +11,13 @@ from typing import get_args
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from sdaws.client.job_params import default_output_name
 from sdaws.contract.specs import ConvertSpec
+from tui.keymap import keys_of
 from tui.screens.checked_params import checked_params
 
 # The engine's architecture names, as the API's convert spec lists them ("auto" detects).
@@ -37,7 +37,7 @@ def detect_defaults(detected: dict | None) -> tuple[dict, str]:
 class ConvertDialog(ModalScreen[dict | None]):
     """Dismisses with validated ``convert`` job params, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "convert", "Convert")]
+    BINDINGS = keys_of("ConvertDialog")
     AUTO_FOCUS = "#arch"
 
     def __init__(self, model_name: str, detected: dict | None) -> None:

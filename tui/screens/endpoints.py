@@ -10,13 +10,13 @@ endpoint is changing (Creating, Updating, Deleting…): a settled list sends not
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label
 
 from sdaws.client.api import ApiClient
 from sdaws.client.safe_text import printable
+from tui.keymap import keys_of
 from tui.screens.confirm import ConfirmModal
 from tui.workers import io_worker
 
@@ -27,13 +27,7 @@ SETTLED = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFaile
 
 
 class EndpointsScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,q", "close", "Close"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("plus,equals_sign", "scale(1)", "More instances"),
-        Binding("minus", "scale(-1)", "Fewer instances"),
-        Binding("d,delete", "delete", "Delete"),
-    ]
+    BINDINGS = keys_of("EndpointsScreen")
 
     def __init__(self, client: ApiClient) -> None:
         super().__init__(classes="dialog-screen")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
 from sdaws.contract.model_tree import CONVERTED_PREFIX
+from tui.keymap import keys_of
 from tui.screens.checked_params import checked_params
 
 
 class ExportDialog(ModalScreen[dict | None]):
     """Dismisses with validated ``export`` job params, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "export", "Export")]
+    BINDINGS = keys_of("ExportDialog")
     AUTO_FOCUS = "#output-name"
 
     def __init__(self, converted_name: str) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Markdown
+
+from tui.keymap import keys_of
 
 HELP = """\
 # sdaws
@@ -73,7 +74,7 @@ model, export them back to one file, or delete them.
 
 
 class HelpModal(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss_help", "Close")]
+    BINDINGS = keys_of("HelpModal")
 
     def __init__(self) -> None:
         super().__init__(classes="dialog-screen")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
+
+from tui.keymap import keys_of
 
 
 def image_widget(path: Path, half_block: bool, classes: str = "output-image"):
@@ -20,7 +21,7 @@ def image_widget(path: Path, half_block: bool, classes: str = "output-image"):
 
 
 class ImageScreen(Screen[None]):
-    BINDINGS = [Binding("escape,backspace,enter,q", "app.pop_screen", "Back")]
+    BINDINGS = keys_of("ImageScreen")
 
     def __init__(self, path: Path, half_block: bool, note: str = "") -> None:
         super().__init__()

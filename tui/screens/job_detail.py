@@ -17,7 +17,6 @@ import platformdirs
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
@@ -33,6 +32,7 @@ from sdaws.client.outputs import save_outputs
 from sdaws.client.safe_text import printable
 from sdaws.contract.outputs import PREVIEWS_FOLDER
 from sdaws.contract.progress import parse_line
+from tui.keymap import keys_of
 from tui.screens.image_view import ImageScreen, image_widget
 from tui.screens.preview_target_dialog import PreviewTargetDialog, default_ref
 from tui.workers import io_worker
@@ -46,13 +46,7 @@ def outputs_folder(job_id: str) -> Path:
 
 
 class JobDetailScreen(Screen[None]):
-    BINDINGS = [
-        Binding("escape,backspace", "app.pop_screen", "Back"),
-        Binding("x", "cancel_job", "Cancel job"),
-        Binding("o", "save_outputs", "Save outputs"),
-        Binding("u", "upscale_image", "Upscale image"),
-        Binding("p", "use_as_preview", "Use as preview"),
-    ]
+    BINDINGS = keys_of("JobDetailScreen")
 
     class CancelRequested(Message):
         def __init__(self, job_id: str) -> None:

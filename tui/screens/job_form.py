@@ -20,7 +20,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -32,6 +31,7 @@ from sdaws.client.job_params import accepts, build_params, errors_by_field
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
 from sdaws.contract.specs import MERGE_MODES, SCHEDULERS
+from tui.keymap import keys_of
 from tui.screens import job_fields_parity as parity
 from tui.screens.form_field import Field
 from tui.screens.image_view import ImageScreen
@@ -105,7 +105,7 @@ MODEL_FIELD = {"txt2img": "model", "img2img": "model", "train": "base_model", "m
 class JobForm(ModalScreen[dict | None]):
     """Dismisses with the submitted job, or None on cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Submit")]
+    BINDINGS = keys_of("JobForm")
 
     def __init__(self, kind: str, client: ApiClient, prefill: dict | None = None, memory: dict | None = None) -> None:
         """``prefill``: what the form opens with (remembered values, a highlighted model);

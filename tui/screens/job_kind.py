@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+
+from tui.keymap import keys_of
 
 KINDS = (
     ("txt2img", "Generate images from a prompt"),
@@ -19,7 +20,7 @@ KINDS = (
 
 
 class JobKindModal(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+    BINDINGS = keys_of("JobKindModal")
 
     def __init__(self) -> None:
         super().__init__(classes="dialog-screen")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, TextArea
 
 from sdaws.client.safe_text import printable
 from sdaws.contract.sidecars import MAX_TEXT_FIELD, WEIGHT_RANGE
+from tui.keymap import keys_of
 
 TEXT_FIELDS = ("description", "activation_text", "notes")
 
@@ -26,7 +26,7 @@ def weight_text(value: object) -> str:
 
 
 class MetadataDialog(ModalScreen[dict | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    BINDINGS = keys_of("MetadataDialog")
     AUTO_FOCUS = "#meta-description"
 
     def __init__(self, ref: str, current: dict) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
@@ -21,6 +20,7 @@ from sdaws.client import catalog, fmt
 from sdaws.client.api import ApiClient
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_facts import FAMILIES
+from tui.keymap import keys_of
 from tui.workers import io_worker
 
 PREFIXES = ("tag", "family", "hash", "type")
@@ -51,10 +51,7 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 class ModelSearchScreen(ModalScreen[tuple[str, str] | None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Close"),
-        Binding("ctrl+t", "toggle_view", "Search / duplicates"),
-    ]
+    BINDINGS = keys_of("ModelSearchScreen")
 
     def __init__(self, client: ApiClient, *, duplicates: bool = False) -> None:
         super().__init__(classes="dialog-screen")

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label
+
+from tui.keymap import keys_of
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -40,7 +41,7 @@ class PathPickerModal(ModalScreen[Path | None]):
     """``want="file"`` returns a file, ``want="dir"`` a folder; None on cancel."""
 
     AUTO_FOCUS = "#path"  # typing (or pasting) a path is quickest; tab reaches the tree
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys_of("PathPickerModal")
 
     def __init__(
         self,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
+from tui.keymap import keys_of
 
 
 def model_ref(value: str) -> tuple[str, str] | None:
@@ -35,7 +35,7 @@ def default_ref(params: dict) -> str:
 
 
 class PreviewTargetDialog(ModalScreen[tuple[str, str] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys_of("PreviewTargetDialog")
     AUTO_FOCUS = "#preview-model"
 
     def __init__(self, image_name: str, model: str) -> None:

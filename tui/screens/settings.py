@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from sdaws.client.api import ApiClient, ApiError
 from sdaws.client.config import Settings, Target
+from tui.keymap import keys_of
 from tui.workers import io_worker
 
 
 class SettingsModal(ModalScreen[Settings | None]):
     """Dismisses with the new Settings on Save, None on Cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys_of("SettingsModal")
 
     def __init__(self, settings: Settings, target: Target | None = None) -> None:
         super().__init__(classes="dialog-screen")

@@ -6,17 +6,17 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
 from sdaws.client import fmt
 from sdaws.client.model_kind import suggest_type
+from tui.keymap import keys_of
 
 
 class UploadDialog(ModalScreen[tuple[Path, str] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys_of("UploadDialog")
 
     def __init__(self, path: Path, folders: list[str]) -> None:
         super().__init__(classes="dialog-screen")

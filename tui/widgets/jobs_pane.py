@@ -14,7 +14,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -24,6 +23,7 @@ from sdaws.client import fmt
 from sdaws.client.api import ApiClient, NotFound
 from sdaws.client.safe_text import printable
 from sdaws.contract.job_status import FINAL as FINAL_STATUSES
+from tui.keymap import keys_of
 from tui.workers import io_worker
 
 POLL_S = 2.0
@@ -57,11 +57,7 @@ def keep_last_steps(old: dict | None, new: dict) -> dict:
 
 
 class JobsPane(Vertical):
-    BINDINGS = [
-        Binding("enter", "open_job", "Open"),
-        Binding("x", "cancel_job", "Cancel job"),
-        Binding("r", "refresh", "Refresh"),
-    ]
+    BINDINGS = keys_of("JobsPane")
 
     class OpenJob(Message):
         def __init__(self, job_id: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Button, Input, OptionList, Select
@@ -17,12 +16,13 @@ from textual.widgets.option_list import Option
 
 from sdaws.client.safe_text import printable
 from sdaws.contract.model_tree import strip_model_extension
+from tui.keymap import keys_of
 
 
 class LoraPicker(Vertical):
     """Value: ``[{"name": "x.safetensors", "weight": 0.8}, …]``; delete removes the highlighted one."""
 
-    BINDINGS = [Binding("delete,backspace", "remove", "Remove LoRA", show=False)]
+    BINDINGS = keys_of("LoraPicker")
 
     chosen: reactive[list[dict]] = reactive(list, always_update=True)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
@@ -20,6 +19,7 @@ from sdaws.client.api import ApiClient
 from sdaws.client.catalog import edit_metadata
 from sdaws.client.catalog_rows import is_hashing
 from sdaws.contract.model_tree import CONVERTED_PREFIX, REQUIRED_TYPE
+from tui.keymap import keys_of
 from tui.screens.confirm import ConfirmModal
 from tui.screens.metadata_dialog import MetadataDialog
 from tui.widgets.model_details import ModelDetails
@@ -29,15 +29,7 @@ from tui.workers import io_worker
 
 
 class ModelsPane(Vertical):
-    BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", show=False),  # the filter box says so
-        Binding("d,delete", "delete_model", "Delete"),
-        Binding("c", "convert_model", "Convert"),
-        Binding("ctrl+e", "export_model", "Export"),  # e opens Endpoints, app-wide
-        # m is the Models tab (app-wide); off the footer, which at 80 columns would lose "q Quit".
-        Binding("i", "edit_metadata", "Notes", show=False),
-        Binding("r", "refresh", "Refresh", show=False),
-    ]
+    BINDINGS = keys_of("ModelsPane")
 
     class ConvertRequested(Message):
         """Convert this checkpoint (``detected``: the server's architecture detection, if any)."""

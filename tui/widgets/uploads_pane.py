@@ -13,7 +13,6 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label, ProgressBar
@@ -23,6 +22,7 @@ from sdaws.client.api import Conflict
 from sdaws.client.connection import Connection
 from sdaws.client.safe_text import printable
 from sdaws.client.uploader import Progress, UploadCancelled, UploadState, upload_file
+from tui.keymap import keys_of
 from tui.screens.confirm import ConfirmModal
 from tui.workers import io_worker
 
@@ -46,11 +46,7 @@ class QueuedUpload:
 
 
 class UploadsPane(Vertical):
-    BINDINGS = [
-        Binding("a", "add_files", "Add file"),
-        Binding("x", "stop", "Stop upload"),
-        Binding("ctrl+r", "resume_all", "Resume"),
-    ]
+    BINDINGS = keys_of("UploadsPane")
 
     class AddRequested(Message):
         """The user wants to pick a file to upload (the app owns the file dialogs)."""
