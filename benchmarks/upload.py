@@ -120,28 +120,33 @@ def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
     return time.perf_counter() - start
 
 
-def timed(argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (the S3 server's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(argv: list[str]) -> tuple[float, float, float, str]:
+    """(wall seconds, peak RSS MiB, CPU seconds, stdout) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=s3_env(), stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=s3_env(), stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{argv[:3]} failed")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out
 
 
-def upload_sdaws_child(path: Path, endpoint: str, workers: int) -> tuple[float, float, float]:
-    """(whole process seconds, seconds of the upload itself, peak RSS MiB): the sdaws upload
-    in a child process, timed like the baselines (start-up included) and inside."""
+def upload_sdaws_child(path: Path, endpoint: str, workers: int) -> tuple[float, float, float, float]:
+    """(whole process seconds, peak RSS MiB, CPU seconds, seconds of the upload itself): the
+    sdaws upload in a child process, timed like the baselines (start-up included) and inside."""
     me = [sys.executable, str(Path(__file__).resolve()), "--child-sdaws", str(path), endpoint, str(workers)]
-    start = time.perf_counter()
-    out = subprocess.run(me, env=s3_env(), capture_output=True, check=True)
-    whole = time.perf_counter() - start
-    seconds, rss = out.stdout.decode().split()
-    return whole, float(seconds), float(rss)
+    whole, _, cpu, out = timed(me)
+    seconds, rss = out.split()
+    return whole, float(rss), cpu, float(seconds)
 
 
-def upload_awscli(path: Path, endpoint: str) -> tuple[float, float]:
+def upload_awscli(path: Path, endpoint: str) -> tuple[float, float, float, str]:
     return timed(
         [
             TOOLS["aws"],
@@ -156,7 +161,7 @@ def upload_awscli(path: Path, endpoint: str) -> tuple[float, float]:
     )
 
 
-def upload_s5cmd(path: Path, endpoint: str) -> tuple[float, float]:
+def upload_s5cmd(path: Path, endpoint: str) -> tuple[float, float, float, str]:
     return timed([TOOLS["s5cmd"], "--endpoint-url", endpoint, "cp", str(path), f"s3://{BUCKET}/s5cmd.bin"])
 
 
@@ -223,13 +228,16 @@ def main() -> int:
         server, endpoint = start_rclone(tmp_path / "s3")
         try:
             results: dict[str, tuple] = {}
+            server_cpu: dict[str, float] = {}
             for name, run in (
                 ("sdaws", lambda: upload_sdaws_child(src, endpoint, args.workers)),
                 ("aws s3 cp", lambda: upload_awscli(src, endpoint)),
                 ("s5cmd", lambda: upload_s5cmd(src, endpoint)),
             ):
                 subprocess.run(["sync"], check=True)  # the previous upload's writes do not slow this one
+                before = cpu_seconds(server.pid)
                 results[name] = run()
+                server_cpu[name] = cpu_seconds(server.pid) - before
                 stored = [p for p in (tmp_path / "s3" / BUCKET).iterdir() if p.is_file()]
                 if [p.stat().st_size for p in stored] != [size]:
                     raise SystemExit(f"{name} did not store the {size}-byte object: {stored}")
@@ -242,10 +250,18 @@ def main() -> int:
             f"Upload of {size / 2**20:.0f} MiB to rclone serve s3 on loopback "
             f"(sdaws: {args.workers} workers, sha256 included; {os.cpu_count()} CPUs, machine may be shared)"
         )
-        print(f"{'tool':<12} {'seconds':>8} {'MiB/s':>8} {'peak RSS MiB':>13}   (whole processes)")
-        for name, (seconds, *_, rss) in results.items():
-            print(f"{name:<12} {seconds:8.2f} {size / 2**20 / seconds:8.1f} {rss:13.0f}")
-        inside = results["sdaws"][1]
+        print(
+            f"{'tool':<12} {'seconds':>8} {'MiB/s':>8} {'peak RSS MiB':>13} {'CPU s':>6} {'server CPU s':>13}"
+            "   (whole processes)"
+        )
+        for name, (seconds, rss, cpu, *_) in results.items():
+            print(
+                f"{name:<12} {seconds:8.2f} {size / 2**20 / seconds:8.1f} {rss:13.0f} {cpu:6.2f} {server_cpu[name]:13.2f}"
+            )
+        # With the server on the same cores, its CPU per byte bounds every client alike.
+        busy = max((server_cpu[n] + results[n][2]) / results[n][0] for n in results)
+        print(f"server + client kept {busy:.2f} of {os.cpu_count()} CPUs busy at the most")
+        inside = results["sdaws"][3]
         print(f"sdaws upload call alone (no process start-up): {inside:.2f} s, {size / 2**20 / inside:.1f} MiB/s")
         best = min(results["aws s3 cp"][0], results["s5cmd"][0])
         print(f"sdaws throughput / faster baseline = {best / results['sdaws'][0]:.2f}x  (target >= 1.2x)")
