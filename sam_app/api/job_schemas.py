@@ -70,7 +70,9 @@ class JobPage(BaseModel):
 class JobLogPage(BaseModel):
     lines: list[str]
     next_cursor: str = Field(description="pass back as cursor to read on")
+    at_end: bool = Field(description="no line past next_cursor yet: poll again later rather than now")
     complete: bool = Field(description="true once the job is final and every line was read")
+    job: Job = Field(description="the job's record, read before the lines (final + at_end = complete)")
 
 
 class JobOutputLink(JobOutput):

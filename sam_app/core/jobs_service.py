@@ -192,7 +192,14 @@ class JobsService:
         # Status first: every line is written before the final status, so final + at end = complete.
         final = st.is_final(job.status)
         page = self.logs.read(job, cursor, limit)
-        return {"lines": page.lines, "next_cursor": page.next_cursor, "complete": final and page.at_end}
+        # The record rides along, so a viewer following a job asks one request a poll.
+        return {
+            "lines": page.lines,
+            "next_cursor": page.next_cursor,
+            "at_end": page.at_end,
+            "complete": final and page.at_end,
+            "job": job.public(),
+        }
 
     def list_outputs(self, job_id: str) -> dict:
         return {"outputs": self.outputs.list(self._record(job_id))}

@@ -48,20 +48,22 @@ class JobFollower:
         self._pending: list[str] = []  # lines read by a poll that failed later: the next poll hands them on
 
     def poll(self) -> JobUpdate:
-        job = self.client.get_job(self.job_id)  # first: a final status means the log is whole
+        """One request while the log has no more than a page of new lines: the log page carries
+        the job's record, read by the server before the lines (a final status means the log is whole)."""
         lines = self._pending
-        complete = False
         while True:
             page = self.client.job_logs(self.job_id, self.cursor)
             lines.extend(page.get("lines", []))
-            complete = bool(page.get("complete"))
             next_cursor = page.get("next_cursor")
-            if not page.get("lines") or not next_cursor or next_cursor == self.cursor:
-                self.cursor = next_cursor or self.cursor
+            moved = bool(page.get("lines")) and bool(next_cursor) and next_cursor != self.cursor
+            self.cursor = next_cursor or self.cursor
+            if not moved or page.get("at_end", False):
                 break
-            self.cursor = next_cursor
         self._pending = []
-        return JobUpdate(job, lines, complete or (job.get("status") in FINAL_STATUSES and not lines))
+        job = page.get("job")
+        if not isinstance(job, dict):
+            raise ApiError("the API sent a log page without its job: deploy the stack from this sdaws version")
+        return JobUpdate(job, lines, bool(page.get("complete")) or (job.get("status") in FINAL_STATUSES and not lines))
 
 
 PATIENCE = 5  # polls in a row without an answer before following gives up

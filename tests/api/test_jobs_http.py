@@ -107,7 +107,8 @@ def test_log_pages_in_order_until_complete(api):
     assert numbered == [f"line {i:03d}" for i in range(120)]
     assert pages >= 3
     again = api.get(f"/jobs/{job_id}/logs", params={"cursor": cursor}).json()
-    assert again == {"lines": [], "next_cursor": cursor, "complete": True}
+    assert again.pop("job") == api.get(f"/jobs/{job_id}").json()  # the record rides along: one request a poll
+    assert again == {"lines": [], "next_cursor": cursor, "at_end": True, "complete": True}
     assert api.get(f"/jobs/{job_id}/logs", params={"cursor": "abc"}).status_code == 400
 
 

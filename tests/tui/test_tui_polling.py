@@ -97,12 +97,15 @@ async def test_the_jobs_list_is_asked_once_a_tick_while_a_job_runs_and_never_whe
         # The job view follows its job; the list behind it is not asked for meanwhile.
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "job view open")
-        view_polls = lambda: log.count("GET", f"/jobs/{job['job_id']}")  # noqa: E731
+        view_polls = lambda: log.count("GET", f"/jobs/{job['job_id']}/logs")  # noqa: E731
+        record_asks = lambda: log.count("GET", f"/jobs/{job['job_id']}")  # noqa: E731
         await until(pilot, lambda: view_polls() >= 2, "the view polls", during_work=True)
         await settle(pilot)  # a poll sent just before the view opened has landed
-        before, start = log.count("GET", "/jobs"), ticks["jobs"]
+        before, start, records = log.count("GET", "/jobs"), ticks["jobs"], record_asks()
         await until(pilot, lambda: ticks["jobs"] >= start + 5, "ticks behind the view", during_work=True)
         assert log.count("GET", "/jobs") == before
+        # One request a poll: the log page carries the job's record, which is not asked for apart.
+        assert view_polls() >= 2 and record_asks() == records
 
         # The job ends: the view stops asking; back on the list one poll sees the end, then none.
         (tmp_path / "data" / "jobs" / job["job_id"] / "release").touch()
