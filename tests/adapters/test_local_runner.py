@@ -36,9 +36,30 @@ def test_cancel_stops_the_whole_process_group(api, tmp_path):
 
     assert api.post(f"/jobs/{job_id}/cancel").json()["status"] == "CANCELLED"
     assert wait_until(lambda: not alive(parent) and not alive(child))
+    # The status turned final at the cancel, before the group was stopped: the log is complete
+    # only once the runner has noted the stop, so a follower never stops short of that line.
+    assert wait_until(lambda: api.get(f"/jobs/{job_id}/logs").json()["complete"])
     log = api.get(f"/jobs/{job_id}/logs").json()
-    assert log["complete"] and log["lines"][-1] == "[sdaws] cancelled; the process group was stopped"
+    assert log["lines"][-1] == "[sdaws] cancelled; the process group was stopped"
     assert wait_for(api, job_id)["status"] == "CANCELLED"
+
+
+def test_a_cancelled_jobs_log_is_not_complete_before_the_stop_is_noted(api, tmp_path, monkeypatch):
+    import threading
+
+    from sam_app.adapters.local import job_runner
+
+    stopping = threading.Event()  # holds the runner between the process's end and its note
+    real_kill_group = job_runner.kill_group
+    monkeypatch.setattr(job_runner, "kill_group", lambda pid: (stopping.wait(30), real_kill_group(pid)))
+    job_id = submit(api, "tree-2")
+    assert wait_for(api, job_id, ("RUNNING",))["status"] == "RUNNING"
+    assert api.post(f"/jobs/{job_id}/cancel").json()["status"] == "CANCELLED"
+    early = api.get(f"/jobs/{job_id}/logs").json()
+    assert early["job"]["status"] == "CANCELLED" and not early["complete"] and not early["at_end"]
+    stopping.set()
+    assert wait_until(lambda: api.get(f"/jobs/{job_id}/logs").json()["complete"])
+    assert api.get(f"/jobs/{job_id}/logs").json()["lines"][-1] == "[sdaws] cancelled; the process group was stopped"
 
 
 def test_one_job_at_a_time_by_default_and_queued_cancel(api, tmp_path):

@@ -133,6 +133,12 @@ class LocalJobFiles:
         return live
 
 
+def writing_marker(log_path: Path) -> Path:
+    """Present while the runner holds a job's log open: it may still add lines, even after the
+    job's status is final (a cancel is decided first, then the process group stopped and noted)."""
+    return log_path.with_name(log_path.name + ".writing")
+
+
 class LocalJobLogs:
     """A job's log file, paged by byte offset; a partial last line waits until the job ends."""
 
@@ -164,7 +170,7 @@ class LocalJobLogs:
                     break  # still being written
                 offset += len(raw)
                 lines.append(raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_LOG_LINE])
-        return LogPage(lines, str(offset), offset >= size)
+        return LogPage(lines, str(offset), offset >= size and not writing_marker(path).exists())
 
 
 def tree_size(path: Path) -> int:

@@ -40,7 +40,7 @@ from sdaws.contract.entrypoint import MODEL_CACHE_ENV, TREE_CONVERTED_ENV, job_a
 from sdaws.contract.model_tree import CONVERTED_PREFIX, JOB_INPUTS_PREFIX
 from sdaws.contract.progress import parse_line
 
-from .job_files import KeyPaths, link_or_copy
+from .job_files import KeyPaths, link_or_copy, writing_marker
 from .job_results import collect_results, register_announced
 from .job_secrets import discard_secrets
 from .process_group import alive, command_line, kill_group, signal_group
@@ -92,6 +92,8 @@ class _Log:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._marker = writing_marker(path)
+        self._marker.touch()  # until close: a reader must not call the log complete yet
         self._fh = open(path, "ab")
         self._lock = threading.Lock()
 
@@ -108,6 +110,7 @@ class _Log:
 
     def close(self) -> None:
         self._fh.close()
+        self._marker.unlink(missing_ok=True)
 
 
 class StageError(Exception):
