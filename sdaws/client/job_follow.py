@@ -1,9 +1,10 @@
 """Following a job: the one polling loop behind `sdaws jobs watch`, `generate --wait`
 and the TUI's job view, and how its log reads for a person.
 
-The job record and the log are polled together: every log line is written before the
-job's final status, so once a poll sees a final status and has read the log to its end,
-nothing is missing. A poll that gets no answer (a server busy on a loaded machine, a
+The job record and the log are polled together, and the server says when the log is
+complete: most lines are written before the job's final status, but a cancel is decided
+first and its note follows, and a cloud log store delivers late. So a final job is
+followed until its log is complete (LATE_POLLS at most). A poll that gets no answer (a server busy on a loaded machine, a
 moment's hiccup) is tried again a few times before the loop gives up: the job runs on
 the server whether or not anyone is polling it. The raw log stays on the server (and in `job.log`) as the job wrote
 it; `readable` turns a progress event into a line like "denoising 3/20 · ETA 4s" and
@@ -63,10 +64,11 @@ class JobFollower:
         job = page.get("job")
         if not isinstance(job, dict):
             raise ApiError("the API sent a log page without its job: deploy the stack from this sdaws version")
-        return JobUpdate(job, lines, bool(page.get("complete")) or (job.get("status") in FINAL_STATUSES and not lines))
+        return JobUpdate(job, lines, bool(page.get("complete")))
 
 
 PATIENCE = 5  # polls in a row without an answer before following gives up
+LATE_POLLS = 10  # polls of a final job whose log the server does not yet call complete
 RETRY_AFTER_S = 2.0
 
 
@@ -91,7 +93,7 @@ def follow_job(
     """
     follower = JobFollower(client, job_id)
     stop = stop or threading.Event()
-    misses = 0
+    misses = late = 0
     while not stop.is_set():
         try:
             update = follower.poll()
@@ -106,7 +108,9 @@ def follow_job(
         misses = 0
         on_update(update)
         if update.final:
-            return update.job
+            if update.logs_complete or late >= LATE_POLLS:
+                return update.job
+            late += 1
         stop.wait(interval)
     return None
 

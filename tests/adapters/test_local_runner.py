@@ -62,6 +62,42 @@ def test_a_cancelled_jobs_log_is_not_complete_before_the_stop_is_noted(api, tmp_
     assert api.get(f"/jobs/{job_id}/logs").json()["lines"][-1] == "[sdaws] cancelled; the process group was stopped"
 
 
+def test_a_follower_of_a_cancelled_job_reads_on_to_the_stop_note(start_server, monkeypatch):
+    import threading
+
+    from sam_app.adapters.local import job_runner
+    from sdaws.client import job_follow
+    from sdaws.client.api import ApiClient
+    from tests.support.jobs_api import TOKEN
+
+    stopping = threading.Event()  # holds the runner between the process's end and its note
+    real_kill_group = job_runner.kill_group
+    monkeypatch.setattr(job_runner, "kill_group", lambda pid: (stopping.wait(30), real_kill_group(pid)))
+    monkeypatch.setattr(job_follow, "LATE_POLLS", 10_000)  # the hold below, not the bound, is under test
+    handle, api = start_server()
+    job_id = submit(api, "tree-3")
+    assert wait_for(api, job_id, ("RUNNING",))["status"] == "RUNNING"
+    finals, lines, followed = [], [], {}
+
+    def shown(update) -> None:
+        lines.extend(update.lines)
+        finals.append(update.final)
+
+    def follow() -> None:
+        with ApiClient(handle.url, TOKEN) as client:
+            followed["job"] = job_follow.follow_job(client, job_id, shown, interval=0.05)
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    assert api.post(f"/jobs/{job_id}/cancel").json()["status"] == "CANCELLED"
+    assert wait_until(lambda: finals.count(True) >= 2)
+    assert "job" not in followed  # final, but its log is not complete: it reads on
+    stopping.set()
+    follower.join(30)
+    assert followed["job"]["status"] == "CANCELLED"
+    assert lines[-1] == "[sdaws] cancelled; the process group was stopped"
+
+
 def test_one_job_at_a_time_by_default_and_queued_cancel(api, tmp_path):
     first, second, third = submit(api, "block-a"), submit(api, "block-b"), submit(api, "tree-c")
     assert wait_for(api, first, ("RUNNING",))["status"] == "RUNNING"

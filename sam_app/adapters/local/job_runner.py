@@ -299,9 +299,9 @@ class LocalJobRunner:
             self._advance(job_id, st.RUNNING, launch={"pid": proc.pid, "workdir": str(workdir)})
             self._follow(job_id, proc, log)
         finally:
+            log.close()  # first: its followers wait for it, not for the clean-up
             self._remove_scratch(job_id)
             discard_secrets(self.jobs_dir, job_id)  # an import's token lives no longer than its job
-            log.close()
 
     def _follow(self, job_id: str, proc: subprocess.Popen, log: _Log) -> None:
         last_error: list[str] = []
