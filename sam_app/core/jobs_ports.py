@@ -76,6 +76,7 @@ class LogPage:
     lines: list[str]
     next_cursor: str
     at_end: bool  # nothing more to read right now
+    writer_done: bool = True  # no line will be added later (the local runner has let go of the log)
 
 
 class JobRecords(Protocol):

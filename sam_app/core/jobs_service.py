@@ -197,7 +197,7 @@ class JobsService:
             "lines": page.lines,
             "next_cursor": page.next_cursor,
             "at_end": page.at_end,
-            "complete": final and page.at_end,
+            "complete": final and page.at_end and page.writer_done,
             "job": job.public(),
         }
 

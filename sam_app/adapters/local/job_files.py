@@ -170,7 +170,7 @@ class LocalJobLogs:
                     break  # still being written
                 offset += len(raw)
                 lines.append(raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_LOG_LINE])
-        return LogPage(lines, str(offset), offset >= size and not writing_marker(path).exists())
+        return LogPage(lines, str(offset), offset >= size, writer_done=not writing_marker(path).exists())
 
 
 def tree_size(path: Path) -> int:
