@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sdaws.cli.common import answer, api_action, api_errors, fetch, open_connection, print_json
+from sdaws.cli.common import UsageError, answer, api_action, api_errors, fetch, open_connection, print_json
 from sdaws.client.safe_text import printable
 
 
@@ -80,8 +80,6 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 @api_errors
 def cmd_scale(args: argparse.Namespace) -> int:
-    from sdaws.cli.main import UsageError
-
     with open_connection(args) as conn:
         current = {e["name"]: e for e in conn.client.list_endpoints().get("endpoints", [])}.get(args.name)
         if current is None:

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from sdaws.cli.common import add_connection_args, add_json_arg, api_errors, open_connection, print_json
+from sdaws.cli.common import UsageError, add_connection_args, add_json_arg, api_errors, open_connection, print_json
 from sdaws.cli.submit import ProgressLine, finish, stopped_following
 from sdaws.client import catalog
 from sdaws.client.api import ApiError
@@ -24,12 +24,6 @@ from sdaws.contract.errors import InvalidInput
 from sdaws.contract.import_spec import HF_TOKEN_ENVS, TOKEN_ENV, parse_source
 
 MAX_TOKEN_FILE = 8192
-
-
-def _usage(message: str):
-    from sdaws.cli.main import UsageError
-
-    return UsageError(message)
 
 
 def register(subparsers) -> None:
@@ -66,9 +60,9 @@ def source_token(args: argparse.Namespace, env=os.environ) -> str | None:
             with open(args.source_token_file, "rb") as fh:
                 text = fh.read(MAX_TOKEN_FILE + 1).decode("utf-8", "replace").strip()
         except OSError as exc:
-            raise _usage(f"cannot read --source-token-file: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot read --source-token-file: {exc.strerror or exc}") from None
         if not text or len(text) > MAX_TOKEN_FILE:
-            raise _usage("--source-token-file must hold one token (at most 8 KiB)")
+            raise UsageError("--source-token-file must hold one token (at most 8 KiB)")
         return text
     own = (env.get(TOKEN_ENV) or "").strip()
     if own:
@@ -86,7 +80,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         parse_source(args.source)
     except InvalidInput as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     token = source_token(args)
     # outlive_me: in local mode the server that runs the import outlives this command.
     with open_connection(args, outlive_me=True) as conn:
