@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -47,7 +48,24 @@ def bare_path(tmp: Path) -> str:
         link.symlink_to(SAM)
     venv_bin = str(Path(sys.executable).parent)
     rest = [d for d in os.environ["PATH"].split(os.pathsep) if d and Path(d).resolve() != Path(venv_bin).resolve()]
+    for name in ("python3", "python3.11"):
+        _skip_a_pyenv_shim(name, bin_dir, os.pathsep.join(rest))
     return os.pathsep.join([str(bin_dir), *rest])
+
+
+def _skip_a_pyenv_shim(name: str, bin_dir: Path, path: str) -> None:
+    """Where `name` on PATH is a pyenv shim, link the interpreter it runs instead: the same
+    Python a user's shell gets, without the shim's hook that runs `pyenv rehash` after each
+    `python -m pip install`. `sam build` runs its functions' installs in parallel and those
+    rehashes race on the shims folder ("pyenv: cannot rehash: ... isn't writable"), failing
+    the build at random (seen in CI)."""
+    found = shutil.which(name, path=path)
+    link = bin_dir / name
+    if found is None or link.exists() or "pyenv" not in Path(found).read_bytes()[:4096].decode(errors="replace"):
+        return
+    real = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+    if real.returncode == 0 and real.stdout.strip():
+        link.symlink_to(real.stdout.strip())
 
 
 def run_sam_build(template_dir: Path, build_dir: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
