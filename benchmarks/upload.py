@@ -327,6 +327,9 @@ def main() -> int:
         # With the server on the same cores, its CPU per byte bounds every client alike.
         busy = max((server_cpu[n] + results[n][2]) / results[n][0] for n in results)
         print(f"server + client kept {busy:.2f} of {os.cpu_count()} CPUs busy at the most")
+        # The part a client controls: what it spends per byte, whatever the server costs.
+        leaner = min(results["aws s3 cp"][2], results["s5cmd"][2])
+        print(f"sdaws client CPU / the leaner baseline's = {results['sdaws'][2] / leaner:.2f}x")
         client = results["sdaws"][3]
         print(f"sdaws client process alone (the API's create and complete left out): {client:.2f} s")
         best = min(results["aws s3 cp"][0], results["s5cmd"][0])
