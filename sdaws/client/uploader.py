@@ -4,8 +4,8 @@ The API hands out one presigned URL per part (S3 on AWS, HMAC-signed locally); w
 PUT raw bytes to each from a thread pool. Each worker streams its part from the file
 in CHUNK reads (`os.pread`), so memory is a chunk per worker, not a part, whatever the
 part size. The calling thread meanwhile hashes the whole file in order into one reused
-buffer (SHA-256 is sequential; the second read comes from the page cache the workers
-just filled). Fresh part-sized buffers cost more CPU in page faults than the copy
+buffer (SHA-256 is sequential; it runs ahead of the network, so the workers mostly read
+what it has just brought into the page cache). Fresh part-sized buffers cost more CPU in page faults than the copy
 itself, which on a machine that also runs the receiving server is upload speed
 (benchmarks/upload.py). Parts the server already has (on resume) are hashed, not sent.
 A file whose size or mtime changes while it is read is refused, so the recorded hash
